@@ -1,0 +1,115 @@
+"""Answer quality on a labelled question set, beside two baselines on the same knowledge base.
+
+    python benchmarks/quality.py [--questions ../shared/eval/dev.jsonl] [--knowledge knowledge] [--misses]
+
+Figures (overall and per style):
+- top1: in-scope questions answered with a right entry
+- top1+clarify: answered right, or a "did you mean" that offers a right entry
+- wrong/answers: answers with a wrong entry (out-of-scope answered included) over all answers
+- oos-escalated: out-of-scope questions handed to officers
+- rank1: the best-ranked entry is right, whatever the band (the only figure the baselines have)
+Baselines: rapidfuzz WRatio over all phrasings; BM25 (rank-bm25) over jieba tokens, entry = best phrasing.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+from pathlib import Path
+
+from _common import DEFAULT_DEV, ROOT, expected_ids, load_questions
+
+from bot.core.matcher import Matcher
+from bot.core.models import Outcome
+from bot.core.segment import segment
+from bot.kb.loader import load_knowledge
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.n_in = self.top1 = self.top1_clarify = self.rank1 = 0
+        self.answers = self.wrong = self.n_out = self.out_escalated = 0
+        self.base_wratio = self.base_bm25 = 0
+
+    def line(self, label: str) -> str:
+        def pct(a: int, b: int) -> str:
+            return f"{a / b:6.3f}" if b else "   n/a"
+
+        return (
+            f"{label:<14} n={self.n_in + self.n_out:<4} top1={pct(self.top1, self.n_in)} "
+            f"top1+clarify={pct(self.top1_clarify, self.n_in)} wrong/answers={pct(self.wrong, self.answers)} "
+            f"oos-escalated={pct(self.out_escalated, self.n_out)} rank1={pct(self.rank1, self.n_in)} "
+            f"| WRatio rank1={pct(self.base_wratio, self.n_in)} BM25 rank1={pct(self.base_bm25, self.n_in)}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--questions", type=Path, default=DEFAULT_DEV)
+    parser.add_argument("--knowledge", type=Path, default=ROOT / "knowledge")
+    parser.add_argument("--misses", action="store_true", help="list every question the engine got wrong")
+    args = parser.parse_args()
+
+    from rank_bm25 import BM25Okapi
+    from rapidfuzz import fuzz, process
+
+    kb = load_knowledge(args.knowledge)
+    matcher = Matcher(kb)
+    normalize = matcher.normalizer
+
+    phrasings: list[tuple[str, str]] = []
+    for entry in kb.entries.values():
+        for text in (entry.title, *entry.keywords, *entry.questions):
+            phrasings.append((entry.id, text))
+    wratio_choices = [normalize(t) for _, t in phrasings]
+    bm25 = BM25Okapi([segment(c) or [""] for c in wratio_choices])
+
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    misses: list[str] = []
+    for item in load_questions(args.questions):
+        expected = expected_ids(item)
+        result = matcher.match(item["q"], item["community"])
+        got = [c.entry_id for c in result.candidates]
+        query = normalize(item["q"])
+        best_w = process.extractOne(query, wratio_choices, scorer=fuzz.WRatio)
+        wratio_id = phrasings[best_w[2]][0] if best_w else None
+        bm_scores = bm25.get_scores(segment(query) or [""])
+        bm25_id = phrasings[int(bm_scores.argmax())][0] if bm_scores.max() > 0 else None
+        ok = True
+        for tally in (tallies["ALL"], tallies[item["style"]]):
+            if result.outcome is Outcome.ANSWER:
+                tally.answers += 1
+            if expected is None:
+                tally.n_out += 1
+                tally.out_escalated += result.outcome is Outcome.ESCALATE
+                if result.outcome is Outcome.ANSWER:
+                    tally.wrong += 1
+                ok = result.outcome is Outcome.ESCALATE
+                continue
+            tally.n_in += 1
+            right_answer = result.outcome is Outcome.ANSWER and got[0] in expected
+            tally.top1 += right_answer
+            tally.top1_clarify += right_answer or (
+                result.outcome is Outcome.CLARIFY and bool(expected & set(got))
+            )
+            tally.wrong += result.outcome is Outcome.ANSWER and got[0] not in expected
+            tally.rank1 += bool(got) and got[0] in expected
+            tally.base_wratio += wratio_id in expected
+            tally.base_bm25 += bm25_id in expected
+            ok = right_answer or (result.outcome is Outcome.CLARIFY and bool(expected & set(got)))
+        if not ok:
+            misses.append(
+                f"{item['id']} [{item['style']}] expect={sorted(expected) if expected else 'escalate'} "
+                f"got={result.outcome.value}:{got} score={result.score} q={item['q']}"
+            )
+
+    print(f"questions: {args.questions.name}; entries: {len(kb.entries)}")
+    for label in ["ALL", *sorted(k for k in tallies if k != "ALL")]:
+        print(tallies[label].line(label))
+    if args.misses:
+        print("\nmisses:")
+        print("\n".join(misses) or "(none)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""网上警务室: the online community police room chat bot."""

@@ -1,0 +1,1 @@
+"""Where residents, officers and admins meet the bot: terminal, Telegram, web."""

@@ -1,0 +1,222 @@
+"""`policebot`: ask, chat, check the knowledge base, show statistics.
+
+Nothing here imports aiogram or aiohttp: the terminal paths must start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from bot.core.knowledge import UnknownCommunityError
+from bot.core.models import Channel, Outcome, ResidentRef, StatsQuery
+from bot.core.replies import Reply, render_plain
+from bot.kb.loader import KnowledgeError, load_knowledge
+from bot.settings import Settings
+
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_USAGE
+    _utf8_stdio()
+    try:
+        return args.handler(args)
+    except KnowledgeError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    except UnknownCommunityError as exc:
+        print(f"错误：没有这个社区 {exc.slug!r}。可用的社区：{', '.join(exc.known)}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="policebot", description="网上警务室：社区警务咨询机器人")
+    sub = parser.add_subparsers(title="commands")
+
+    ask = sub.add_parser("ask", help="answer one question, or one per line from stdin with -")
+    ask.add_argument("--community", required=True, help="community slug, e.g. chengzhong-gongyuan")
+    ask.add_argument("--json", action="store_true", help="one JSON object per result line")
+    ask.add_argument("--resident", default=None, help="pseudonymous resident id (default: the OS user)")
+    ask.add_argument("question", help="the question, or - to read one question per line from stdin")
+    ask.set_defaults(handler=_cmd_ask)
+
+    chat = sub.add_parser("chat", help="a terminal conversation with the engine")
+    chat.add_argument("--community", required=True)
+    chat.set_defaults(handler=_cmd_chat)
+
+    kb = sub.add_parser("kb", help="knowledge base tools")
+    kb_sub = kb.add_subparsers(title="kb commands")
+    check = kb_sub.add_parser("check", help="validate knowledge/ and print entries per section and category")
+    check.add_argument("--dir", type=Path, default=None, help="knowledge directory (default: KNOWLEDGE_DIR)")
+    check.set_defaults(handler=_cmd_kb_check)
+
+    stats = sub.add_parser("stats", help="consultations by community, topic and outcome")
+    stats.add_argument("--community", default=None)
+    stats.add_argument("--since", type=_date, default=None, help="YYYY-MM-DD (UTC)")
+    stats.add_argument("--until", type=_date, default=None, help="YYYY-MM-DD (UTC), exclusive")
+    stats.set_defaults(handler=_cmd_stats)
+    return parser
+
+
+def _date(value: str) -> datetime:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _utf8_stdio() -> None:
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(encoding="utf-8", errors="replace")
+
+
+def _resident(explicit: str | None) -> ResidentRef:
+    if explicit:
+        return ResidentRef(Channel.CLI, explicit)
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in some containers; any stable pseudonym will do
+        user = "cli"
+    return ResidentRef(Channel.CLI, user)
+
+
+def reply_json(reply: Reply, timezone: str) -> dict[str, object]:
+    return {
+        "outcome": reply.outcome.value,
+        "entry_id": reply.entry_id,
+        "candidates": [c.entry_id for c in reply.choices],
+        "score": round(reply.score, 2),
+        "urgent": reply.urgent,
+        "community": reply.community.slug,
+        "matched": reply.matched,
+        "ticket": reply.ticket,
+        "due_at": reply.due_at.isoformat() if reply.due_at else None,
+        "consultation_id": reply.consultation_id,
+        "notice": reply.notice.value if reply.notice else None,
+        "text": render_plain(reply, timezone),
+    }
+
+
+def _summary_line(reply: Reply) -> str:
+    if reply.outcome is Outcome.ANSWER and reply.entry:
+        detail = f"{reply.entry.id} {reply.entry.title}"
+    elif reply.outcome is Outcome.CLARIFY:
+        detail = ",".join(c.entry_id for c in reply.choices)
+    else:
+        detail = reply.ticket or ""
+    flag = " URGENT" if reply.urgent else ""
+    return f"{reply.outcome.value}\t{reply.score:.2f}\t{detail}{flag}"
+
+
+def _cmd_ask(args: argparse.Namespace) -> int:
+    return asyncio.run(_ask(args, sys.stdin, sys.stdout))
+
+
+async def _ask(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
+    from bot.wiring import build_container
+
+    settings = Settings()
+    container = await build_container(settings)
+    try:
+        container.kb.community(args.community)
+        resident = _resident(args.resident)
+        questions = (line.rstrip("\r\n") for line in stdin) if args.question == "-" else [args.question]
+        for question in questions:
+            reply = await container.ask.ask(args.community, resident, question, Channel.CLI)
+            if args.json:
+                stdout.write(json.dumps(reply_json(reply, settings.timezone), ensure_ascii=False) + "\n")
+            elif args.question == "-":
+                stdout.write(_summary_line(reply) + "\n")
+            else:
+                stdout.write(render_plain(reply, settings.timezone) + "\n")
+            stdout.flush()
+    finally:
+        await container.close()
+    return 0
+
+
+def _cmd_chat(args: argparse.Namespace) -> int:
+    from bot.channels.terminal import run_chat
+
+    return asyncio.run(run_chat(args.community, sys.stdin, sys.stdout))
+
+
+def _cmd_kb_check(args: argparse.Namespace) -> int:
+    directory = args.dir or Settings().knowledge_dir
+    kb = load_knowledge(directory)
+    from collections import Counter
+
+    base = [e for e in kb.entries.values() if e.community is None]
+    print(
+        f"知识库 {directory}: 全市条目 {len(base)} 条，社区 {len(kb.communities)} 个，"
+        f"同义词组 {len(kb.synonyms)} 组，非公安业务话题 {len(kb.referrals)} 个"
+    )
+    print("\n按栏目：")
+    for section, n in sorted(Counter(e.section for e in base).items()):
+        print(f"  {section}\t{n}")
+    print("\n按分类：")
+    for category, n in sorted(Counter(e.category for e in base).items()):
+        print(f"  {category}\t{n}")
+    print("\n按社区（可见条目 / 本社区独有 / 覆盖 / 隐藏）：")
+    for slug, community in sorted(kb.communities.items()):
+        local = sum(1 for e in kb.entries.values() if e.community == slug)
+        overrides = sum(1 for (s, _) in kb.overrides if s == slug)
+        hidden = len(kb.hidden.get(slug, ()))
+        sample = "（示例数据）" if community.sample else ""
+        visible = len(kb.visible_ids(slug))
+        print(f"  {slug}\t{community.name}{sample}\t{visible} / {local} / {overrides} / {hidden}")
+    print("\nOK")
+    return 0
+
+
+def _cmd_stats(args: argparse.Namespace) -> int:
+    return asyncio.run(_stats(args, sys.stdout))
+
+
+async def _stats(args: argparse.Namespace, stdout: TextIO) -> int:
+    from bot.wiring import build_container
+
+    container = await build_container(Settings())
+    try:
+        if args.community:
+            container.kb.community(args.community)
+        snap = await container.stats.snapshot(StatsQuery(args.since, args.until, args.community))
+    finally:
+        await container.close()
+    titles = {eid: e.title for eid, e in container.kb.entries.items()}
+    names = {slug: c.name for slug, c in container.kb.communities.items()}
+    out = [f"咨询总数 {snap.total}（其中紧急 {snap.urgent}，菜单浏览 {snap.menu_views}）", "", "按结果："]
+    labels = {"answer": "机器人解答", "clarify": "追问澄清", "escalate": "转民警"}
+    out += [f"  {labels.get(k, k)}\t{v}" for k, v in sorted(snap.by_outcome.items())]
+    out += ["", "按社区："] + [f"  {names.get(r.key, r.key)}\t{r.count}" for r in snap.by_community]
+    out += ["", "按话题："] + [f"  {titles.get(r.key, r.key)}\t{r.count}" for r in snap.by_entry]
+    if snap.escalations:
+        out += ["", "转办工单："] + [f"  {k}\t{v}" for k, v in sorted(snap.escalations.items())]
+    if snap.feedback or snap.satisfaction:
+        out += ["", "评价："] + [
+            f"  {k}\t{v}" for k, v in sorted({**snap.feedback, **snap.satisfaction}.items())
+        ]
+    stdout.write("\n".join(out) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""What a use case hands back to a channel, and its plain-text rendering (terminal, CLI, fallbacks).
+
+Channels with richer output (Telegram HTML, web pages) render the same model their own way.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.core.models import Community, Entry, Outcome
+
+
+class Notice(enum.StrEnum):
+    EMPTY = "empty"  # nothing but spaces, emoji or symbols
+    TRUNCATED = "truncated"  # very long: only the beginning was read
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    entry_id: str
+    title: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    outcome: Outcome
+    community: Community
+    score: float
+    urgent: bool
+    consultation_id: int | None = None
+    entry: Entry | None = None  # for answer: as this community sees it
+    matched: str | None = None  # the phrasing that matched
+    choices: tuple[Choice, ...] = ()  # for clarify
+    ticket: str | None = None  # for escalate
+    due_at: datetime | None = None
+    notice: Notice | None = None
+
+    @property
+    def entry_id(self) -> str | None:
+        return self.entry.id if self.entry else None
+
+
+EMERGENCY_GUIDANCE = (
+    "【紧急情况】如果您或他人正面临危险，请立即拨打 110（不方便通话可发短信到 12110），"
+    "火警拨 119，急救拨 120。请先确保自身安全，说清地点和情况。"
+)
+
+
+def render_entry(entry: Entry) -> str:
+    """The whole answer card at once (一次性告知): every field the entry has, in a fixed order."""
+    a = entry.answer
+    parts = [f"【{entry.title}】", a.summary]
+
+    def block(label: str, items: tuple[str, ...]) -> None:
+        if items:
+            parts.append(f"{label}：\n" + "\n".join(f"{i}. {item}" for i, item in enumerate(items, 1)))
+
+    def line(label: str, value: str) -> None:
+        if value:
+            parts.append(f"{label}：{value}")
+
+    line("谁可以办", a.who)
+    block("需要带的材料（请一次备齐）", a.materials)
+    block("办理步骤", a.steps)
+    line("办理地点", a.where)
+    line("收费", a.fees)
+    line("办理时限", a.time_limit)
+    line("法律依据", a.legal_basis)
+    block("温馨提示", a.tips)
+    if entry.checked:
+        parts.append(f"（信息核对日期：{entry.checked.isoformat()}，具体以当地公安最新公布为准）")
+    return "\n\n".join(parts)
+
+
+def format_due(due_at: datetime, timezone: str = "Asia/Shanghai") -> str:
+    return due_at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def render_plain(reply: Reply, timezone: str = "Asia/Shanghai") -> str:
+    c = reply.community
+    parts: list[str] = []
+    if reply.urgent:
+        parts.append(EMERGENCY_GUIDANCE)
+    if reply.notice is Notice.EMPTY:
+        parts.append("没有看到文字内容。请用一两句话描述您想咨询的事情，例如：“身份证丢了怎么补办？”")
+        return "\n\n".join(parts)
+    if reply.notice is Notice.TRUNCATED:
+        parts.append("您的消息很长，我先按开头部分为您解答；细节可以转给社区民警。")
+    if reply.outcome is Outcome.ANSWER and reply.entry is not None:
+        parts.append(render_entry(reply.entry))
+    elif reply.outcome is Outcome.CLARIFY:
+        lines = ["您想问的是下面哪一项？请回复序号："]
+        lines += [f"{i}. {ch.title}" for i, ch in enumerate(reply.choices, 1)]
+        lines.append("0. 都不是，转社区民警")
+        parts.append("\n".join(lines))
+    else:
+        officers = "、".join(o.name for o in c.officers) or "社区民警"
+        text = f"这个问题我暂时答不好，已转给{c.name}的民警（{officers}）。"
+        if reply.ticket:
+            text += f"\n工单号：{reply.ticket}"
+        if reply.due_at:
+            text += f"\n预计答复时间：{format_due(reply.due_at, timezone)} 前（首问负责、限时办结）"
+        parts.append(text)
+    return "\n\n".join(parts)

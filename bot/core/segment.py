@@ -1,0 +1,294 @@
+"""Chinese word segmentation (jieba) and pinyin keys for homophone repair.
+
+jieba's dictionary costs ~0.5 s to load, so there is one tokenizer per process, created on first use,
+with its cache file kept in the data directory and its log silenced.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+from bot.core.text import is_cjk_char
+
+# Words that say nothing about which procedure is meant. Removed after segmentation.
+STOPWORDS: frozenset[str] = frozenset(
+    [
+        "的",
+        "了",
+        "吗",
+        "呢",
+        "吧",
+        "啊",
+        "呀",
+        "哦",
+        "嘛",
+        "啦",
+        "么",
+        "哈",
+        "嗯",
+        "噢",
+        "哎",
+        "喔",
+        "呗",
+        "咯",
+        "咧",
+        "之",
+        "与",
+        "和",
+        "及",
+        "或",
+        "跟",
+        "同",
+        "而",
+        "并",
+        "也",
+        "都",
+        "还",
+        "就",
+        "又",
+        "再",
+        "才",
+        "我",
+        "你",
+        "您",
+        "他",
+        "她",
+        "它",
+        "我们",
+        "你们",
+        "他们",
+        "她们",
+        "咱",
+        "咱们",
+        "自己",
+        "本人",
+        "人家",
+        "大家",
+        "俺",
+        "这",
+        "那",
+        "这个",
+        "那个",
+        "这些",
+        "那些",
+        "这样",
+        "那样",
+        "这种",
+        "那种",
+        "这边",
+        "那边",
+        "是",
+        "是不是",
+        "有",
+        "有没有",
+        "没有",
+        "没",
+        "在",
+        "在不在",
+        "会",
+        "会不会",
+        "能",
+        "能不能",
+        "可以",
+        "可不可以",
+        "可否",
+        "要",
+        "要不要",
+        "需要",
+        "需不需要",
+        "想",
+        "想要",
+        "应该",
+        "应当",
+        "得",
+        "必须",
+        "一定",
+        "一下",
+        "一个",
+        "一些",
+        "怎么",
+        "怎么样",
+        "怎样",
+        "如何",
+        "咋",
+        "咋办",
+        "啥",
+        "什么",
+        "哪",
+        "哪些",
+        "哪里",
+        "哪儿",
+        "哪个",
+        "为什么",
+        "为何",
+        "多少",
+        "几",
+        "吗",
+        "请",
+        "请问",
+        "问",
+        "问问",
+        "一",
+        "个",
+        "些",
+        "给",
+        "把",
+        "被",
+        "让",
+        "对",
+        "对于",
+        "关于",
+        "从",
+        "到",
+        "向",
+        "为",
+        "以",
+        "于",
+        "上",
+        "下",
+        "中",
+        "里",
+        "内",
+        "外",
+        "前",
+        "后",
+        "时",
+        "时候",
+        "现在",
+        "已经",
+        "刚",
+        "刚刚",
+        "然后",
+        "如果",
+        "但是",
+        "可是",
+        "因为",
+        "所以",
+        "还是",
+        "或者",
+        "就是",
+        "只是",
+        "不",
+        "不是",
+        "不能",
+        "不会",
+        "不用",
+        "不要",
+        "好",
+        "很",
+        "太",
+        "最",
+        "更",
+        "比较",
+        "非常",
+        "特别",
+        "真的",
+        "其实",
+        "一般",
+        "怎么办",
+        "办",
+        "办理",
+        "搞",
+        "弄",
+        "做",
+        "去",
+        "来",
+        "说",
+        "知道",
+        "告诉",
+        "了解",
+        "下来",
+        "出来",
+        "起来",
+        "过",
+        "着",
+        "嘛",
+        "呃",
+        "哇",
+        "啊啊",
+        "好的",
+        "行",
+        "行不行",
+        "谢",
+        "多谢",
+    ]
+)
+
+_lock = threading.Lock()
+_tokenizer = None
+_cache_dir: Path | None = None
+
+
+def configure_cache_dir(path: Path) -> None:
+    """Where jieba keeps its prepared dictionary; call before the first segmentation."""
+    global _cache_dir
+    _cache_dir = path
+
+
+def tokenizer():
+    global _tokenizer
+    if _tokenizer is None:
+        with _lock:
+            if _tokenizer is None:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                logging.getLogger("jieba").setLevel(logging.WARNING)
+                tok = jieba.Tokenizer()
+                if _cache_dir is not None:
+                    _cache_dir.mkdir(parents=True, exist_ok=True)
+                    tok.tmp_dir = str(_cache_dir)
+                tok.initialize()
+                _tokenizer = tok
+    return _tokenizer
+
+
+def add_words(words: Iterable[str]) -> None:
+    tok = tokenizer()
+    for word in words:
+        if 2 <= len(word) <= 12 and " " not in word and word not in tok.FREQ:
+            tok.add_word(word)
+
+
+def segment(normalized: str) -> list[str]:
+    """Search-mode segmentation: whole words plus their meaningful parts (居民身份证 → 身份证 …)."""
+    tok = tokenizer()
+    return [t for t in tok.cut_for_search(normalized) if t.strip() and t not in STOPWORDS]
+
+
+def segment_weighted(normalized: str) -> dict[str, float]:
+    """Whole words weigh 1, the parts search mode adds weigh less: a compound is one idea, not three."""
+    tok = tokenizer()
+    weights: dict[str, float] = {}
+    for word in tok.cut(normalized):
+        if not word.strip() or word in STOPWORDS:
+            continue
+        weights[word] = max(weights.get(word, 0.0), 1.0)
+        if len(word) > 2:
+            for part in tok.cut_for_search(word):
+                if part != word and part not in STOPWORDS:
+                    weights[part] = max(weights.get(part, 0.0), SUBWORD_WEIGHT)
+    return weights
+
+
+SUBWORD_WEIGHT = 0.4
+
+
+@lru_cache(maxsize=65536)
+def char_pinyin(ch: str) -> str:
+    from pypinyin import Style, lazy_pinyin
+
+    if not is_cjk_char(ch):
+        return ""
+    return lazy_pinyin(ch, style=Style.NORMAL, errors="ignore")[0] if ch else ""
+
+
+def pinyin_key(word: str) -> tuple[str, ...] | None:
+    """Toneless pinyin of an all-Chinese word; homophone typos (身分证, 户口签移) share the key."""
+    if not word or not all(is_cjk_char(c) for c in word):
+        return None
+    return tuple(char_pinyin(c) for c in word)

@@ -1,0 +1,122 @@
+"""Text normalisation: the same steps for knowledge phrasings and for residents' messages.
+
+Residents type full-width characters, traditional characters, mixed English, emoji and chatty fillers;
+all of that is folded away here so the matcher compares like with like.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+
+# Longer messages are cut before matching: a question never needs more, and it bounds the work.
+MATCH_CHAR_LIMIT = 400
+
+# Greetings and politeness that carry no meaning for matching. Removed as whole phrases.
+FILLERS: tuple[str, ...] = (
+    "你好",
+    "您好",
+    "大家好",
+    "请问一下",
+    "请问",
+    "想问一下",
+    "想问下",
+    "问一下",
+    "问下",
+    "麻烦问一下",
+    "麻烦你",
+    "麻烦您",
+    "麻烦",
+    "打扰了",
+    "打扰一下",
+    "谢谢你",
+    "谢谢您",
+    "谢谢",
+    "多谢",
+    "感谢",
+    "辛苦了",
+    "警察同志",
+    "同志",
+    "hello",
+    "hi",
+    "thanks",
+    "thank you",
+    "please",
+)
+
+_FILLER_RE = re.compile("|".join(re.escape(f) for f in sorted(FILLERS, key=len, reverse=True)))
+# Anything that is not a letter, digit or CJK ideograph becomes a space (punctuation, emoji, symbols).
+_NON_WORD_RE = re.compile(r"[^0-9a-z\u3400-\u4dbf\u4e00-\u9fff]+")
+_SPACES_RE = re.compile(r"\s+")
+_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc  # imported lazily: only needed once text arrives
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    return _t2s().convert(text)
+
+
+def strip_controls(text: str) -> str:
+    """Drop control and format characters (zero-width joiners, bidi marks) but keep line breaks."""
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+
+
+def fold(text: str) -> str:
+    """Width, case and script folding without removing anything meaningful."""
+    text = unicodedata.normalize("NFKC", text[: MATCH_CHAR_LIMIT * 2])
+    text = strip_controls(text)
+    return to_simplified(text).lower()
+
+
+class Normalizer:
+    """fold → synonyms to their canonical word → fillers out → punctuation to spaces."""
+
+    def __init__(self, synonym_groups: Iterable[Iterable[str]] = ()) -> None:
+        mapping: dict[str, str] = {}
+        for group in synonym_groups:
+            words = [fold(w).strip() for w in group if w and w.strip()]
+            if not words:
+                continue
+            canonical = words[0]
+            for variant in words[1:]:
+                if variant != canonical:
+                    mapping[variant] = canonical
+        self._mapping = mapping
+        self.canonical_words = frozenset(mapping.values())
+        # Longest variant first so that 机动车驾驶证 wins over 驾驶证.
+        variants = sorted(mapping, key=len, reverse=True)
+        self._synonym_re = re.compile("|".join(_variant_pattern(v) for v in variants)) if variants else None
+
+    def __call__(self, text: str) -> str:
+        text = fold(text)[:MATCH_CHAR_LIMIT]
+        if self._synonym_re is not None:
+            text = self._synonym_re.sub(lambda m: self._mapping[m.group(0)], text)
+        text = _FILLER_RE.sub(" ", text)
+        text = _NON_WORD_RE.sub(" ", text)
+        return _SPACES_RE.sub(" ", text).strip()
+
+
+def _variant_pattern(variant: str) -> str:
+    escaped = re.escape(variant)
+    # Latin variants (id card, hukou) must match whole words, or "police" would fire inside "policeman".
+    if variant[:1].isascii() and variant[:1].isalnum():
+        escaped = r"(?<![a-z])" + escaped
+    if variant[-1:].isascii() and variant[-1:].isalnum():
+        escaped = escaped + r"(?![a-z])"
+    return escaped
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_CJK_RE.search(text))
+
+
+def is_cjk_char(ch: str) -> bool:
+    return bool(_CJK_RE.fullmatch(ch))

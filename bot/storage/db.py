@@ -1,0 +1,57 @@
+"""Engine and session factories. Built by the composition root; nothing here runs at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+# How long a SQLite writer waits for another writer before giving up with "database is locked".
+SQLITE_BUSY_TIMEOUT_S = 15.0
+
+
+def create_engine(url: str, *, enforce_foreign_keys: bool = True) -> AsyncEngine:
+    """`enforce_foreign_keys=False` is for migrations only: SQLite's batch mode rebuilds a table by
+    dropping it, which would cascade into or trip over the rows that reference it."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_async_engine(parsed, pool_pre_ping=True)
+    _create_parent_folder(parsed)
+    engine = create_async_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+    _configure_sqlite(engine, enforce_foreign_keys=enforce_foreign_keys)
+    return engine
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # Repositories hand out dataclasses, never ORM rows, so nothing needs reloading after commit.
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _create_parent_folder(url: URL) -> None:
+    database = url.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _configure_sqlite(engine: AsyncEngine, *, enforce_foreign_keys: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take BEGIN away from the sqlite3 driver: its legacy mode skips BEGIN before SELECT and
+        # SAVEPOINT, so a released savepoint would escape the surrounding transaction's rollback.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA foreign_keys = {'ON' if enforce_foreign_keys else 'OFF'}")
+        # WAL lets the web dashboard read while the bot writes.
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # IMMEDIATE takes the write lock up front. A deferred transaction that reads and then writes
+        # (select resident, insert consultation) fails at once with SQLITE_BUSY when another writer
+        # committed in between; waiting for the lock at BEGIN honours the busy timeout instead.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

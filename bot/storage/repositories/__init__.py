@@ -1,0 +1,15 @@
+"""SQL implementations of the core repository ports. Each returns core dataclasses, never ORM rows."""
+
+from bot.storage.repositories.communities import SqlCommunityRepository
+from bot.storage.repositories.consultations import SqlConsultationRepository
+from bot.storage.repositories.escalations import SqlEscalationRepository
+from bot.storage.repositories.feedback import SqlFeedbackRepository
+from bot.storage.repositories.stats import SqlStatsRepository
+
+__all__ = [
+    "SqlCommunityRepository",
+    "SqlConsultationRepository",
+    "SqlEscalationRepository",
+    "SqlFeedbackRepository",
+    "SqlStatsRepository",
+]

@@ -1,0 +1,79 @@
+"""The SQL unit of work: one session and one transaction per use case."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.ports import Clock
+from bot.storage.repositories import (
+    SqlCommunityRepository,
+    SqlConsultationRepository,
+    SqlEscalationRepository,
+    SqlFeedbackRepository,
+    SqlStatsRepository,
+)
+
+
+class UtcClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class SqlUnitOfWork:
+    communities: SqlCommunityRepository
+    consultations: SqlConsultationRepository
+    escalations: SqlEscalationRepository
+    feedback: SqlFeedbackRepository
+    stats: SqlStatsRepository
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession], clock: Clock | None = None) -> None:
+        self._session_factory = session_factory
+        self._clock = clock or UtcClock()
+        self._session: AsyncSession | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._session is not None:
+            raise RuntimeError("a unit of work is single-use: make a new one per use case")
+        session = self._session = self._session_factory()
+        self.communities = SqlCommunityRepository(session)
+        self.consultations = SqlConsultationRepository(session)
+        self.escalations = SqlEscalationRepository(session, self._clock)
+        self.feedback = SqlFeedbackRepository(session)
+        self.stats = SqlStatsRepository(session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self._require_session()
+        try:
+            # Whatever was not committed is discarded: after an exception, or when the use case
+            # returned early, or for writes made after an earlier commit().
+            await session.rollback()
+        finally:
+            await session.close()
+
+    async def commit(self) -> None:
+        await self._require_session().commit()
+
+    def _require_session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("use the unit of work inside `async with`")
+        return self._session
+
+
+def make_uow_factory(
+    session_factory: async_sessionmaker[AsyncSession], clock: Clock | None = None
+) -> Callable[[], SqlUnitOfWork]:
+    def factory() -> SqlUnitOfWork:
+        return SqlUnitOfWork(session_factory, clock)
+
+    return factory

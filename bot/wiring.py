@@ -1,0 +1,81 @@
+"""The composition root: settings in, a ready set of services out. Nothing else builds objects.
+
+Heavy imports (SQLAlchemy, jieba) happen inside the factories so that `policebot --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from bot.core.knowledge import KnowledgeBase
+from bot.core.matcher import Matcher, Thresholds
+from bot.kb.loader import load_knowledge
+from bot.services.ask import AskService, ServiceTime
+from bot.services.feedback import FeedbackService
+from bot.services.stats import StatsService
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def build_matcher(settings: Settings, kb: KnowledgeBase) -> Matcher:
+    from bot.core.segment import configure_cache_dir
+
+    configure_cache_dir(settings.data_dir / "cache")
+    chosen = {
+        "answer": settings.match_answer_threshold,
+        "clarify": settings.match_clarify_threshold,
+        "margin": settings.match_answer_margin,
+    }
+    thresholds = replace(Thresholds(), **{k: v for k, v in chosen.items() if v is not None})
+    return Matcher(kb, thresholds)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    kb: KnowledgeBase
+    matcher: Matcher
+    engine: AsyncEngine
+    ask: AskService
+    feedback: FeedbackService
+    stats: StatsService
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def build_container(settings: Settings | None = None, *, kb: KnowledgeBase | None = None) -> Container:
+    """Load and validate knowledge, migrate the database, sync communities, wire the services."""
+    from bot.storage.db import create_engine, create_session_factory
+    from bot.storage.schema import migrate
+    from bot.storage.uow import make_uow_factory
+
+    settings = settings or Settings()
+    kb = kb or load_knowledge(settings.knowledge_dir)
+    matcher = build_matcher(settings, kb)
+    await migrate(settings.database_url)
+    engine = create_engine(settings.database_url)
+    clock = SystemClock()
+    uow_factory = make_uow_factory(create_session_factory(engine), clock)
+    async with uow_factory() as uow:
+        await uow.communities.upsert_many(list(kb.communities.values()))
+        await uow.commit()
+    service_time = ServiceTime(settings.service_working_days, settings.timezone)
+    return Container(
+        settings=settings,
+        kb=kb,
+        matcher=matcher,
+        engine=engine,
+        ask=AskService(kb, matcher, uow_factory, clock, service_time),
+        feedback=FeedbackService(uow_factory, clock),
+        stats=StatsService(uow_factory),
+    )

@@ -1,0 +1,109 @@
+from bot.core.matcher import Matcher
+from bot.core.models import Outcome
+
+
+def test_answers_a_known_question(small_matcher: Matcher) -> None:
+    result = small_matcher.match("身份证丢了怎么补办", "gongyuan")
+    assert result.outcome is Outcome.ANSWER
+    assert result.best is not None and result.best.entry_id == "idcard.lost"
+
+
+def test_explains_itself_with_the_phrasing_that_matched(small_matcher: Matcher) -> None:
+    best = small_matcher.match("身份证到期了怎么换", "gongyuan").best
+    assert best is not None
+    assert best.entry_id == "idcard.renew"
+    assert best.matched == "身份证到期了怎么换"
+    assert best.field == "question"
+    assert 0 < best.score <= 100
+
+
+def test_homophone_typos_are_repaired(small_matcher: Matcher) -> None:
+    # 身分证 is a synonym; 身份正 is only repaired through pinyin.
+    for text in ("身分证丢了怎么补办", "身份正丢了怎么补办"):
+        result = small_matcher.match(text, "gongyuan")
+        assert result.best is not None and result.best.entry_id == "idcard.lost", text
+
+
+def test_traditional_and_full_width_input(small_matcher: Matcher) -> None:
+    result = small_matcher.match("身份證丟了怎麼補辦？", "gongyuan")
+    assert result.best is not None and result.best.entry_id == "idcard.lost"
+
+
+def test_a_bare_word_shared_by_entries_asks_which_one(small_matcher: Matcher) -> None:
+    result = small_matcher.match("身份证", "gongyuan")
+    assert result.outcome is Outcome.CLARIFY
+    ids = {c.entry_id for c in result.candidates}
+    assert {"idcard.lost", "idcard.renew"} <= ids
+    assert 2 <= len(result.candidates) <= 4
+
+
+def test_unrelated_questions_are_escalated(small_matcher: Matcher) -> None:
+    for text in ("柳州哪家餐厅好吃", "明天会下雨吗", "股票怎么买"):
+        assert small_matcher.match(text, "gongyuan").outcome is Outcome.ESCALATE, text
+
+
+def test_referral_topics_escalate_instead_of_answering(small_matcher: Matcher) -> None:
+    result = small_matcher.match("家里停电了找谁", "gongyuan")
+    assert result.outcome is Outcome.ESCALATE
+    assert result.reason == "outside police services"
+    assert result.best is not None and result.best.entry_id == "refer.utilities"
+
+
+def test_hidden_entries_are_not_offered_in_that_community(small_matcher: Matcher) -> None:
+    asked = "孩子出生了怎么报户口"
+    elsewhere = small_matcher.match(asked, "hexi")
+    assert elsewhere.outcome is Outcome.ANSWER and elsewhere.best.entry_id == "hukou.birth"
+    hidden = small_matcher.match(asked, "gongyuan")
+    assert all(c.entry_id != "hukou.birth" for c in hidden.candidates)
+
+
+def test_local_entries_only_in_their_community(small_matcher: Matcher) -> None:
+    asked = "夜间巡逻志愿者怎么报名"
+    assert small_matcher.match(asked, "gongyuan").best.entry_id == "gongyuan.patrol"
+    assert all(c.entry_id != "gongyuan.patrol" for c in small_matcher.match(asked, "hexi").candidates)
+
+
+def test_urgent_messages_are_flagged_whatever_matches(small_matcher: Matcher) -> None:
+    result = small_matcher.match("救命！有人在撬门", "gongyuan")
+    assert result.urgent
+    assert not small_matcher.match("身份证丢了怎么补办", "gongyuan").urgent
+
+
+def test_empty_and_symbol_only_input(small_matcher: Matcher) -> None:
+    for text in ("", "   ", "😀😀", "？？？", "\x00\x01"):
+        result = small_matcher.match(text, "gongyuan")
+        assert result.outcome is Outcome.ESCALATE
+        assert result.candidates == ()
+
+
+def test_same_input_same_result(small_matcher: Matcher) -> None:
+    first = small_matcher.match("补办身份证要带什么", "gongyuan")
+    for _ in range(3):
+        assert small_matcher.match("补办身份证要带什么", "gongyuan") == first
+
+
+def test_rebuild_makes_a_new_entry_findable(small_kb, small_matcher: Matcher) -> None:
+    from dataclasses import replace
+
+    from bot.core.knowledge import KnowledgeBase
+
+    base = small_kb.entries["prevent.telecom-fraud"]
+    kb = KnowledgeBase(
+        dict(small_kb.entries),
+        small_kb.communities,
+        small_kb.overrides,
+        small_kb.hidden,
+        small_kb.synonyms,
+        small_kb.referrals,
+    )
+    matcher = Matcher(kb)
+    new = replace(
+        base,
+        id="prevent.dog-bite",
+        title="被狗咬伤怎么处理",
+        keywords=("狗咬", "狂犬疫苗"),
+        questions=("被狗咬了怎么办", "狗咬人主人要赔吗", "被狗咬伤报警吗", "狗咬人找谁", "邻居的狗咬了我"),
+    )
+    kb.add_entry(new)
+    matcher.rebuild()
+    assert matcher.match("被狗咬了怎么办", "hexi").best.entry_id == "prevent.dog-bite"

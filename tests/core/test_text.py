@@ -1,0 +1,36 @@
+from bot.core.text import MATCH_CHAR_LIMIT, Normalizer, fold
+
+
+def test_fold_full_width_traditional_and_case() -> None:
+    assert fold("ＡＢＣ１２３") == "abc123"
+    assert fold("戶口註銷") == "户口注销"
+    assert fold("身份證") == "身份证"
+
+
+def test_normalizer_removes_fillers_and_punctuation() -> None:
+    normalize = Normalizer()
+    assert normalize("你好，请问身份证怎么补办？谢谢！") == "身份证怎么补办"
+
+
+def test_synonyms_map_to_the_canonical_word_longest_first() -> None:
+    normalize = Normalizer([["驾驶证", "机动车驾驶证", "驾照"], ["身份证", "id card"]])
+    assert normalize("机动车驾驶证到期") == "驾驶证到期"
+    assert normalize("驾照到期") == "驾驶证到期"
+    assert normalize("拿别人的 ID Card 上网") == "拿别人的 身份证 上网"
+
+
+def test_latin_synonyms_match_whole_words_only() -> None:
+    normalize = Normalizer([["警察", "police"]])
+    assert normalize("policeman") == "policeman"
+    assert normalize("call the police now") == "call the 警察 now"
+
+
+def test_control_characters_and_emoji_disappear() -> None:
+    normalize = Normalizer()
+    assert normalize("身份证\x00\u200b补办😀😀") == "身份证补办"
+    assert normalize("😀🙏🎉") == ""
+
+
+def test_long_text_is_cut_before_matching() -> None:
+    normalize = Normalizer()
+    assert len(normalize("户" * 100_000)) == MATCH_CHAR_LIMIT

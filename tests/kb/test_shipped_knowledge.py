@@ -1,0 +1,72 @@
+"""The knowledge base we ship: complete, well-formed and in our own words."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.core.knowledge import KnowledgeBase
+from bot.core.text import Normalizer
+from tests.conftest import SHARED_EVAL
+
+SAMPLE_COMMUNITIES = {"chengzhong-gongyuan", "yufeng-xiangyang", "liunan-hexi"}
+
+
+def test_three_sample_communities(shipped_kb: KnowledgeBase) -> None:
+    assert set(shipped_kb.communities) >= SAMPLE_COMMUNITIES
+    for slug in SAMPLE_COMMUNITIES:
+        community = shipped_kb.communities[slug]
+        assert community.sample, slug
+        assert community.officers and community.office_address and community.office_hours
+
+
+def test_every_topic_is_covered_under_its_id(shipped_kb: KnowledgeBase) -> None:
+    topics = SHARED_EVAL / "topics.tsv"
+    if not topics.exists():
+        pytest.skip("topic list not available")
+    lines = topics.read_text(encoding="utf-8").splitlines()[1:]
+    expected = {line.split("\t")[0]: line.split("\t")[1] for line in lines if line.strip()}
+    missing = set(expected) - set(shipped_kb.entries)
+    assert not missing
+    for topic_id, section in expected.items():
+        assert shipped_kb.entries[topic_id].section == section, topic_id
+
+
+def test_entries_are_rich_enough_to_match(shipped_kb: KnowledgeBase) -> None:
+    for entry in shipped_kb.entries.values():
+        assert len(entry.questions) >= 5, entry.id
+        assert entry.keywords, entry.id
+        if entry.kind == "procedure":
+            assert entry.answer.materials, entry.id
+
+
+def test_community_topics_answer_with_the_communitys_facts(shipped_kb: KnowledgeBase) -> None:
+    for slug in SAMPLE_COMMUNITIES:
+        community = shipped_kb.communities[slug]
+        office = shipped_kb.entry_for(slug, "community.office")
+        text = " ".join([office.answer.summary, office.answer.where, office.answer.time_limit])
+        assert community.office_address in text, slug
+        officers = shipped_kb.entry_for(slug, "community.officer")
+        rendered = " ".join([officers.answer.summary, officers.answer.where, *officers.answer.steps])
+        assert community.officers[0].name in rendered, slug
+        assert "{" not in rendered
+
+
+def test_no_development_question_was_copied_into_the_knowledge(shipped_kb: KnowledgeBase) -> None:
+    dev = SHARED_EVAL / "dev.jsonl"
+    if not dev.exists():
+        pytest.skip("development set not available")
+    normalize = Normalizer()
+    asked = {
+        normalize(json.loads(line)["q"]) for line in dev.read_text(encoding="utf-8").splitlines() if line
+    }
+    phrasings = {
+        normalize(text)
+        for entry in shipped_kb.entries.values()
+        for text in (entry.title, *entry.questions, *entry.keywords)
+    }
+    phrasings |= {normalize(q) for r in shipped_kb.referrals.values() for q in r.questions}
+    # Bare keywords (出生登记, 港澳签注) are naturally shared; whole questions must not be.
+    copied = {q for q in asked & phrasings if len(q) > 8}
+    assert not copied
