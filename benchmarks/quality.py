@@ -21,7 +21,6 @@ from _common import DEFAULT_DEV, ROOT, expected_ids, load_questions
 
 from bot.core.matcher import Matcher
 from bot.core.models import Outcome
-from bot.core.segment import segment
 from bot.kb.loader import load_knowledge
 
 
@@ -62,7 +61,7 @@ def main() -> None:
         for text in (entry.title, *entry.keywords, *entry.questions):
             phrasings.append((entry.id, text))
     wratio_choices = [normalize(t) for _, t in phrasings]
-    bm25 = BM25Okapi([segment(c) or [""] for c in wratio_choices])
+    bm25 = BM25Okapi([matcher.segment(t) or [""] for _, t in phrasings])
 
     tallies: dict[str, Tally] = defaultdict(Tally)
     misses: list[str] = []
@@ -73,7 +72,7 @@ def main() -> None:
         query = normalize(item["q"])
         best_w = process.extractOne(query, wratio_choices, scorer=fuzz.WRatio)
         wratio_id = phrasings[best_w[2]][0] if best_w else None
-        bm_scores = bm25.get_scores(segment(query) or [""])
+        bm_scores = bm25.get_scores(matcher.segment(item["q"]) or [""])
         bm25_id = phrasings[int(bm_scores.argmax())][0] if bm_scores.max() > 0 else None
         ok = True
         for tally in (tallies["ALL"], tallies[item["style"]]):

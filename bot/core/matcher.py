@@ -25,7 +25,7 @@ from rapidfuzz import fuzz
 
 from bot.core.knowledge import KnowledgeBase
 from bot.core.models import Candidate, MatchResult, Outcome
-from bot.core.segment import STOPWORDS, add_words, pinyin_key, segment, segment_weighted
+from bot.core.segment import STOPWORDS, Segmenter, pinyin_key
 from bot.core.text import Normalizer, fold, is_cjk_char
 from bot.core.urgent import is_urgent
 
@@ -83,7 +83,8 @@ class Matcher:
         for entry in kb.entries.values():
             for kw in entry.keywords:
                 domain_words.add(self.normalizer(kw).replace(" ", ""))
-        add_words(w for w in domain_words if len(w) <= 8)
+        self._segmenter = Segmenter()
+        self._segmenter.add_words(w for w in domain_words if len(w) <= 8)
 
         # Referral topics (matters the police do not handle) are indexed beside the entries so that
         # a question about them is recognised as such instead of landing on the nearest police entry.
@@ -91,12 +92,16 @@ class Matcher:
         self._referral_ids = frozenset(kb.referrals)
         self._phrasings: list[list[_Phrasing]] = []
         term_weight: list[dict[str, float]] = []
+        # Overlays and synthetic copies repeat the same wording: segment each distinct text once.
+        memo: dict[str, list[str]] = {}
         for entry_id in self.entry_ids:
             phrasings: list[_Phrasing] = []
             weights: dict[str, float] = {}
             question_hits: dict[str, int] = defaultdict(int)
             for text, field in self._sources(entry_id):
-                terms = segment(self.normalizer(text))
+                terms = memo.get(text)
+                if terms is None:
+                    terms = memo[text] = self._segmenter.segment(self.normalizer(text))
                 if field != "answer":
                     phrasings.append(_Phrasing(text, field, " ".join(terms)))
                 for term in set(terms):
@@ -168,7 +173,7 @@ class Matcher:
     # ---- query -------------------------------------------------------------------------------
     def _query_terms(self, normalized: str) -> tuple[dict[str, float], set[str], set[str]]:
         """Terms with their weight in the query, the typo fragments repaired and the words put in."""
-        terms = segment_weighted(normalized)
+        terms = self._segmenter.segment_weighted(normalized)
         for term, weight in terms.items():
             if len(term) == 1:
                 terms[term] = weight * _SINGLE_CHAR_WEIGHT
@@ -217,7 +222,7 @@ class Matcher:
             return MatchResult(Outcome.ESCALATE, 0.0, (), urgent, normalized, "no known words")
 
         top = _top_indices(scores, _RERANK)
-        query_joined = " ".join(segment(normalized))
+        query_joined = " ".join(self._segmenter.segment(normalized))
         rescored = [self._rescore(int(i), float(scores[i]), query_joined) for i in top if scores[i] > 0]
         # Confidence is a softmax over the candidates' evidence plus a "none of them" option whose
         # evidence grows with the words the knowledge base does not know: a long story full of
@@ -273,6 +278,10 @@ class Matcher:
 
     def is_referral(self, doc_id: str) -> bool:
         return doc_id in self._referral_ids
+
+    def segment(self, text: str) -> list[str]:
+        """The terms this matcher sees in `text` (normalised, segmented, stopwords removed)."""
+        return self._segmenter.segment(self.normalizer(text))
 
 
 def _top_indices(values: np.ndarray, k: int) -> np.ndarray:

@@ -11,7 +11,8 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
 # 18-digit resident ID: 6-digit area, 8-digit birth date, 3-digit sequence, check digit (0-9 or X).
-_ID_RE = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+# Only digits bound it: "ID11010519491231002X" or "身份证号:110…" must be caught as well.
+_ID_RE = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 # Mainland mobile numbers, optionally with +86/86 and separators between the 3-4-4 groups.
 _MOBILE_RE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?!\d)")
 

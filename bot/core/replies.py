@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.core.models import Community, Entry, Outcome
+from bot.core.models import Community, Entry, Outcome, Referral
 
 
 class Notice(enum.StrEnum):
@@ -37,6 +37,7 @@ class Reply:
     choices: tuple[Choice, ...] = ()  # for clarify
     ticket: str | None = None  # for escalate
     due_at: datetime | None = None
+    referral: Referral | None = None  # for escalate: the matter is usually handled by another body
     notice: Notice | None = None
 
     @property
@@ -99,7 +100,13 @@ def render_plain(reply: Reply, timezone: str = "Asia/Shanghai") -> str:
         parts.append("\n".join(lines))
     else:
         officers = "、".join(o.name for o in c.officers) or "社区民警"
-        text = f"这个问题我暂时答不好，已转给{c.name}的民警（{officers}）。"
+        if reply.referral is not None:
+            text = (
+                f"您问的“{reply.referral.title}”一般不属于公安业务，通常由{reply.referral.handled_by}办理。"
+                f"按首问负责制，我也已把问题转给{c.name}的民警（{officers}），他们会帮您确认去向。"
+            )
+        else:
+            text = f"这个问题我暂时答不好，已转给{c.name}的民警（{officers}）。"
         if reply.ticket:
             text += f"\n工单号：{reply.ticket}"
         if reply.due_at:

@@ -14,6 +14,17 @@ from functools import lru_cache
 # Longer messages are cut before matching: a question never needs more, and it bounds the work.
 MATCH_CHAR_LIMIT = 400
 
+
+def _variant_pattern(variant: str) -> str:
+    escaped = re.escape(variant)
+    # Latin variants (id card, hukou) must match whole words, or "police" would fire inside "policeman".
+    if variant[:1].isascii() and variant[:1].isalnum():
+        escaped = r"(?<![a-z])" + escaped
+    if variant[-1:].isascii() and variant[-1:].isalnum():
+        escaped = escaped + r"(?![a-z])"
+    return escaped
+
+
 # Greetings and politeness that carry no meaning for matching. Removed as whole phrases.
 FILLERS: tuple[str, ...] = (
     "你好",
@@ -46,7 +57,7 @@ FILLERS: tuple[str, ...] = (
     "please",
 )
 
-_FILLER_RE = re.compile("|".join(re.escape(f) for f in sorted(FILLERS, key=len, reverse=True)))
+_FILLER_RE = re.compile("|".join(_variant_pattern(f) for f in sorted(FILLERS, key=len, reverse=True)))
 # Anything that is not a letter, digit or CJK ideograph becomes a space (punctuation, emoji, symbols).
 _NON_WORD_RE = re.compile(r"[^0-9a-z\u3400-\u4dbf\u4e00-\u9fff]+")
 _SPACES_RE = re.compile(r"\s+")
@@ -102,16 +113,6 @@ class Normalizer:
         text = _FILLER_RE.sub(" ", text)
         text = _NON_WORD_RE.sub(" ", text)
         return _SPACES_RE.sub(" ", text).strip()
-
-
-def _variant_pattern(variant: str) -> str:
-    escaped = re.escape(variant)
-    # Latin variants (id card, hukou) must match whole words, or "police" would fire inside "policeman".
-    if variant[:1].isascii() and variant[:1].isalnum():
-        escaped = r"(?<![a-z])" + escaped
-    if variant[-1:].isascii() and variant[-1:].isalnum():
-        escaped = escaped + r"(?![a-z])"
-    return escaped
 
 
 def has_cjk(text: str) -> bool:

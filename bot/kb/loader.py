@@ -25,6 +25,8 @@ from bot.kb.schema import (
 )
 
 M = TypeVar("M", bound=BaseModel)
+# libyaml's safe loader is ~10x faster than the pure-Python one; both refuse arbitrary objects.
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ class _Loader:
 
     def _parse(self, path: Path, model: type[M]) -> M | None:
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader)
         except UnicodeDecodeError as exc:
             self._problem(path, None, None, f"not UTF-8 text ({exc.reason})")
             return None

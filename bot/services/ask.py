@@ -118,6 +118,7 @@ class AskService:
             consultation_id,
             ticket=ticket_number(escalation_id) if escalation_id is not None else None,
             due_at=due_at,
+            referral=self._kb.referrals.get(best.entry_id) if best else None,
             notice=notice,
         )
 

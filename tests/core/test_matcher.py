@@ -107,3 +107,20 @@ def test_rebuild_makes_a_new_entry_findable(small_kb, small_matcher: Matcher) ->
     kb.add_entry(new)
     matcher.rebuild()
     assert matcher.match("被狗咬了怎么办", "hexi").best.entry_id == "prevent.dog-bite"
+
+
+def test_domain_words_are_learned_whatever_the_order() -> None:
+    from bot.core.segment import Segmenter
+
+    segmenter = Segmenter()
+    segmenter.add_words(["甲乙丙丁戊己庚", "甲乙丙丁"])
+    assert "甲乙丙丁" in segmenter.segment("甲乙丙丁怎么办")
+
+
+def test_one_knowledge_base_does_not_change_how_another_is_cut() -> None:
+    from bot.core.segment import Segmenter
+
+    taught, fresh = Segmenter(), Segmenter()
+    taught.add_words(["丙丁戊己"])
+    assert "丙丁戊己" in taught.segment("甲乙丙丁戊己")
+    assert "丙丁戊己" not in fresh.segment("甲乙丙丁戊己")

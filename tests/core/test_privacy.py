@@ -35,3 +35,7 @@ def test_mobile_numbers_are_masked(phone: str) -> None:
 def test_landlines_and_short_numbers_stay() -> None:
     text = "打0772-1234567或者110"
     assert mask_personal_numbers(text) == text
+
+
+def test_id_right_after_letters_is_masked() -> None:
+    assert VALID_ID not in mask_personal_numbers(f"ID{VALID_ID}")

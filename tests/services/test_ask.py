@@ -152,3 +152,11 @@ async def test_statistics_follow_what_happened(container: Container) -> None:
     assert snap.satisfaction == {"satisfied": 1, "basically": 0, "unsatisfied": 0}
     only_hexi = await container.stats.snapshot(StatsQuery(community="hexi"))
     assert only_hexi.total == 2
+
+
+async def test_matters_for_other_bodies_are_escalated_with_a_pointer(container: Container) -> None:
+    reply = await container.ask.ask("gongyuan", RESIDENT, "家里停电了找谁", Channel.WEB)
+    assert reply.outcome is Outcome.ESCALATE
+    assert reply.referral is not None and reply.referral.id == "refer.utilities"
+    text = render_plain(reply)
+    assert "供电" in text and reply.ticket in text

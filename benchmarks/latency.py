@@ -1,0 +1,149 @@
+"""Per-query latency of the matcher at 50 … 100,000 entries, beside two baselines; start-up time.
+
+    python benchmarks/latency.py [--sizes 50,1000,10000,100000] [--queries N]
+
+Larger knowledge bases are synthesised from the shipped one: each synthetic entry is a shipped entry
+whose title, questions and keywords gain invented place and organisation words, so the vocabulary and
+the posting lists grow as they would with many community overlays. Queries are the questions of the
+development set (text only). Pinned to one CPU core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+from _common import DEFAULT_DEV, ROOT, load_questions
+
+from bot.core.knowledge import KnowledgeBase
+from bot.core.matcher import Matcher
+from bot.kb.loader import load_knowledge
+
+_SYLLABLES = "东南西北中新旺和平安华兴龙凤鹤桂柳江河山湖桥园林光明春秋阳城乡村镇街巷坊里屯岭溪岗塘湾"
+
+
+def synthesise(kb: KnowledgeBase, size: int, seed: int = 7) -> KnowledgeBase:
+    rng = random.Random(seed)
+    base = list(kb.entries.values())
+    if size <= len(base):
+        chosen = {e.id: e for e in base[:size]}
+        return KnowledgeBase(chosen, kb.communities, {}, {}, kb.synonyms, kb.referrals)
+    entries = {e.id: e for e in base}
+
+    def word() -> str:
+        stem = "".join(rng.choice(_SYLLABLES) for _ in range(rng.choice((2, 3))))
+        return stem + rng.choice("区街村社所队会")
+
+    i = 0
+    while len(entries) < size:
+        src = base[i % len(base)]
+        tag = word()
+        entries[f"{src.id}.s{i}"] = replace(
+            src,
+            id=f"{src.id}.s{i}",
+            title=f"{tag}{src.title}",
+            questions=tuple(f"{q}{word()}" if j % 2 else f"{word()}{q}" for j, q in enumerate(src.questions)),
+            keywords=(*src.keywords, tag, word()),
+        )
+        i += 1
+    return KnowledgeBase(entries, kb.communities, {}, {}, kb.synonyms, kb.referrals)
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return statistics.median(ordered), p99
+
+
+def time_queries(fn, queries: list[str]) -> tuple[float, float]:
+    for q in queries[:5]:
+        fn(q)  # warm caches (pinyin, jieba)
+    samples = []
+    for q in queries:
+        start = time.perf_counter()
+        fn(q)
+        samples.append((time.perf_counter() - start) * 1000)
+    return percentiles(samples)
+
+
+def startup() -> None:
+    code = (
+        "import time; t=time.perf_counter();"
+        "from bot.kb.loader import load_knowledge; from bot.core.matcher import Matcher;"
+        "from bot.core.segment import configure_cache_dir; from pathlib import Path;"
+        "configure_cache_dir(Path('data/cache'));"
+        "m=Matcher(load_knowledge('knowledge')); m.match('身份证丢了怎么补办');"
+        "print(f'{time.perf_counter()-t:.3f}')"
+    )
+    command = [sys.executable, "-c", code]
+    runs = [float(subprocess.check_output(command, cwd=ROOT, text=True)) for _ in range(3)]
+    print(
+        f"start-up (import + load shipped knowledge + build index + first answer): "
+        f"min {min(runs):.2f} s, median {statistics.median(runs):.2f} s over {len(runs)} fresh processes"
+    )
+    cli = [sys.executable, "-m", "bot", "ask", "--community", "chengzhong-gongyuan", "--json", "身份证丢了"]
+    env = {**os.environ, "DATABASE_URL": "sqlite+aiosqlite:///data/latency-bench.db"}
+    walls = []
+    for _ in range(3):
+        start = time.perf_counter()
+        subprocess.run(cli, cwd=ROOT, env=env, check=True, capture_output=True)
+        walls.append(time.perf_counter() - start)
+    print(
+        f"`policebot ask` one question, whole process incl. database migration check: "
+        f"median {statistics.median(walls):.2f} s"
+    )
+
+
+def bench_size(kb: KnowledgeBase, queries: list[str], few: list[str]) -> str:
+    from rank_bm25 import BM25Okapi
+    from rapidfuzz import fuzz, process
+
+    start = time.perf_counter()
+    matcher = Matcher(kb)
+    build = time.perf_counter() - start
+    p50, p99 = time_queries(lambda q: matcher.match(q, "chengzhong-gongyuan"), queries)
+
+    texts = [t for e in kb.entries.values() for t in (e.title, *e.keywords, *e.questions)]
+    phrasings = [matcher.normalizer(t) for t in texts]
+
+    def wratio(q: str) -> object:
+        return process.extractOne(matcher.normalizer(q), phrasings, scorer=fuzz.WRatio)
+
+    w50, w99 = time_queries(wratio, few)
+    bm25 = BM25Okapi([matcher.segment(t) or [""] for t in texts])
+    b50, b99 = time_queries(lambda q: bm25.get_scores(matcher.segment(q) or [""]).argmax(), few)
+    return (
+        f"{len(kb.entries):>8} {build:>8.1f} {p50:>14.3f} {p99:>8.3f} | {w50:>10.2f} {w99:>8.2f} | "
+        f"{b50:>9.2f} {b99:>8.2f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="50,1000,10000,100000")
+    parser.add_argument("--queries", type=int, default=400, help="queries timed per size (dev set cycled)")
+    parser.add_argument("--baseline-queries", type=int, default=40)
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+
+    shipped = load_knowledge(ROOT / "knowledge")
+    questions = [item["q"] for item in load_questions(DEFAULT_DEV)]
+    queries = [questions[i % len(questions)] for i in range(args.queries)]
+    print(
+        f"{'entries':>8} {'build s':>8} {'engine p50 ms':>14} {'p99 ms':>8} | "
+        f"{'WRatio p50':>10} {'p99':>8} | {'BM25 p50':>9} {'p99':>8}"
+    )
+    for size in (int(s) for s in args.sizes.split(",")):
+        print(bench_size(synthesise(shipped, size), queries, queries[: args.baseline_queries]))
+    startup()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,223 @@
+"""The `policebot` command, run for real: `python -m bot ...` in a subprocess.
+
+Every run gets its own working directory, SQLite database and data directory, and reads the small fixture
+knowledge base (communities gongyuan and hexi). Each run costs about 1.5 s, so the runs are few and each
+checks as much as it can.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import FIXTURE_KB
+
+REQUIRED_KEYS = {"outcome", "entry_id", "candidates", "score", "urgent", "text"}
+OUTCOMES = {"answer", "clarify", "escalate"}
+# Variables bot.settings.Settings reads: the caller's environment must not leak into the runs.
+SETTINGS_VARIABLES = {
+    "DATABASE_URL",
+    "KNOWLEDGE_DIR",
+    "DATA_DIR",
+    "MATCH_ANSWER_THRESHOLD",
+    "MATCH_CLARIFY_THRESHOLD",
+    "MATCH_ANSWER_MARGIN",
+    "SERVICE_WORKING_DAYS",
+    "TIMEZONE",
+}
+
+
+def run_cli(
+    tmp_path: Path, *args: str, stdin: str | None = None, knowledge: Path = FIXTURE_KB
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k.upper() not in SETTINGS_VARIABLES}
+    env.update(
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
+        KNOWLEDGE_DIR=str(knowledge),
+        DATA_DIR=str(tmp_path / "data"),
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+        check=False,
+    )
+
+
+def _ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, (
+        f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.stdout
+
+
+def _json_lines(stdout: str) -> list[dict[str, object]]:
+    assert stdout.endswith("\n"), stdout[-200:]
+    return [json.loads(line) for line in stdout[:-1].split("\n")]
+
+
+def test_ask_json_answers_a_clear_question(tmp_path: Path) -> None:
+    stdout = _ok(run_cli(tmp_path, "ask", "--community", "gongyuan", "--json", "身份证丢了怎么补办"))
+
+    [reply] = _json_lines(stdout)  # exactly one line, and it is JSON
+    assert reply.keys() >= REQUIRED_KEYS
+    assert reply["outcome"] == "answer"
+    assert reply["entry_id"] == "idcard.lost"
+    assert isinstance(reply["candidates"], list)
+    assert reply["candidates"] in ([], ["idcard.lost"])
+    assert isinstance(reply["score"], float) and 55 <= reply["score"] <= 100
+    assert reply["urgent"] is False
+    assert reply["community"] == "gongyuan"
+    assert reply["ticket"] is None and reply["due_at"] is None
+    assert isinstance(reply["consultation_id"], int)
+    # the whole answer card, rendered for this community (its station fills the {station.name} slot)
+    text = reply["text"]
+    assert isinstance(text, str) and text.strip()
+    assert "居民身份证丢失补领" in text and "居民户口簿" in text and "公园派出所户籍窗口" in text
+
+
+def test_ask_json_from_stdin_prints_one_object_per_line_in_order(tmp_path: Path) -> None:
+    questions = [
+        "身份证丢了怎么补办",
+        "",
+        "😀🙏🎉\u2028\x0c\u200d",  # separators that str.splitlines() would split on, but not a line end
+        "补办身份证要带什么" + "户" * (100_000 - 9),
+        '<script>alert("身份证")</script><b onclick="x()">补办</b>',
+        "救命有人在撬门",
+        "身份证到期了怎么换",
+    ]
+    assert len(questions[3]) == 100_000
+    stdout = _ok(
+        run_cli(tmp_path, "ask", "--community", "gongyuan", "--json", "-", stdin="\n".join(questions) + "\n")
+    )
+
+    replies = _json_lines(stdout)
+    assert len(replies) == len(questions)
+    for reply in replies:
+        assert reply.keys() >= REQUIRED_KEYS, reply
+        assert reply["outcome"] in OUTCOMES
+        assert reply["entry_id"] is None or isinstance(reply["entry_id"], str)
+        assert isinstance(reply["candidates"], list)
+        assert all(isinstance(c, str) for c in reply["candidates"])
+        assert isinstance(reply["score"], int | float) and 0 <= reply["score"] <= 100
+        assert isinstance(reply["urgent"], bool)
+        assert isinstance(reply["text"], str) and reply["text"].strip()
+        assert "<script" not in reply["text"]  # the reply never echoes what the resident typed
+    # in input order: each line was recorded as its own consultation, one after the other
+    ids = [r["consultation_id"] for r in replies]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+
+    clear, empty, emoji, long, html, urgent, renew = replies
+    assert (clear["outcome"], clear["entry_id"]) == ("answer", "idcard.lost")
+    for blank in (empty, emoji):  # nothing to match: ask for words, do not bother the officers
+        assert blank["outcome"] == "clarify" and blank["notice"] == "empty"
+        assert blank["candidates"] == [] and blank["ticket"] is None
+    assert long["notice"] == "truncated"
+    assert html["outcome"] in OUTCOMES
+    assert urgent["urgent"] is True
+    assert urgent["outcome"] == "escalate" and urgent["ticket"]
+    assert "110" in urgent["text"]
+    assert [r["urgent"] for r in replies].count(True) == 1
+    assert (renew["outcome"], renew["entry_id"]) == ("answer", "idcard.renew")
+
+
+def test_ask_plain_from_stdin_prints_one_line_per_question(tmp_path: Path) -> None:
+    stdout = _ok(
+        run_cli(
+            tmp_path, "ask", "--community", "gongyuan", "-", stdin="身份证丢了怎么补办\n\n救命有人在撬门\n"
+        )
+    )
+
+    lines = stdout.splitlines()
+    assert len(lines) == 3, stdout
+    fields = [line.split("\t") for line in lines]
+    assert all(len(f) == 3 for f in fields), lines
+    assert [f[0] for f in fields] == ["answer", "clarify", "escalate"]
+    assert all(re.fullmatch(r"\d{1,3}\.\d\d", f[1]) for f in fields)
+    assert fields[0][2] == "idcard.lost 居民身份证丢失补领"
+    assert fields[2][2].endswith(" URGENT") and not fields[0][2].endswith("URGENT")
+    assert not stdout.lstrip().startswith("{")
+
+
+def test_unknown_community_exits_2_and_names_the_known_ones(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "ask", "--community", "nowhere", "--json", "身份证丢了怎么补办")
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "nowhere" in result.stderr
+    assert "gongyuan" in result.stderr and "hexi" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_kb_check_prints_counts_and_ok(tmp_path: Path) -> None:
+    stdout = _ok(run_cli(tmp_path, "kb", "check"))
+
+    assert "全市条目 5 条" in stdout and "社区 2 个" in stdout
+    assert "同义词组 4 组" in stdout and "非公安业务话题 1 个" in stdout
+    assert re.search(r"^\s+为您服务\t3$", stdout, re.M)
+    assert re.search(r"^\s+身份证\t2$", stdout, re.M)
+    # visible / own / overrides / hidden: gongyuan adds the patrol entry, overrides one and hides one
+    assert re.search(r"^\s+gongyuan\t公园社区（示例数据）\t5 / 1 / 1 / 1$", stdout, re.M)
+    assert re.search(r"^\s+hexi\t河西社区\t5 / 0 / 0 / 0$", stdout, re.M)
+    assert stdout.splitlines()[-1] == "OK"
+
+
+def test_kb_check_rejects_an_entry_without_a_summary(tmp_path: Path) -> None:
+    broken = tmp_path / "kb"
+    shutil.copytree(FIXTURE_KB, broken)
+    idcard = broken / "base" / "idcard.yaml"
+    source = idcard.read_text(encoding="utf-8")
+    summary = "      summary: 身份证丢了可以到户籍地派出所或受理点申请补领。\n"
+    assert source.count(summary) == 1
+    idcard.write_text(source.replace(summary, ""), encoding="utf-8")
+
+    result = run_cli(tmp_path, "kb", "check", "--dir", str(broken))
+
+    assert result.returncode == 2
+    assert "OK" not in result.stdout
+    assert "Traceback" not in result.stderr
+    problem = next((line for line in result.stderr.splitlines() if "idcard.lost" in line), "")
+    assert "base/idcard.yaml" in problem, result.stderr
+    assert "answer.summary" in problem, result.stderr
+    assert "idcard.renew" not in result.stderr  # only the broken entry is reported
+
+
+def test_stats_counts_the_consultations_of_two_asks(tmp_path: Path) -> None:
+    _ok(run_cli(tmp_path, "ask", "--community", "gongyuan", "身份证丢了怎么补办"))
+    _ok(run_cli(tmp_path, "ask", "--community", "gongyuan", "救命有人在撬门"))
+
+    stdout = _ok(run_cli(tmp_path, "stats"))
+
+    total = re.search(r"咨询总数 (\d+)（其中紧急 (\d+)", stdout)
+    assert total is not None, stdout
+    assert (int(total[1]), int(total[2])) == (2, 1)
+    assert re.search(r"^\s+机器人解答\t1$", stdout, re.M), stdout
+    assert re.search(r"^\s+转民警\t1$", stdout, re.M), stdout
+    assert re.search(r"^\s+公园社区\t2$", stdout, re.M), stdout
+    assert re.search(r"^\s+居民身份证丢失补领\t1$", stdout, re.M), stdout
+    assert re.search(r"^\s+open\t1$", stdout, re.M), stdout  # the emergency opened one ticket
+
+
+def test_a_rare_ideograph_does_not_stop_a_batch(tmp_path: Path) -> None:
+    # 兙 has no reading in pypinyin; at commit 46b586a the matcher raised IndexError on it and the
+    # command died with a traceback, dropping every question after it.
+    stdout = _ok(
+        run_cli(
+            tmp_path, "ask", "--community", "hexi", "--json", "-", stdin="身份证兙丢了\n身份证到期了怎么换\n"
+        )
+    )
+
+    first, second = _json_lines(stdout)
+    assert first["outcome"] in OUTCOMES
+    assert (second["outcome"], second["entry_id"]) == ("answer", "idcard.renew")
