@@ -3,8 +3,9 @@
     python benchmarks/quality.py [--questions ../shared/eval/dev.jsonl] [--knowledge knowledge] [--misses]
 
 Figures (overall and per style):
-- top1: in-scope questions answered with a right entry
-- top1+clarify: answered right, or a "did you mean" that offers a right entry
+- top1: in-scope questions with one right entry, answered with it (ambiguous questions, which name
+  several acceptable entries, are left out: for them "did you mean" is the right behaviour)
+- top1+clarify: all in-scope questions answered right, or a "did you mean" that offers a right entry
 - wrong/answers: answers with a wrong entry (out-of-scope answered included) over all answers
 - oos-escalated: out-of-scope questions handed to officers
 - rank1: the best-ranked entry is right, whatever the band (the only figure the baselines have)
@@ -26,7 +27,7 @@ from bot.kb.loader import load_knowledge
 
 class Tally:
     def __init__(self) -> None:
-        self.n_in = self.top1 = self.top1_clarify = self.rank1 = 0
+        self.n_in = self.n_single = self.top1 = self.top1_clarify = self.rank1 = 0
         self.answers = self.wrong = self.n_out = self.out_escalated = 0
         self.base_wratio = self.base_bm25 = 0
 
@@ -35,7 +36,7 @@ class Tally:
             return f"{a / b:6.3f}" if b else "   n/a"
 
         return (
-            f"{label:<14} n={self.n_in + self.n_out:<4} top1={pct(self.top1, self.n_in)} "
+            f"{label:<14} n={self.n_in + self.n_out:<4} top1={pct(self.top1, self.n_single)} "
             f"top1+clarify={pct(self.top1_clarify, self.n_in)} wrong/answers={pct(self.wrong, self.answers)} "
             f"oos-escalated={pct(self.out_escalated, self.n_out)} rank1={pct(self.rank1, self.n_in)} "
             f"| WRatio rank1={pct(self.base_wratio, self.n_in)} BM25 rank1={pct(self.base_bm25, self.n_in)}"
@@ -87,7 +88,9 @@ def main() -> None:
                 continue
             tally.n_in += 1
             right_answer = result.outcome is Outcome.ANSWER and got[0] in expected
-            tally.top1 += right_answer
+            if len(expected) == 1:
+                tally.n_single += 1
+                tally.top1 += right_answer
             tally.top1_clarify += right_answer or (
                 result.outcome is Outcome.CLARIFY and bool(expected & set(got))
             )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +26,7 @@ from rapidfuzz import fuzz
 
 from bot.core.knowledge import KnowledgeBase
 from bot.core.models import Candidate, MatchResult, Outcome
-from bot.core.segment import STOPWORDS, Segmenter, pinyin_key
+from bot.core.segment import STOPWORDS, Segmenter, is_dictionary_word, pinyin_key
 from bot.core.text import Normalizer, fold, is_cjk_char
 from bot.core.urgent import is_urgent
 
@@ -39,8 +40,8 @@ _RERANK = 12  # documents re-scored with rapidfuzz
 
 @dataclass(frozen=True, slots=True)
 class ScoringParams:
-    sharpness: float = 0.7  # softmax temperature over evidence (IDF units)
-    null_evidence: float = 3.0  # evidence of "none of the entries fits"
+    sharpness: float = 1.0  # softmax temperature over evidence (IDF units)
+    null_evidence: float = 2.0  # evidence of "none of the entries fits"
     unknown_share: float = 0.3  # how much each unfamiliar word strengthens "none fits"
     fuzzy_bonus: float = 2.0  # evidence added by a phrasing rapidfuzz finds identical
 
@@ -49,8 +50,9 @@ class ScoringParams:
 class Thresholds:
     answer: float = 55.0  # confidence (0-100) to answer outright
     clarify: float = 15.0  # confidence to offer "did you mean"; below it the officers take over
-    margin: float = 10.0  # lead over the runner-up needed to answer
+    margin: float = 20.0  # lead over the runner-up needed to answer
     clarify_ratio: float = 0.3  # offer candidates at least this share of the best one's confidence
+    referral_ratio: float = 0.5  # a non-police topic this close to the best entry means escalate
     max_candidates: int = 4
 
 
@@ -94,6 +96,7 @@ class Matcher:
         term_weight: list[dict[str, float]] = []
         # Overlays and synthetic copies repeat the same wording: segment each distinct text once.
         memo: dict[str, list[str]] = {}
+        asked_terms: set[str] = set()
         for entry_id in self.entry_ids:
             phrasings: list[_Phrasing] = []
             weights: dict[str, float] = {}
@@ -108,6 +111,7 @@ class Matcher:
                     if field == "question":
                         question_hits[term] += 1
                     weights[term] = max(weights.get(term, 0.0), _FIELD_WEIGHT[field])
+            asked_terms.update(t for t, w in weights.items() if w >= _FIELD_WEIGHT["question"])
             for term, hits in question_hits.items():
                 bonus = _QUESTION_REPEAT_BONUS * (hits - 1)
                 weights[term] = min(1.0, max(weights[term], _FIELD_WEIGHT["question"] + bonus))
@@ -115,11 +119,16 @@ class Matcher:
             term_weight.append(weights)
 
         n = len(self.entry_ids)
-        df: dict[str, int] = defaultdict(int)
+        # Rarity is judged on the wording residents ask with. Answers mention 报警 or 身份证 in passing
+        # almost everywhere; counting that would make the words that name a topic look common.
+        df_asked: dict[str, int] = defaultdict(int)
+        df_any: dict[str, int] = defaultdict(int)
         for weights in term_weight:
-            for term in weights:
-                df[term] += 1
-        self._idf = {t: math.log((n + 1) / (d + 0.5)) for t, d in df.items()}
+            for term, w in weights.items():
+                df_any[term] += 1
+                if w >= _FIELD_WEIGHT["question"]:
+                    df_asked[term] += 1
+        self._idf = {t: math.log((n + 1) / (df_asked.get(t) or d + 0.5)) for t, d in df_any.items()}
         self._median_idf = float(np.median(list(self._idf.values()))) if self._idf else 1.0
 
         postings_idx: dict[str, list[int]] = defaultdict(list)
@@ -133,9 +142,13 @@ class Matcher:
             for t in postings_idx
         }
 
+        # Typo repair only aims at words residents ask with (titles, keywords, questions): the long
+        # answer texts would add everyday words (主要, 处所) that turn correct text into false hits.
         pinyin_vocab: dict[tuple[str, ...], set[str]] = defaultdict(set)
-        for term in self._idf:
-            if 2 <= len(term) <= 4:
+        for term in asked_terms:
+            # Real words only: search mode also yields fragments like 地办 (of 异地办理) that a typo
+            # must not be "repaired" into.
+            if 2 <= len(term) <= 4 and (term in domain_words or is_dictionary_word(term)):
                 key = pinyin_key(term)
                 if key is not None:
                     pinyin_vocab[key].add(term)
@@ -175,8 +188,7 @@ class Matcher:
         """Terms with their weight in the query, the typo fragments repaired and the words put in."""
         terms = self._segmenter.segment_weighted(normalized)
         for term, weight in terms.items():
-            if len(term) == 1:
-                terms[term] = weight * _SINGLE_CHAR_WEIGHT
+            terms[term] = weight * _SINGLE_CHAR_WEIGHT if len(term) == 1 else weight
         repaired: set[str] = set()
         added: set[str] = set()
         for run in _cjk_runs(normalized):
@@ -252,29 +264,30 @@ class Matcher:
 
     def _band(self, candidates: list[Candidate], urgent: bool, normalized: str) -> MatchResult:
         t = self.thresholds
-        if not candidates:
-            return MatchResult(Outcome.ESCALATE, 0.0, (), urgent, normalized, "no candidate")
-        first = candidates[0]
-        if first.entry_id in self._referral_ids and first.score >= t.clarify:
-            # Recognisably a matter for another body: no police answer, the officers take it over.
-            return MatchResult(
-                Outcome.ESCALATE, first.score, (first,), urgent, normalized, "outside police services"
-            )
+
+        def result(outcome: Outcome, score: float, chosen: Sequence[Candidate], reason: str) -> MatchResult:
+            return MatchResult(outcome, score, tuple(chosen), urgent, normalized, reason)
+
         entries = [c for c in candidates if c.entry_id not in self._referral_ids]
-        if not entries:
-            return MatchResult(Outcome.ESCALATE, first.score, (), urgent, normalized, "no candidate")
-        best = entries[0]
+        referral = next((c for c in candidates if c.entry_id in self._referral_ids), None)
+        best = entries[0] if entries else None
+        rival = best.score * t.referral_ratio if best else 0.0
+        if referral is not None and referral.score >= max(t.clarify, rival):
+            # A matter for another body, or as likely that as the best police entry: an officer sorts
+            # it out rather than the bot risking a confident wrong answer.
+            return result(Outcome.ESCALATE, referral.score, (referral,), "outside police services")
+        if best is None:
+            return result(Outcome.ESCALATE, 0.0, (), "no candidate")
         runner_up = next((c.score for c in candidates if c is not best), 0.0)
-        if best is first and best.score >= t.answer and best.score - runner_up >= t.margin:
-            return MatchResult(Outcome.ANSWER, best.score, (best,), urgent, normalized, "clear match")
-        if best.score >= t.clarify:
-            close = [c for c in entries if c.score >= best.score * t.clarify_ratio]
-            choices = tuple(close[: t.max_candidates]) if len(close) >= 2 else tuple(entries[:2])
+        if best.score >= t.answer and best.score - runner_up >= t.margin:
+            return result(Outcome.ANSWER, best.score, (best,), "clear match")
+        # A bare word like 补办 spreads its confidence over several entries: what counts for "did you
+        # mean" is how likely it is that the answer is among the entries offered, not any single one.
+        close = [c for c in entries if c.score >= best.score * t.clarify_ratio][: t.max_candidates]
+        if sum(c.score for c in close) >= t.clarify:
             reason = "several close matches" if len(close) > 1 else "weak match"
-            return MatchResult(Outcome.CLARIFY, best.score, choices, urgent, normalized, reason)
-        return MatchResult(
-            Outcome.ESCALATE, best.score, tuple(entries[:3]), urgent, normalized, "no confident match"
-        )
+            return result(Outcome.CLARIFY, best.score, close if len(close) >= 2 else entries[:2], reason)
+        return result(Outcome.ESCALATE, best.score, entries[:3], "no confident match")
 
     def is_referral(self, doc_id: str) -> bool:
         return doc_id in self._referral_ids

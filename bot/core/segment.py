@@ -69,6 +69,11 @@ def _base_tokenizer():
     return _base
 
 
+def is_dictionary_word(word: str) -> bool:
+    """A word of jieba's general dictionary (not a fragment that search mode cut out)."""
+    return bool(_base_tokenizer().FREQ.get(word))
+
+
 class Segmenter:
     """A jieba tokenizer of its own, so the domain words of one knowledge base never change how
     another one (or a test's) is cut. Copying the loaded dictionary costs tens of milliseconds."""

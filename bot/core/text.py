@@ -102,14 +102,15 @@ class Normalizer:
                     mapping[variant] = canonical
         self._mapping = mapping
         self.canonical_words = frozenset(mapping.values())
-        # Longest variant first so that 机动车驾驶证 wins over 驾驶证.
-        variants = sorted(mapping, key=len, reverse=True)
-        self._synonym_re = re.compile("|".join(_variant_pattern(v) for v in variants)) if variants else None
+        # Canonical words are in the pattern too (mapped to themselves), longest first: otherwise the
+        # variant 销户 would be replaced inside the canonical 注销户口 and garble it.
+        words = sorted(set(mapping) | self.canonical_words, key=len, reverse=True)
+        self._synonym_re = re.compile("|".join(_variant_pattern(w) for w in words)) if words else None
 
     def __call__(self, text: str) -> str:
         text = fold(text)[:MATCH_CHAR_LIMIT]
         if self._synonym_re is not None:
-            text = self._synonym_re.sub(lambda m: self._mapping[m.group(0)], text)
+            text = self._synonym_re.sub(lambda m: self._mapping.get(m.group(0), m.group(0)), text)
         text = _FILLER_RE.sub(" ", text)
         text = _NON_WORD_RE.sub(" ", text)
         return _SPACES_RE.sub(" ", text).strip()

@@ -34,3 +34,9 @@ def test_control_characters_and_emoji_disappear() -> None:
 def test_long_text_is_cut_before_matching() -> None:
     normalize = Normalizer()
     assert len(normalize("户" * 100_000)) == MATCH_CHAR_LIMIT
+
+
+def test_a_variant_inside_its_canonical_word_is_left_alone() -> None:
+    normalize = Normalizer([["注销户口", "销户", "户口注销"]])
+    assert normalize("死亡注销户口") == "死亡注销户口"
+    assert normalize("过世销户") == "过世注销户口"
