@@ -66,12 +66,49 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--dir", type=Path, default=None, help="knowledge directory (default: KNOWLEDGE_DIR)")
     check.set_defaults(handler=_cmd_kb_check)
 
+    export = kb_sub.add_parser("export", help="write approved knowledge drafts to knowledge/approved/")
+    export.add_argument("--dir", type=Path, default=None, help="default: KNOWLEDGE_DIR/approved")
+    export.set_defaults(handler=_cmd_kb_export)
+
+    officers = sub.add_parser("officers", help="the allowlist of officers (Telegram and web)")
+    officers_sub = officers.add_subparsers(title="officers commands")
+    add = officers_sub.add_parser("add", help="add an officer (or --role admin)")
+    _staff_arguments(add, default_role="officer")
+    add.set_defaults(handler=_cmd_staff_add)
+    remove = officers_sub.add_parser("remove", help="deactivate an account by its id")
+    remove.add_argument("id", type=int)
+    remove.set_defaults(handler=_cmd_staff_remove)
+    listing = officers_sub.add_parser("list", help="all accounts")
+    listing.set_defaults(handler=_cmd_staff_list)
+
+    users = sub.add_parser("users", help="web console accounts")
+    users_sub = users.add_subparsers(title="users commands")
+    user_add = users_sub.add_parser("add", help="add a web account")
+    _staff_arguments(user_add, default_role=None)
+    user_add.set_defaults(handler=_cmd_staff_add, web=True)
+
+    run = sub.add_parser("run", help="serve the web app, Telegram (with BOT_TOKEN) and the delivery loop")
+    run.set_defaults(handler=_cmd_run)
+
     stats = sub.add_parser("stats", help="consultations by community, topic and outcome")
     stats.add_argument("--community", default=None)
     stats.add_argument("--since", type=_date, default=None, help="YYYY-MM-DD (UTC)")
     stats.add_argument("--until", type=_date, default=None, help="YYYY-MM-DD (UTC), exclusive")
     stats.set_defaults(handler=_cmd_stats)
     return parser
+
+
+def _staff_arguments(parser: argparse.ArgumentParser, default_role: str | None) -> None:
+    parser.add_argument("--name", required=True, help="display name, e.g. 李警官")
+    parser.add_argument(
+        "--role", choices=["officer", "admin"], default=default_role, required=default_role is None
+    )
+    parser.add_argument("--community", action="append", default=[], help="community slug (repeatable)")
+    parser.add_argument("--telegram-id", type=int, default=None, help="Telegram user id")
+    parser.add_argument("--username", default=None, help="web console login")
+    parser.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin instead of prompting"
+    )
 
 
 def _date(value: str) -> datetime:
@@ -185,6 +222,105 @@ def _cmd_kb_check(args: argparse.Namespace) -> int:
         print(f"  {slug}\t{community.name}{sample}\t{visible} / {local} / {overrides} / {hidden}")
     print("\nOK")
     return 0
+
+
+def _cmd_staff_add(args: argparse.Namespace) -> int:
+    from bot.core.models import Role
+
+    if getattr(args, "web", False) and not args.username:
+        print("错误：网页账号需要 --username", file=sys.stderr)
+        return EXIT_USAGE
+    password = None
+    if args.username:
+        password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else getpass.getpass("密码：")
+
+    async def add() -> int:
+        from bot.core.ports import ConflictError
+        from bot.wiring import build_container
+
+        container = await build_container(Settings())
+        try:
+            staff = await container.staff.add(
+                args.name,
+                Role(args.role),
+                args.community,
+                telegram_user_id=args.telegram_id,
+                username=args.username,
+                password=password,
+            )
+        except (ValueError, ConflictError) as exc:
+            print(f"错误：{exc}", file=sys.stderr)
+            return EXIT_USAGE
+        finally:
+            await container.close()
+        where = ", ".join(staff.communities) or "全部社区"
+        print(f"已添加 #{staff.id} {staff.name}（{staff.role.value}）：{where}")
+        return 0
+
+    return asyncio.run(add())
+
+
+def _cmd_staff_remove(args: argparse.Namespace) -> int:
+    async def remove() -> int:
+        from bot.core.ports import NotFoundError
+        from bot.wiring import build_container
+
+        container = await build_container(Settings())
+        try:
+            await container.staff.remove(args.id)
+        except NotFoundError as exc:
+            print(f"错误：{exc}", file=sys.stderr)
+            return EXIT_USAGE
+        finally:
+            await container.close()
+        print(f"已停用 #{args.id}")
+        return 0
+
+    return asyncio.run(remove())
+
+
+def _cmd_staff_list(args: argparse.Namespace) -> int:
+    async def listing() -> int:
+        from bot.wiring import build_container
+
+        container = await build_container(Settings())
+        try:
+            accounts = await container.staff.list()
+        finally:
+            await container.close()
+        for s in accounts:
+            state = "" if s.active else "（已停用）"
+            print(
+                f"#{s.id}\t{s.name}{state}\t{s.role.value}\t{','.join(s.communities) or '全部'}\t"
+                f"telegram={s.telegram_user_id or '-'}\tweb={s.username or '-'}"
+            )
+        return 0
+
+    return asyncio.run(listing())
+
+
+def _cmd_kb_export(args: argparse.Namespace) -> int:
+    async def export() -> int:
+        from bot.wiring import build_container
+
+        settings = Settings()
+        container = await build_container(settings)
+        try:
+            written = await container.drafts.export(args.dir or settings.knowledge_dir / "approved")
+        finally:
+            await container.close()
+        for path in written:
+            print(f"写入 {path}")
+        print(f"共 {len(written)} 个文件" if written else "没有已审核的知识草稿")
+        return 0
+
+    return asyncio.run(export())
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from bot.app import serve
+
+    return asyncio.run(serve(Settings()))
 
 
 def _cmd_stats(args: argparse.Namespace) -> int:

@@ -28,6 +28,21 @@ class Settings(BaseSettings):
     # 限时办结: an escalated question is promised an answer within this many working days.
     service_working_days: int = Field(default=1, ge=0, le=30)
     timezone: str = "Asia/Shanghai"
+    # Past the promised time the officers are reminded; this much later the duty group is told.
+    duty_after_hours: float = Field(default=4.0, gt=0)
+    duty_chat_id: int | None = None
+
+    # Telegram: without a token the bot says how to enable it and runs the other channels.
+    bot_token: str | None = None
+    telegram_api_base: str | None = Field(default=None, description="self-hosted Bot API server URL")
+
+    # Web
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=0, le=65535)
+    # 32 url-safe base64 bytes (Fernet key) for the session cookies; generated into data/ if unset.
+    session_key: str | None = None
+    session_idle_minutes: int = Field(default=30, ge=1)
+    secure_cookies: bool = False  # set when served over HTTPS
 
 
 def _default_knowledge_dir() -> Path:

@@ -6,14 +6,20 @@ Heavy imports (SQLAlchemy, jieba) happen inside the factories so that `policebot
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.core.knowledge import KnowledgeBase
 from bot.core.matcher import Matcher, Thresholds
+from bot.core.ports import UnitOfWorkFactory
 from bot.kb.loader import load_knowledge
 from bot.services.ask import AskService, ServiceTime
+from bot.services.drafts import DraftService
 from bot.services.feedback import FeedbackService
+from bot.services.officers import OfficerService
+from bot.services.reminders import ReminderService
+from bot.services.reports import ReportService
+from bot.services.staff import StaffService
 from bot.services.stats import StatsService
 from bot.settings import Settings
 
@@ -45,9 +51,16 @@ class Container:
     kb: KnowledgeBase
     matcher: Matcher
     engine: AsyncEngine
+    clock: SystemClock
+    uow_factory: UnitOfWorkFactory
     ask: AskService
     feedback: FeedbackService
     stats: StatsService
+    officers: OfficerService
+    staff: StaffService
+    drafts: DraftService
+    reports: ReportService
+    reminders: ReminderService
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -70,12 +83,27 @@ async def build_container(settings: Settings | None = None, *, kb: KnowledgeBase
         await uow.communities.upsert_many(list(kb.communities.values()))
         await uow.commit()
     service_time = ServiceTime(settings.service_working_days, settings.timezone)
+    drafts = DraftService(kb, matcher, uow_factory, clock)
+    await drafts.load_approved()
     return Container(
         settings=settings,
         kb=kb,
         matcher=matcher,
         engine=engine,
+        clock=clock,
+        uow_factory=uow_factory,
         ask=AskService(kb, matcher, uow_factory, clock, service_time),
         feedback=FeedbackService(uow_factory, clock),
         stats=StatsService(uow_factory),
+        officers=OfficerService(kb, uow_factory, clock),
+        staff=StaffService(kb, uow_factory),
+        drafts=drafts,
+        reports=ReportService(uow_factory),
+        reminders=ReminderService(
+            kb,
+            uow_factory,
+            clock,
+            duty_chat_id=settings.duty_chat_id,
+            duty_after=timedelta(hours=settings.duty_after_hours),
+        ),
     )

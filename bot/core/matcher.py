@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from bot.core.knowledge import KnowledgeBase
 from bot.core.models import Candidate, MatchResult, Outcome
@@ -35,7 +35,7 @@ _FIELD_WEIGHT = {"title": 1.0, "keyword": 1.0, "question": 0.55, "answer": 0.3}
 _QUESTION_REPEAT_BONUS = 0.12  # per further question using the term, up to full weight
 _SINGLE_CHAR_WEIGHT = 0.5  # 车, 证, 偷 carry meaning but are ambiguous
 _REPAIRED_WEIGHT = 0.8  # a word recovered from a homophone typo
-_RERANK = 12  # documents re-scored with rapidfuzz
+_RERANK = 6  # documents re-scored with rapidfuzz (the bands look at four at most)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +117,7 @@ class Matcher:
                 weights[term] = min(1.0, max(weights[term], _FIELD_WEIGHT["question"] + bonus))
             self._phrasings.append(phrasings)
             term_weight.append(weights)
+        self._joined = [[p.joined for p in phrasings] for phrasings in self._phrasings]
 
         n = len(self.entry_ids)
         # Rarity is judged on the wording residents ask with. Answers mention 报警 or 身份证 in passing
@@ -235,32 +236,55 @@ class Matcher:
 
         top = _top_indices(scores, _RERANK)
         query_joined = " ".join(self._segmenter.segment(normalized))
-        rescored = [self._rescore(int(i), float(scores[i]), query_joined) for i in top if scores[i] > 0]
+        rescored = self._rescore([int(i) for i in top if scores[i] > 0], scores, query_joined)
         # Confidence is a softmax over the candidates' evidence plus a "none of them" option whose
         # evidence grows with the words the knowledge base does not know: a long story full of
         # unfamiliar words needs a stronger match than a short question in the knowledge's own terms.
+        # Every visible document takes part (the short-listed ones with their rapidfuzz bonus), so the
+        # confidence does not depend on how many were short-listed.
         null_evidence = self.params.null_evidence + self.params.unknown_share * unknown_mass
-        evidence = np.array([null_evidence] + [e for _, e, _, _ in rescored])
-        probs = np.exp(self.params.sharpness * (evidence - evidence.max()))
-        probs /= probs.sum()
+        listed = np.array([e for _, e, _, _ in rescored])
+        rest = np.delete(scores, [int(i) for i in top if scores[i] > 0])
+        rest = rest[rest > 0]
+        peak = max(null_evidence, float(listed.max()) if len(listed) else 0.0)
+        weights = np.exp(self.params.sharpness * (listed - peak))
+        total = (
+            weights.sum()
+            + np.exp(self.params.sharpness * (null_evidence - peak))
+            + np.exp(self.params.sharpness * (rest - peak)).sum()
+        )
         candidates = [
-            Candidate(doc_id, round(100.0 * float(p), 2), text, field)
-            for (doc_id, _, text, field), p in zip(rescored, probs[1:], strict=True)
+            Candidate(doc_id, round(100.0 * float(w / total), 2), text, field)
+            for (doc_id, _, text, field), w in zip(rescored, weights, strict=True)
         ]
         candidates.sort(key=lambda c: (-c.score, c.entry_id))
         return self._band(candidates, urgent, normalized)
 
-    def _rescore(self, index: int, lexical: float, query_joined: str) -> tuple[str, float, str, str]:
-        """Evidence for one document: its lexical mass plus a bonus for a close rapidfuzz phrasing."""
-        best_text, best_field, best = "", "", -1.0
-        for p in self._phrasings[index]:
-            sim = 0.5 * fuzz.token_sort_ratio(query_joined, p.joined) + 0.5 * fuzz.token_set_ratio(
-                query_joined, p.joined
-            )
-            if sim > best:
-                best_text, best_field, best = p.text, p.field, sim
-        evidence = lexical + self.params.fuzzy_bonus * max(best, 0.0) / 100.0
-        return self.entry_ids[index], evidence, best_text, best_field
+    def _rescore(
+        self, indices: list[int], scores: np.ndarray, query_joined: str
+    ) -> list[tuple[str, float, str, str]]:
+        """Evidence per document: its lexical mass plus a bonus for its closest rapidfuzz phrasing.
+
+        All phrasings of the short-listed documents are scored in two C++ calls (token-sort and
+        token-set similarity: word order and subsets), not in a Python loop.
+        """
+        choices = [joined for i in indices for joined in self._joined[i]]
+        if not choices:
+            return []
+        sims = 0.5 * process.cdist([query_joined], choices, scorer=fuzz.token_sort_ratio)[0]
+        sims += 0.5 * process.cdist([query_joined], choices, scorer=fuzz.token_set_ratio)[0]
+        rescored, start = [], 0
+        for i in indices:
+            count = len(self._joined[i])
+            if count == 0:
+                rescored.append((self.entry_ids[i], float(scores[i]), "", ""))
+                continue
+            position = int(np.argmax(sims[start : start + count]))
+            best = self._phrasings[i][position]
+            evidence = float(scores[i]) + self.params.fuzzy_bonus * float(sims[start + position]) / 100.0
+            rescored.append((self.entry_ids[i], evidence, best.text, best.field))
+            start += count
+        return rescored
 
     def _band(self, candidates: list[Candidate], urgent: bool, normalized: str) -> MatchResult:
         t = self.thresholds

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 SECTIONS: tuple[str, ...] = ("警务公开", "法律法规", "防范指南", "为您服务")
 
@@ -191,7 +193,8 @@ class Escalation:
     status: EscalationStatus
     created_at: datetime
     due_at: datetime
-    officer: str | None = None
+    officer: str | None = None  # display name of the officer who claimed or answered it
+    officer_id: int | None = None
     answer: str | None = None
     claimed_at: datetime | None = None
     answered_at: datetime | None = None
@@ -232,3 +235,136 @@ class StatsSnapshot:
     escalations: dict[str, int] = field(default_factory=dict)
     feedback: dict[str, int] = field(default_factory=dict)
     satisfaction: dict[str, int] = field(default_factory=dict)
+
+
+# ---- officers, admins and the escalation workflow ------------------------------------------------
+
+
+class Role(enum.StrEnum):
+    OFFICER = "officer"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Staff:
+    """An officer or admin on the allowlist. Membership of a Telegram group alone grants nothing."""
+
+    id: int
+    name: str
+    role: Role
+    communities: tuple[str, ...] = ()  # an officer's communities; an admin sees all
+    telegram_user_id: int | None = None
+    username: str | None = None  # web console login
+    active: bool = True
+
+    def can_handle(self, community: str) -> bool:
+        return self.active and (self.role is Role.ADMIN or community in self.communities)
+
+
+@dataclass(frozen=True, slots=True)
+class NewStaff:
+    name: str
+    role: Role
+    communities: tuple[str, ...] = ()
+    telegram_user_id: int | None = None
+    username: str | None = None
+    password_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationView:
+    """An escalation with what an officer needs to answer it and what delivery needs to reach back."""
+
+    escalation: Escalation
+    question: str  # masked
+    channel: Channel
+    resident: ResidentRef
+    urgent: bool
+    candidates: tuple[str, ...] = ()
+    reminded: int = 0  # 0 none, 1 officers reminded, 2 passed to the duty group
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentPrefs:
+    community: str | None = None
+    language: str = "zh"
+    blocked: bool = False  # the resident blocked the bot (Telegram 403): stop sending
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    BLOCKED = "blocked"  # the recipient refuses messages (403): recorded, not retried
+    FAILED = "failed"  # gave up after the last attempt
+
+
+@dataclass(frozen=True, slots=True)
+class NewOutboxMessage:
+    channel: Channel
+    recipient: str  # Telegram chat id, or the web resident's token
+    kind: str  # "officer_answer" | "escalation_post" | "urgent_alert" | "reminder" | ...
+    payload: Mapping[str, Any]  # JSON-serialisable
+    not_before: datetime
+    escalation_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    id: int
+    channel: Channel
+    recipient: str
+    kind: str
+    payload: Mapping[str, Any]
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    escalation_id: int | None = None
+    last_error: str | None = None
+
+
+class DraftStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class NewDraft:
+    question: str
+    answer: str
+    title: str
+    community: str | None  # None: city-wide
+    created_by: int  # staff id
+    created_at: datetime
+    escalation_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    id: int
+    question: str
+    answer: str
+    title: str
+    community: str | None
+    status: DraftStatus
+    created_by: int
+    created_at: datetime
+    escalation_id: int | None = None
+    entry_id: str | None = None  # the live entry once approved
+    decided_by: int | None = None
+    decided_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TextCount:
+    text: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseTimes:
+    answered: int  # escalations answered (or closed after an answer) in the period
+    median_minutes: float | None
+    p90_minutes: float | None
+    within_due: int  # answered no later than promised (限时办结)

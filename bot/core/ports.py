@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -10,14 +12,36 @@ from typing import Protocol, Self
 from bot.core.models import (
     Community,
     Consultation,
+    DeliveryStatus,
+    Draft,
+    DraftStatus,
     Escalation,
+    EscalationStatus,
+    EscalationView,
     Helpfulness,
     NewConsultation,
+    NewDraft,
     NewEscalation,
+    NewOutboxMessage,
+    NewStaff,
+    OutboxMessage,
+    ResidentPrefs,
+    ResidentRef,
+    ResponseTimes,
     Satisfaction,
+    Staff,
     StatsQuery,
     StatsSnapshot,
+    TextCount,
 )
+
+
+class ConflictError(Exception):
+    """The change lost a race: e.g. another officer claimed the escalation first (首问负责)."""
+
+
+class NotFoundError(LookupError):
+    pass
 
 
 class Clock(Protocol):
@@ -41,6 +65,44 @@ class EscalationRepository(Protocol):
 
     async def get(self, escalation_id: int) -> Escalation | None: ...
 
+    async def view(self, escalation_id: int) -> EscalationView | None: ...
+
+    async def claim(self, escalation_id: int, officer: Staff, at: datetime) -> Escalation:
+        """open → claimed by `officer`; the same officer again is a no-op; another officer's claim
+        raises ConflictError; answered or closed raises ConflictError; unknown raises NotFoundError."""
+        ...
+
+    async def answer(self, escalation_id: int, officer: Staff, text: str, at: datetime) -> Escalation:
+        """open/claimed → answered (an unclaimed one is claimed by the answering officer; one claimed
+        by somebody else raises ConflictError). Answering again replaces the answer text."""
+        ...
+
+    async def close(self, escalation_id: int, at: datetime) -> Escalation: ...
+
+    async def hand_over(self, escalation_id: int, community: str, at: datetime) -> Escalation:
+        """Back to open in `community` (which may be the same), unclaimed."""
+        ...
+
+    async def queue(
+        self, communities: Sequence[str] | None, statuses: Sequence[EscalationStatus], limit: int = 100
+    ) -> list[EscalationView]:
+        """Oldest first. `communities` None means all."""
+        ...
+
+    async def overdue(self, now: datetime, below_level: int) -> list[EscalationView]:
+        """Open or claimed escalations past due whose reminder level is below `below_level`."""
+        ...
+
+    async def set_reminded(self, escalation_id: int, level: int) -> None: ...
+
+    async def for_resident(self, resident: ResidentRef, limit: int = 20) -> list[EscalationView]: ...
+
+    async def add_post(self, escalation_id: int, chat_id: int, message_id: int) -> None:
+        """Remember where an escalation was posted, so a reply to that post maps back to it."""
+        ...
+
+    async def by_post(self, chat_id: int, message_id: int) -> int | None: ...
+
 
 class FeedbackRepository(Protocol):
     async def add_helpfulness(self, consultation_id: int, value: Helpfulness, at: datetime) -> None: ...
@@ -51,6 +113,89 @@ class FeedbackRepository(Protocol):
 class StatsRepository(Protocol):
     async def snapshot(self, query: StatsQuery) -> StatsSnapshot: ...
 
+    async def response_times(self, query: StatsQuery) -> ResponseTimes: ...
+
+    async def top_questions(self, query: StatsQuery, outcome: str, limit: int = 10) -> list[TextCount]:
+        """The most frequent (masked) question texts with that outcome: what the knowledge lacks."""
+        ...
+
+
+class StaffRepository(Protocol):
+    async def add(self, staff: NewStaff) -> Staff:
+        """ConflictError when the username or Telegram id is taken by an active account."""
+        ...
+
+    async def get(self, staff_id: int) -> Staff | None: ...
+
+    async def by_telegram_id(self, telegram_user_id: int) -> Staff | None:
+        """Active accounts only."""
+        ...
+
+    async def credentials(self, username: str) -> tuple[Staff, str] | None:
+        """An active account and its password hash, for login."""
+        ...
+
+    async def list(self) -> list[Staff]: ...
+
+    async def deactivate(self, staff_id: int) -> None: ...
+
+    async def set_password(self, staff_id: int, password_hash: str) -> None: ...
+
+
+class ResidentRepository(Protocol):
+    async def prefs(self, resident: ResidentRef) -> ResidentPrefs: ...
+
+    async def set_community(self, resident: ResidentRef, community: str, at: datetime) -> None: ...
+
+    async def set_language(self, resident: ResidentRef, language: str, at: datetime) -> None: ...
+
+    async def set_blocked(self, resident: ResidentRef, blocked: bool) -> None: ...
+
+
+class OutboxRepository(Protocol):
+    """A durable queue of messages to send: written in the same transaction as what caused them."""
+
+    async def enqueue(self, message: NewOutboxMessage) -> OutboxMessage: ...
+
+    async def lease_due(self, now: datetime, limit: int, lease_seconds: float) -> list[OutboxMessage]:
+        """Pending messages due by `now`, leased: their next attempt moves `lease_seconds` ahead, so a
+        crashed sender's messages come back, and concurrent senders never take the same one
+        (row locks with SKIP LOCKED on PostgreSQL). Attempts are counted here."""
+        ...
+
+    async def settle(
+        self, message_id: int, status: DeliveryStatus, at: datetime, error: str | None = None
+    ) -> None: ...
+
+    async def retry(self, message_id: int, next_attempt_at: datetime, error: str) -> None: ...
+
+    async def counts(self) -> dict[str, int]:
+        """Messages per status."""
+        ...
+
+
+class DraftRepository(Protocol):
+    async def add(self, draft: NewDraft) -> Draft: ...
+
+    async def get(self, draft_id: int) -> Draft | None: ...
+
+    async def list(self, status: DraftStatus | None = None, limit: int = 100) -> list[Draft]: ...
+
+    async def decide(
+        self,
+        draft_id: int,
+        status: DraftStatus,
+        by: int,
+        at: datetime,
+        *,
+        entry_id: str | None = None,
+        title: str | None = None,
+        question: str | None = None,
+        answer: str | None = None,
+    ) -> Draft:
+        """Approve or reject a pending draft, optionally with edited text. ConflictError if decided."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction per use case: repositories share it; nothing is written until commit()."""
@@ -60,6 +205,10 @@ class UnitOfWork(Protocol):
     escalations: EscalationRepository
     feedback: FeedbackRepository
     stats: StatsRepository
+    staff: StaffRepository
+    residents: ResidentRepository
+    outbox: OutboxRepository
+    drafts: DraftRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -74,3 +223,25 @@ class UnitOfWork(Protocol):
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class DeliveryOutcome(enum.StrEnum):
+    SENT = "sent"
+    RETRY = "retry"  # a 429, a 5xx or a network error: try again later
+    BLOCKED = "blocked"  # the recipient refuses (Telegram 403): record it, never retry
+    FAILED = "failed"  # a message that can never be delivered as it is (400): give up now
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    outcome: DeliveryOutcome
+    retry_after: float | None = None  # seconds, when the channel said so (Telegram's retry_after)
+    error: str | None = None
+    # Where a post landed (Telegram chat id, message id), so replies to it can be mapped back.
+    posted: tuple[int, int] | None = None
+
+
+class Notifier(Protocol):
+    """Delivers outbox messages of one channel. Must not raise for delivery problems: it reports them."""
+
+    async def deliver(self, message: OutboxMessage) -> DeliveryResult: ...

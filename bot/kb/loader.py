@@ -17,6 +17,7 @@ from bot.core.knowledge import KnowledgeBase
 from bot.core.models import Answer, Community, Entry, Officer, Referral
 from bot.kb.schema import (
     AnswerModel,
+    ApprovedFileModel,
     BaseFileModel,
     CommunityFileModel,
     EntryModel,
@@ -107,6 +108,16 @@ class _Loader:
                 if entry_id not in base_ids and base_complete:
                     self._problem(path, entry_id, "hide", "hides a base entry that does not exist")
             hidden[cm.slug] = frozenset(cm.hide)
+
+        for path in sorted((self.dir / "approved").glob("*.yaml")):
+            am = self._parse(path, ApprovedFileModel)
+            if am is None:
+                continue
+            if am.community is not None and am.community not in communities:
+                self._problem(path, None, "community", f"unknown community {am.community!r}")
+                continue
+            for em in am.entries:
+                self._add_entry(entries, origin, path, em, community=am.community)
 
         synonyms: tuple[tuple[str, ...], ...] = ()
         syn_path = self.dir / "synonyms.yaml"

@@ -65,6 +65,13 @@ class BaseFileModel(_Strict):
     entries: list[EntryModel] = Field(min_length=1)
 
 
+class ApprovedFileModel(_Strict):
+    """knowledge/approved/*.yaml: officers' answers an admin approved (written by `policebot kb export`)."""
+
+    community: Slug | None = None
+    entries: list[EntryModel] = Field(min_length=1)
+
+
 class AnswerOverrideModel(_Strict):
     summary: Text | None = None
     who: OptionalText | None = None

@@ -7,8 +7,11 @@ value is a plain migration on both databases.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Float,
@@ -19,10 +22,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.core.models import EscalationStatus, Outcome
+from bot.core.models import DeliveryStatus, DraftStatus, EscalationStatus, Outcome, Role
 from bot.storage.types import UtcDateTime
 
 # Deterministic constraint names: Alembic needs them to drop or alter constraints, and SQLite's batch
@@ -54,8 +59,12 @@ class CommunityRow(Base):
     sample: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+def _same_as_created_at(context: Any) -> Any:
+    return context.get_current_parameters()["created_at"]
+
+
 class ResidentRow(Base):
-    """A pseudonym per channel account: no names or phone numbers are kept."""
+    """A pseudonym per channel account and its preferences: no names or phone numbers are kept."""
 
     __tablename__ = "residents"
     __table_args__ = (UniqueConstraint("channel", "channel_user_id"),)
@@ -64,6 +73,60 @@ class ResidentRow(Base):
     channel: Mapped[str] = mapped_column(String(16))
     channel_user_id: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The community the resident chose (None: not chosen yet).
+    community: Mapped[str | None] = mapped_column(ForeignKey("communities.slug"))
+    language: Mapped[str] = mapped_column(String(16), default="zh", server_default="zh")
+    # The resident blocked the bot (Telegram 403): deliveries to them stop.
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Last change of the preferences above; the first-seen time until then.
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_same_as_created_at)
+
+
+# An account's Telegram id and login name are unique among *active* accounts only: a deactivated
+# officer keeps both on record (who answered what), and a successor may take them over. Partial unique
+# indexes express exactly that on SQLite and PostgreSQL alike.
+_ACTIVE = text("active")
+
+
+class StaffRow(Base):
+    """Officers and admins on the allowlist. Membership of a Telegram group alone grants nothing."""
+
+    __tablename__ = "staff"
+    __table_args__ = (
+        CheckConstraint(_one_of("role", [r.value for r in Role]), name="role"),
+        Index(
+            "uq_staff_active_telegram_user_id",
+            "telegram_user_id",
+            unique=True,
+            sqlite_where=_ACTIVE,
+            postgresql_where=_ACTIVE,
+        ),
+        Index(
+            "uq_staff_active_username",
+            "username",
+            unique=True,
+            sqlite_where=_ACTIVE,
+            postgresql_where=_ACTIVE,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    username: Mapped[str | None] = mapped_column(String(64))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class StaffCommunityRow(Base):
+    """The communities an officer serves (admins see all and need none)."""
+
+    __tablename__ = "staff_communities"
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), primary_key=True)
+    community: Mapped[str] = mapped_column(ForeignKey("communities.slug"), primary_key=True)
 
 
 class ConsultationRow(Base):
@@ -99,6 +162,7 @@ class EscalationRow(Base):
         Index(None, "status"),
         Index(None, "created_at"),
         Index(None, "community", "created_at"),
+        Index(None, "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -107,13 +171,29 @@ class EscalationRow(Base):
     # Copied from the consultation so officer queues and statistics need no join.
     community: Mapped[str] = mapped_column(ForeignKey("communities.slug"))
     status: Mapped[str] = mapped_column(String(16))
+    # Display name of the officer who claimed or answered it, copied so history survives renames.
     officer: Mapped[str | None] = mapped_column(String(200))
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     answer: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     due_at: Mapped[datetime] = mapped_column(UtcDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Overdue reminders sent so far: 0 none, 1 officers reminded, 2 passed to the duty group.
+    reminded: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class EscalationPostRow(Base):
+    """Where an escalation was posted in an officers' chat, so a reply to the post maps back to it."""
+
+    __tablename__ = "escalation_posts"
+    __table_args__ = (UniqueConstraint("chat_id", "message_id"), Index(None, "escalation_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
 
 
 class FeedbackRow(Base):
@@ -135,3 +215,52 @@ class FeedbackRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     value: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class OutboxRow(Base):
+    """A durable queue of messages to send, written in the same transaction as what caused them."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", [s.value for s in DeliveryStatus]), name="status"),
+        # The sender's query: pending messages due by now, earliest first.
+        Index(None, "status", "next_attempt_at"),
+        Index(None, "escalation_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    # sa.JSON: JSON on PostgreSQL, JSON text on SQLite.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class DraftRow(Base):
+    """A knowledge entry proposed by an officer (often from an answered escalation), awaiting review."""
+
+    __tablename__ = "drafts"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", [s.value for s in DraftStatus]), name="status"),
+        Index(None, "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(String(200))
+    community: Mapped[str | None] = mapped_column(ForeignKey("communities.slug"))
+    status: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"))
+    entry_id: Mapped[str | None] = mapped_column(String(128))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

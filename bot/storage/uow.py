@@ -13,8 +13,12 @@ from bot.core.ports import Clock
 from bot.storage.repositories import (
     SqlCommunityRepository,
     SqlConsultationRepository,
+    SqlDraftRepository,
     SqlEscalationRepository,
     SqlFeedbackRepository,
+    SqlOutboxRepository,
+    SqlResidentRepository,
+    SqlStaffRepository,
     SqlStatsRepository,
 )
 
@@ -30,6 +34,10 @@ class SqlUnitOfWork:
     escalations: SqlEscalationRepository
     feedback: SqlFeedbackRepository
     stats: SqlStatsRepository
+    staff: SqlStaffRepository
+    residents: SqlResidentRepository
+    outbox: SqlOutboxRepository
+    drafts: SqlDraftRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], clock: Clock | None = None) -> None:
         self._session_factory = session_factory
@@ -45,6 +53,10 @@ class SqlUnitOfWork:
         self.escalations = SqlEscalationRepository(session, self._clock)
         self.feedback = SqlFeedbackRepository(session)
         self.stats = SqlStatsRepository(session)
+        self.staff = SqlStaffRepository(session, self._clock)
+        self.residents = SqlResidentRepository(session, self._clock)
+        self.outbox = SqlOutboxRepository(session, self._clock)
+        self.drafts = SqlDraftRepository(session)
         return self
 
     async def __aexit__(

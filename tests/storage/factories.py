@@ -10,7 +10,18 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.core.models import Channel, Community, NewConsultation, Outcome, ResidentRef
+from bot.core.models import (
+    Channel,
+    Community,
+    Escalation,
+    NewConsultation,
+    NewEscalation,
+    NewStaff,
+    Outcome,
+    ResidentRef,
+    Role,
+    Staff,
+)
 from bot.storage.tables import Base
 from bot.storage.uow import SqlUnitOfWork
 
@@ -45,12 +56,13 @@ def new_consultation(
     via_menu: bool = False,
     at: datetime = datetime(2024, 3, 1, 2, tzinfo=UTC),
     candidates: tuple[str, ...] = (),
+    text: str = "孩子出生怎么上户口？电话1**********",
 ) -> NewConsultation:
     return NewConsultation(
         community=community,
         resident=ResidentRef(channel=channel, channel_user_id=user),
         channel=channel,
-        text_masked="孩子出生怎么上户口？电话1**********",
+        text_masked=text,
         outcome=outcome,
         entry_id=entry_id,
         score=71.5,
@@ -66,3 +78,46 @@ async def add_consultation(make: Callable[[], SqlUnitOfWork], **kwargs: Any) -> 
         consultation = await unit.consultations.add(new_consultation(**kwargs))
         await unit.commit()
     return consultation.id
+
+
+async def add_staff(
+    make: Callable[[], SqlUnitOfWork],
+    name: str = "李警官",
+    *,
+    role: Role = Role.OFFICER,
+    communities: tuple[str, ...] = ("xinhua",),
+    telegram_user_id: int | None = None,
+    username: str | None = None,
+    password_hash: str | None = None,
+) -> Staff:
+    async with make() as unit:
+        staff = await unit.staff.add(
+            NewStaff(
+                name=name,
+                role=role,
+                communities=communities,
+                telegram_user_id=telegram_user_id,
+                username=username,
+                password_hash=password_hash,
+            )
+        )
+        await unit.commit()
+    return staff
+
+
+async def add_escalation(
+    make: Callable[[], SqlUnitOfWork],
+    clock: FakeClock,
+    *,
+    opened: datetime = datetime(2024, 3, 1, 2, 5, tzinfo=UTC),
+    due: datetime = datetime(2024, 3, 2, 2, tzinfo=UTC),
+    **consultation: Any,
+) -> Escalation:
+    """An escalated consultation and its ticket, opened at `opened` by the clock."""
+    consultation = {"outcome": Outcome.ESCALATE, "entry_id": None, "at": opened, **consultation}
+    consultation_id = await add_consultation(make, **consultation)
+    clock.current = opened
+    async with make() as unit:
+        escalation = await unit.escalations.open(consultation_id, NewEscalation(due_at=due))
+        await unit.commit()
+    return escalation

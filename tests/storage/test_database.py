@@ -9,12 +9,22 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.core.models import EscalationStatus, NewEscalation, Outcome
+from bot.core.models import (
+    Channel,
+    DeliveryStatus,
+    DraftStatus,
+    EscalationStatus,
+    NewDraft,
+    NewEscalation,
+    NewOutboxMessage,
+    Outcome,
+    Role,
+)
 from bot.storage import create_engine
-from bot.storage.tables import ConsultationRow, EscalationRow, ResidentRow
+from bot.storage.tables import ConsultationRow, DraftRow, EscalationRow, OutboxRow, ResidentRow, StaffRow
 from bot.storage.uow import SqlUnitOfWork
 
-from .factories import add_consultation
+from .factories import add_consultation, add_staff
 
 BEIJING = timezone(timedelta(hours=8))
 
@@ -127,3 +137,29 @@ async def test_the_schema_accepts_every_domain_value_and_nothing_else(
             await connection.execute(
                 update(ConsultationRow).where(ConsultationRow.id == ids[0]).values(outcome="shrug")
             )
+
+
+async def test_staff_roles_delivery_and_draft_statuses_are_checked_too(
+    uow_factory: Callable[[], SqlUnitOfWork], engine: AsyncEngine
+) -> None:
+    at = datetime(2024, 3, 1, tzinfo=UTC)
+    staff = await add_staff(uow_factory)
+    async with uow_factory() as uow:
+        message = await uow.outbox.enqueue(NewOutboxMessage(Channel.WEB, "token", "reminder", {}, at))
+        draft = await uow.drafts.add(NewDraft("问", "答", "题", None, staff.id, at))
+        await uow.commit()
+
+    for table, row_id, values in [
+        (StaffRow, staff.id, Role),
+        (OutboxRow, message.id, DeliveryStatus),
+        (DraftRow, draft.id, DraftStatus),
+    ]:
+        column = "role" if table is StaffRow else "status"
+        for value in values:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    update(table).where(table.id == row_id).values({column: value.value})
+                )
+        with pytest.raises(IntegrityError):
+            async with engine.begin() as connection:
+                await connection.execute(update(table).where(table.id == row_id).values({column: "bogus"}))

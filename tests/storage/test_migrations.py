@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -10,8 +12,20 @@ from sqlalchemy import inspect
 from bot.storage import create_engine, current_revision, downgrade, head_revision, migrate, upgrade
 from bot.storage.schema import MIGRATIONS, alembic_config
 from bot.storage.tables import Base
+from bot.storage.types import UtcDateTime
 
-APP_TABLES = {"communities", "residents", "consultations", "escalations", "feedback"}
+APP_TABLES = {
+    "communities",
+    "residents",
+    "consultations",
+    "escalations",
+    "feedback",
+    "staff",
+    "staff_communities",
+    "escalation_posts",
+    "outbox",
+    "drafts",
+}
 
 
 async def _tables(url: str) -> set[str]:
@@ -55,7 +69,7 @@ async def test_migrate_at_head_is_a_quick_no_op(database_url: str) -> None:
     started = time.perf_counter()
     await migrate(database_url)
     assert time.perf_counter() - started < 1.0
-    assert await current_revision(database_url) == head_revision() == "0001"
+    assert await current_revision(database_url) == head_revision() == "0002"
 
 
 async def test_migrations_build_exactly_the_schema_the_tables_describe(database_url: str) -> None:
@@ -76,3 +90,129 @@ async def test_migrations_build_exactly_the_schema_the_tables_describe(database_
 def test_migration_scripts_ship_inside_the_package() -> None:
     assert (MIGRATIONS / "env.py").is_file()
     assert list((MIGRATIONS / "versions").glob("0001_*.py"))
+    assert list((MIGRATIONS / "versions").glob("0002_*.py"))
+
+
+# The 0001 schema, spelled out: the app's tables describe head, not history.
+_V1 = {
+    "communities": sa.table(
+        "communities", sa.column("slug"), sa.column("name"), sa.column("district"), sa.column("sample")
+    ),
+    "residents": sa.table(
+        "residents",
+        sa.column("id"),
+        sa.column("channel"),
+        sa.column("channel_user_id"),
+        sa.column("created_at", UtcDateTime()),
+    ),
+    "consultations": sa.table(
+        "consultations",
+        *(
+            sa.column(name)
+            for name in ("id", "community", "resident_id", "channel", "text_masked", "outcome")
+        ),
+        *(sa.column(name) for name in ("score", "urgent", "via_menu", "candidates")),
+        sa.column("created_at", UtcDateTime()),
+    ),
+    "escalations": sa.table(
+        "escalations",
+        *(sa.column(name) for name in ("id", "consultation_id", "community", "status", "officer", "answer")),
+        sa.column("created_at", UtcDateTime()),
+        sa.column("due_at", UtcDateTime()),
+    ),
+}
+
+
+async def test_0002_keeps_existing_rows_and_fills_the_new_columns(database_url: str) -> None:
+    first_seen = datetime(2024, 2, 1, 8, tzinfo=UTC)
+    await upgrade(database_url, "0001")
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                sa.insert(_V1["communities"]).values(
+                    slug="xinhua", name="新华社区", district="东城区", sample=False
+                )
+            )
+            await connection.execute(
+                sa.insert(_V1["residents"]).values(
+                    id=1, channel="telegram", channel_user_id="42", created_at=first_seen
+                )
+            )
+            await connection.execute(
+                sa.insert(_V1["consultations"]).values(
+                    id=1,
+                    community="xinhua",
+                    resident_id=1,
+                    channel="telegram",
+                    text_masked="问题",
+                    outcome="escalate",
+                    score=0.0,
+                    urgent=False,
+                    via_menu=False,
+                    candidates="",
+                    created_at=first_seen,
+                )
+            )
+            await connection.execute(
+                sa.insert(_V1["escalations"]).values(
+                    id=1,
+                    consultation_id=1,
+                    community="xinhua",
+                    status="answered",
+                    officer="老王",
+                    answer="答复",
+                    created_at=first_seen,
+                    due_at=first_seen,
+                )
+            )
+
+        await migrate(database_url)
+        async with engine.connect() as connection:
+            resident = (
+                await connection.execute(sa.text("SELECT community, language, blocked FROM residents"))
+            ).one()
+            escalation = (
+                await connection.execute(
+                    sa.text("SELECT officer, officer_id, reminded, answer FROM escalations")
+                )
+            ).one()
+            updated_at = await connection.scalar(
+                sa.select(sa.column("updated_at", UtcDateTime())).select_from(sa.table("residents"))
+            )
+        assert (resident.community, resident.language, bool(resident.blocked)) == (None, "zh", False)
+        assert updated_at == first_seen
+        assert tuple(escalation) == ("老王", None, 0, "答复")
+
+        await downgrade(database_url, "0001")
+        async with engine.connect() as connection:
+            assert (
+                await connection.scalar(sa.text("SELECT count(*) FROM escalations WHERE officer = '老王'"))
+                == 1
+            )
+            assert await connection.scalar(sa.text("SELECT count(*) FROM residents")) == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_0002_constraints_carry_the_names_the_tables_declare(database_url: str) -> None:
+    # Alembic applies the naming convention to names given in a migration; 0002 marks them final with
+    # op.f(). (0001's CHECK constraints went in as ck_<table>_ck_<table>_<name>: migrations that alter
+    # them must use those names.)
+    await migrate(database_url)
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            names = await connection.run_sync(
+                lambda c: {
+                    table: sorted(ck["name"] for ck in inspect(c).get_check_constraints(table))
+                    for table in ("staff", "outbox", "drafts")
+                }
+            )
+    finally:
+        await engine.dispose()
+    assert names == {
+        "staff": ["ck_staff_role"],
+        "outbox": ["ck_outbox_status"],
+        "drafts": ["ck_drafts_status"],
+    }

@@ -2,14 +2,22 @@
 
 from bot.storage.repositories.communities import SqlCommunityRepository
 from bot.storage.repositories.consultations import SqlConsultationRepository
+from bot.storage.repositories.drafts import SqlDraftRepository
 from bot.storage.repositories.escalations import SqlEscalationRepository
 from bot.storage.repositories.feedback import SqlFeedbackRepository
+from bot.storage.repositories.outbox import SqlOutboxRepository
+from bot.storage.repositories.residents import SqlResidentRepository
+from bot.storage.repositories.staff import SqlStaffRepository
 from bot.storage.repositories.stats import SqlStatsRepository
 
 __all__ = [
     "SqlCommunityRepository",
     "SqlConsultationRepository",
+    "SqlDraftRepository",
     "SqlEscalationRepository",
     "SqlFeedbackRepository",
+    "SqlOutboxRepository",
+    "SqlResidentRepository",
+    "SqlStaffRepository",
     "SqlStatsRepository",
 ]

@@ -1,13 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.models import Channel, Consultation, NewConsultation, Outcome, ResidentRef
-from bot.storage.tables import ConsultationRow, ResidentRow
+from bot.core.models import Channel, Consultation, NewConsultation, Outcome
+from bot.storage.repositories.residents import ensure_resident
+from bot.storage.tables import ConsultationRow
 from bot.storage.types import as_utc
 
 
@@ -16,7 +13,9 @@ class SqlConsultationRepository:
         self._session = session
 
     async def add(self, consultation: NewConsultation) -> Consultation:
-        resident_id = await self._resident_id(consultation.resident, first_seen=consultation.created_at)
+        resident_id = await ensure_resident(
+            self._session, consultation.resident, first_seen=consultation.created_at
+        )
         row = ConsultationRow(
             community=consultation.community,
             resident_id=resident_id,
@@ -37,34 +36,6 @@ class SqlConsultationRepository:
     async def get(self, consultation_id: int) -> Consultation | None:
         row = await self._session.get(ConsultationRow, consultation_id)
         return None if row is None else to_consultation(row)
-
-    async def _resident_id(self, ref: ResidentRef, *, first_seen: datetime) -> int:
-        found = await self._find_resident(ref)
-        if found is not None:
-            return found
-        try:
-            # The savepoint confines a lost race to this insert, not the whole unit of work.
-            async with self._session.begin_nested():
-                row = ResidentRow(
-                    channel=ref.channel.value, channel_user_id=ref.channel_user_id, created_at=first_seen
-                )
-                self._session.add(row)
-        except IntegrityError:
-            # Another transaction registered the same account between our select and insert.
-            found = await self._find_resident(ref)
-            if found is None:
-                raise
-            return found
-        return row.id
-
-    async def _find_resident(self, ref: ResidentRef) -> int | None:
-        resident_id: int | None = await self._session.scalar(
-            select(ResidentRow.id).where(
-                ResidentRow.channel == ref.channel.value,
-                ResidentRow.channel_user_id == ref.channel_user_id,
-            )
-        )
-        return resident_id
 
 
 def to_consultation(row: ConsultationRow) -> Consultation:

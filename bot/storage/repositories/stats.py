@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, select
@@ -11,16 +13,19 @@ from bot.core.models import (
     EscalationStatus,
     Helpfulness,
     Outcome,
+    ResponseTimes,
     Satisfaction,
     StatsQuery,
     StatsSnapshot,
+    TextCount,
 )
 from bot.storage.sql_functions import utc_day
 from bot.storage.tables import ConsultationRow, EscalationRow, FeedbackRow
 
 
 class SqlStatsRepository:
-    """Every figure is one GROUP BY in the database; rows never travel to Python.
+    """Counts are GROUP BYs in the database; rows never travel to Python for them. The one exception is
+    response_times (see there).
 
     Periods are half-open: since <= created_at < until, so consecutive periods never double count.
     Feedback is dated by the vote and attributed to the community of what it rates.
@@ -79,6 +84,50 @@ class SqlStatsRepository:
             satisfaction=_with_zeros(Satisfaction, satisfaction),
         )
 
+    async def response_times(self, query: StatsQuery) -> ResponseTimes:
+        """Escalations created in the period that have an answer (answered, or closed after one).
+
+        Percentiles are not portable SQL (SQLite has no percentile_cont), so the three timestamps of
+        each answered escalation are fetched and the figures computed here, with percentile_cont's
+        linear interpolation. That is bounded by the number of escalations in the period (a few
+        thousand a year for a busy station), and subtracting timestamps in Python is exact on both
+        databases, where SQLite's julianday arithmetic would be off by microseconds.
+        """
+        rows = await self._session.execute(
+            select(EscalationRow.created_at, EscalationRow.answered_at, EscalationRow.due_at).where(
+                EscalationRow.answered_at.is_not(None),
+                *_period(query, EscalationRow.created_at, EscalationRow.community),
+            )
+        )
+        minutes: list[float] = []
+        within_due = 0
+        for created_at, answered_at, due_at in rows.tuples():
+            minutes.append((answered_at - created_at).total_seconds() / 60)
+            within_due += answered_at <= due_at
+        minutes.sort()
+        return ResponseTimes(
+            answered=len(minutes),
+            median_minutes=percentile(minutes, 0.5),
+            p90_minutes=percentile(minutes, 0.9),
+            within_due=within_due,
+        )
+
+    async def top_questions(self, query: StatsQuery, outcome: str, limit: int = 10) -> list[TextCount]:
+        """Menu browsing is not a question and is left out."""
+        count = func.count().label("n")
+        rows = await self._session.execute(
+            select(ConsultationRow.text_masked, count)
+            .where(
+                ConsultationRow.outcome == str(outcome),
+                ConsultationRow.via_menu.is_(False),
+                *_period(query, ConsultationRow.created_at, ConsultationRow.community),
+            )
+            .group_by(ConsultationRow.text_masked)
+            .order_by(count.desc(), ConsultationRow.text_masked)
+            .limit(limit)
+        )
+        return [TextCount(text, n) for text, n in rows.tuples()]
+
     async def _counts(
         self,
         key: InstrumentedAttribute[Any],
@@ -119,6 +168,16 @@ def _period(
     if query.community is not None:
         conditions.append(community == query.community)
     return conditions
+
+
+def percentile(ordered: Sequence[float], fraction: float) -> float | None:
+    """Like SQL percentile_cont: linear interpolation between the two nearest ranks of sorted values."""
+    if not ordered:
+        return None
+    position = fraction * (len(ordered) - 1)
+    lower = math.floor(position)
+    upper = min(lower + 1, len(ordered) - 1)
+    return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
 
 
 def _with_zeros(values: Any, counts: dict[str, int]) -> dict[str, int]:

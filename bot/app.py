@@ -1,0 +1,84 @@
+"""`policebot run`: the web app, Telegram when a token is set, the outbox and the reminders, in one
+process until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from bot.core.models import Channel
+from bot.core.ports import Notifier
+from bot.services.delivery import DeliveryService
+from bot.settings import Settings
+from bot.wiring import Container, build_container
+
+log = logging.getLogger(__name__)
+
+REMINDER_INTERVAL_SECONDS = 60.0
+
+
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> int:
+    from aiohttp import web
+
+    from bot.channels.web import LiveHub, create_app, web_notifiers
+
+    stop = stop or asyncio.Event()
+    _stop_on_signals(stop)
+    container = await build_container(settings)
+    hub = LiveHub()
+    runner = web.AppRunner(create_app(container, hub=hub), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.web_host, settings.web_port)
+    await site.start()
+    base = f"http://{settings.web_host}:{settings.web_port}"
+    print(f"网上警务室已启动：{base}/")
+    print(f"  民警工作台 {base}/console　管理后台 {base}/admin　API {base}/api/v1/openapi.json")
+
+    notifiers: dict[Channel, Notifier] = dict(web_notifiers(hub))
+    tasks: list[asyncio.Task[None]] = []
+    bot = None
+    if settings.bot_token:
+        from bot.channels.telegram import RateLimiter, TelegramNotifier, create_bot, run_polling
+
+        bot = create_bot(settings)
+        notifiers[Channel.TELEGRAM] = TelegramNotifier(bot, RateLimiter())
+        tasks.append(asyncio.create_task(run_polling(container, bot, stop), name="telegram"))
+        print("Telegram 已启用（长轮询）。")
+    else:
+        print("Telegram 未启用：设置环境变量 BOT_TOKEN 后重启即可启用")
+        print("  （自建 Bot API 服务器另设 TELEGRAM_API_BASE）；网页渠道照常运行。")
+
+    delivery = DeliveryService(container.uow_factory, container.clock, notifiers)
+    tasks.append(asyncio.create_task(delivery.run(stop), name="outbox"))
+    tasks.append(asyncio.create_task(_remind(container, stop), name="reminders"))
+    try:
+        await stop.wait()
+    finally:
+        stop.set()
+        for task in tasks:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, timeout=15)
+        if bot is not None:
+            await bot.session.close()
+        await runner.cleanup()
+        await container.close()
+    return 0
+
+
+async def _remind(container: Container, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await container.reminders.run_once()
+        except Exception:  # a database hiccup must not end the loop
+            log.exception("reminder pass failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=REMINDER_INTERVAL_SECONDS)
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)

@@ -1,0 +1,141 @@
+"""Officers work escalated questions: claim (首问负责), answer, hand over, close, save as knowledge.
+
+Every answer is written together with the outbox message that carries it to the resident, in one
+transaction: a crash after the commit still delivers it, a crash before loses nothing either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.core.knowledge import KnowledgeBase
+from bot.core.models import (
+    Channel,
+    Draft,
+    Escalation,
+    EscalationStatus,
+    EscalationView,
+    NewDraft,
+    NewOutboxMessage,
+    Staff,
+    ticket_number,
+)
+from bot.core.ports import Clock, NotFoundError, UnitOfWork, UnitOfWorkFactory
+
+# Answers can only be delivered where the resident can be reached again.
+DELIVERABLE_CHANNELS = frozenset({Channel.TELEGRAM, Channel.WEB, Channel.API})
+MAX_ANSWER_CHARS = 3500  # leaves room for the heading within Telegram's 4,096 characters
+
+
+class PermissionDenied(Exception):
+    """The officer is not on the allowlist for this community (or is no longer active)."""
+
+
+class OfficerService:
+    def __init__(self, kb: KnowledgeBase, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+        self._kb = kb
+        self._uow = uow_factory
+        self._clock = clock
+
+    async def staff_by_telegram(self, telegram_user_id: int) -> Staff | None:
+        async with self._uow() as uow:
+            return await uow.staff.by_telegram_id(telegram_user_id)
+
+    async def staff(self, staff_id: int) -> Staff | None:
+        async with self._uow() as uow:
+            return await uow.staff.get(staff_id)
+
+    async def queue(
+        self,
+        officer: Staff,
+        statuses: Sequence[EscalationStatus] = (EscalationStatus.OPEN, EscalationStatus.CLAIMED),
+        limit: int = 100,
+    ) -> list[EscalationView]:
+        communities = None if officer.role.value == "admin" else list(officer.communities)
+        async with self._uow() as uow:
+            return await uow.escalations.queue(communities, statuses, limit)
+
+    async def view(self, officer: Staff, escalation_id: int) -> EscalationView:
+        async with self._uow() as uow:
+            return await self._authorised_view(uow, officer, escalation_id)
+
+    async def claim(self, officer: Staff, escalation_id: int) -> Escalation:
+        async with self._uow() as uow:
+            await self._authorised_view(uow, officer, escalation_id)
+            escalation = await uow.escalations.claim(escalation_id, officer, self._clock.now())
+            await uow.commit()
+        return escalation
+
+    async def answer(self, officer: Staff, escalation_id: int, text: str) -> Escalation:
+        text = text.strip()
+        if not text:
+            raise ValueError("答复内容不能为空")
+        text = text[:MAX_ANSWER_CHARS]
+        now = self._clock.now()
+        async with self._uow() as uow:
+            view = await self._authorised_view(uow, officer, escalation_id)
+            escalation = await uow.escalations.answer(escalation_id, officer, text, now)
+            if view.channel in DELIVERABLE_CHANNELS:
+                await uow.outbox.enqueue(
+                    NewOutboxMessage(
+                        channel=view.channel,
+                        recipient=view.resident.channel_user_id,
+                        kind="officer_answer",
+                        payload={
+                            "escalation_id": escalation.id,
+                            "ticket": ticket_number(escalation.id),
+                            "community": escalation.community,
+                            "question": view.question,
+                            "answer": text,
+                            "officer": officer.name,
+                        },
+                        not_before=now,
+                        escalation_id=escalation.id,
+                    )
+                )
+            await uow.commit()
+        return escalation
+
+    async def hand_over(self, officer: Staff, escalation_id: int, community: str) -> Escalation:
+        self._kb.community(community)  # an unknown community is a clear error
+        async with self._uow() as uow:
+            await self._authorised_view(uow, officer, escalation_id)
+            escalation = await uow.escalations.hand_over(escalation_id, community, self._clock.now())
+            await uow.commit()
+        return escalation
+
+    async def close(self, officer: Staff, escalation_id: int) -> Escalation:
+        async with self._uow() as uow:
+            await self._authorised_view(uow, officer, escalation_id)
+            escalation = await uow.escalations.close(escalation_id, self._clock.now())
+            await uow.commit()
+        return escalation
+
+    async def save_draft(self, officer: Staff, escalation_id: int, *, city_wide: bool = False) -> Draft:
+        """The officer's answer becomes a pending knowledge draft for an admin to approve."""
+        async with self._uow() as uow:
+            view = await self._authorised_view(uow, officer, escalation_id)
+            answer = view.escalation.answer
+            if not answer:
+                raise ValueError("请先答复，再把答复存为知识")
+            draft = await uow.drafts.add(
+                NewDraft(
+                    question=view.question,
+                    answer=answer,
+                    title=view.question[:40],
+                    community=None if city_wide else view.escalation.community,
+                    created_by=officer.id,
+                    created_at=self._clock.now(),
+                    escalation_id=escalation_id,
+                )
+            )
+            await uow.commit()
+        return draft
+
+    async def _authorised_view(self, uow: UnitOfWork, officer: Staff, escalation_id: int) -> EscalationView:
+        view = await uow.escalations.view(escalation_id)
+        if view is None:
+            raise NotFoundError(f"工单 {ticket_number(escalation_id)} 不存在")
+        if not officer.can_handle(view.escalation.community):
+            raise PermissionDenied(f"{officer.name} 不负责 {view.escalation.community} 的工单")
+        return view

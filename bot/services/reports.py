@@ -1,0 +1,121 @@
+"""What admins read: period figures, response times, gaps in the knowledge, the annual paragraph."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.core.models import (
+    EscalationStatus,
+    Outcome,
+    ResponseTimes,
+    Satisfaction,
+    StatsQuery,
+    StatsSnapshot,
+    TextCount,
+)
+from bot.core.ports import UnitOfWorkFactory
+
+PERIODS = ("today", "week", "month", "year")
+
+
+@dataclass(frozen=True, slots=True)
+class AdminReport:
+    query: StatsQuery
+    snapshot: StatsSnapshot
+    response: ResponseTimes
+    unanswered: list[TextCount]  # escalated questions: what the knowledge base lacks
+    clarified: list[TextCount]  # questions the bot was unsure about
+
+    @property
+    def answer_rate(self) -> float | None:
+        """办结率: escalations answered or closed, over all escalations of the period."""
+        total = sum(self.snapshot.escalations.values())
+        counts = self.snapshot.escalations
+        done = counts.get(EscalationStatus.ANSWERED.value, 0) + counts.get(EscalationStatus.CLOSED.value, 0)
+        return done / total if total else None
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        """满意率: 满意 plus 基本满意 over all ratings, as the 2009 report counted it."""
+        votes = sum(self.snapshot.satisfaction.values())
+        counts = self.snapshot.satisfaction
+        pleased = counts.get(Satisfaction.SATISFIED.value, 0) + counts.get(Satisfaction.BASICALLY.value, 0)
+        return pleased / votes if votes else None
+
+
+def period_query(period: str, now: datetime, timezone: str, community: str | None = None) -> StatsQuery:
+    """today | week (last 7 days) | month (this calendar month) | year (this calendar year), local time."""
+    if period not in PERIODS:
+        raise ValueError(f"unknown period {period!r}; use one of {', '.join(PERIODS)}")
+    local = now.astimezone(ZoneInfo(timezone))
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = {
+        "today": midnight,
+        "week": midnight - timedelta(days=6),
+        "month": midnight.replace(day=1),
+        "year": midnight.replace(month=1, day=1),
+    }[period]
+    return StatsQuery(since=start.astimezone(UTC), until=None, community=community)
+
+
+def year_query(year: int, timezone: str, community: str | None = None) -> StatsQuery:
+    tz = ZoneInfo(timezone)
+    since = datetime(year, 1, 1, tzinfo=tz).astimezone(UTC)
+    until = datetime(year + 1, 1, 1, tzinfo=tz).astimezone(UTC)
+    return StatsQuery(since=since, until=until, community=community)
+
+
+class ReportService:
+    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+        self._uow = uow_factory
+
+    async def report(self, query: StatsQuery, top: int = 10) -> AdminReport:
+        async with self._uow() as uow:
+            snapshot = await uow.stats.snapshot(query)
+            response = await uow.stats.response_times(query)
+            unanswered = await uow.stats.top_questions(query, Outcome.ESCALATE.value, top)
+            clarified = await uow.stats.top_questions(query, Outcome.CLARIFY.value, top)
+        return AdminReport(query, snapshot, response, unanswered, clarified)
+
+
+def annual_paragraph(year: int, report: AdminReport, communities: int) -> str:
+    """The disclosure paragraph, in the style of the bureau's annual work report."""
+    s = report.snapshot
+    asked = s.total - s.menu_views
+    answered = s.by_outcome.get(Outcome.ANSWER.value, 0) - s.menu_views
+    clarified = s.by_outcome.get(Outcome.CLARIFY.value, 0)
+    escalated = s.by_outcome.get(Outcome.ESCALATE.value, 0)
+    done = s.escalations.get(EscalationStatus.ANSWERED.value, 0) + s.escalations.get(
+        EscalationStatus.CLOSED.value, 0
+    )
+    parts = [
+        f"{year}年，全市{communities}个社区网上警务室共为群众答疑解惑{asked}次，",
+        f"其中智能问答直接解答{answered}次、引导群众明确问题{clarified}次、转社区民警办理{escalated}次；",
+        f"群众浏览办事指南{s.menu_views}次。",
+    ]
+    total_escalations = sum(s.escalations.values())
+    if total_escalations:
+        rate = report.answer_rate or 0.0
+        parts.append(f"转办事项{total_escalations}件，已办结{done}件，办结率{rate:.1%}")
+        if report.response.median_minutes is not None:
+            parts.append(f"，答复时间中位数{_duration(report.response.median_minutes)}")
+        if report.response.answered:
+            within = report.response.within_due / report.response.answered
+            parts.append(f"，按承诺时限答复的占{within:.1%}")
+        parts.append("。")
+    if s.urgent:
+        parts.append(f"识别紧急求助{s.urgent}次，均第一时间提示拨打110并通知社区民警。")
+    votes = sum(s.satisfaction.values())
+    if votes:
+        parts.append(f"群众对民警答复作出评价{votes}次，满意率（含基本满意）{report.satisfaction_rate:.1%}。")
+    return "".join(parts)
+
+
+def _duration(minutes: float) -> str:
+    if minutes < 60:
+        return f"{minutes:.0f}分钟"
+    if minutes < 48 * 60:
+        return f"{minutes / 60:.1f}小时"
+    return f"{minutes / 1440:.1f}天"

@@ -1,0 +1,209 @@
+"""Officers answer escalations; the outbox carries answers to residents whatever goes wrong."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.core.models import Channel, EscalationStatus, OutboxMessage, ResidentRef, Role
+from bot.core.ports import ConflictError, DeliveryOutcome, DeliveryResult
+from bot.services.delivery import DeliveryService
+from bot.services.officers import PermissionDenied
+from bot.settings import Settings
+from bot.wiring import Container, build_container
+from tests.conftest import FIXTURE_KB
+
+RESIDENT = ResidentRef(Channel.TELEGRAM, "5001")
+OFFICERS_CHAT = -100200
+
+
+@dataclass
+class ScriptedNotifier:
+    """Answers deliveries from a script of results, then SENT; records every attempt."""
+
+    script: list[DeliveryResult] = field(default_factory=list)
+    attempts: list[OutboxMessage] = field(default_factory=list)
+
+    async def deliver(self, message: OutboxMessage) -> DeliveryResult:
+        self.attempts.append(message)
+        if self.script:
+            return self.script.pop(0)
+        return DeliveryResult(DeliveryOutcome.SENT, posted=(int(message.recipient), 900 + len(self.attempts)))
+
+
+class SteppingClock:
+    def __init__(self, container: Container) -> None:
+        self._real = container.clock
+        self.offset = timedelta()
+
+    def now(self):
+        return self._real.now() + self.offset
+
+
+@pytest.fixture
+async def container(database_url: str, tmp_path: Path) -> AsyncIterator[Container]:
+    kb_dir = tmp_path / "kb"
+    import shutil
+
+    shutil.copytree(FIXTURE_KB, kb_dir)
+    community = kb_dir / "communities" / "gongyuan.yaml"
+    data = yaml.safe_load(community.read_text(encoding="utf-8"))
+    data["officer_chat_id"] = OFFICERS_CHAT
+    community.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    settings = Settings(database_url=database_url, knowledge_dir=kb_dir, data_dir=tmp_path / "data")
+    container = await build_container(settings)
+    yield container
+    await container.close()
+
+
+async def _escalate(container: Container, text: str = "我家楼下的路灯坏了好几天没人修") -> int:
+    reply = await container.ask.ask("gongyuan", RESIDENT, text, Channel.TELEGRAM)
+    assert reply.ticket is not None
+    return int(reply.ticket.removeprefix("WJ"))
+
+
+async def test_escalation_is_posted_to_the_officers_group(container: Container) -> None:
+    escalation_id = await _escalate(container)
+    notifier = ScriptedNotifier()
+    delivery = DeliveryService(container.uow_factory, container.clock, {Channel.TELEGRAM: notifier})
+    assert await delivery.run_once() == 1
+    (post,) = notifier.attempts
+    assert post.kind == "escalation_post" and post.recipient == str(OFFICERS_CHAT)
+    assert post.payload["ticket"] == f"WJ{escalation_id:06d}"
+    async with container.uow_factory() as uow:
+        assert await uow.escalations.by_post(OFFICERS_CHAT, 901) == escalation_id
+    assert await delivery.run_once() == 0  # sent once, never again
+
+
+async def test_first_claim_owns_the_question(container: Container) -> None:
+    escalation_id = await _escalate(container)
+    li = await container.staff.add("李警官", Role.OFFICER, ["gongyuan"], telegram_user_id=11)
+    wang = await container.staff.add("王警官", Role.OFFICER, ["gongyuan"], telegram_user_id=12)
+    results = await asyncio.gather(
+        container.officers.claim(li, escalation_id),
+        container.officers.claim(wang, escalation_id),
+        return_exceptions=True,
+    )
+    winners = [r for r in results if not isinstance(r, Exception)]
+    losers = [r for r in results if isinstance(r, ConflictError)]
+    assert len(winners) == 1 and len(losers) == 1
+    owner = li if winners[0].officer_id == li.id else wang
+    other = wang if owner is li else li
+    with pytest.raises(ConflictError):
+        await container.officers.answer(other, escalation_id, "我来答")
+    answered = await container.officers.answer(owner, escalation_id, "已联系市政维修，明天修好。")
+    assert answered.status is EscalationStatus.ANSWERED
+
+
+async def test_officers_of_other_communities_are_refused(container: Container) -> None:
+    escalation_id = await _escalate(container)
+    outsider = await container.staff.add("赵警官", Role.OFFICER, ["hexi"], telegram_user_id=21)
+    with pytest.raises(PermissionDenied):
+        await container.officers.claim(outsider, escalation_id)
+    with pytest.raises(PermissionDenied):
+        await container.officers.answer(outsider, escalation_id, "答复")
+    queue = await container.officers.queue(outsider)
+    assert queue == []
+
+
+async def test_answer_reaches_the_resident_through_retries_exactly_once(container: Container) -> None:
+    escalation_id = await _escalate(container)
+    officer = await container.staff.add("李警官", Role.OFFICER, ["gongyuan"], telegram_user_id=11)
+    await container.officers.answer(officer, escalation_id, "已转市政部门处理。")
+    notifier = ScriptedNotifier(
+        script=[
+            DeliveryResult(DeliveryOutcome.SENT, posted=(OFFICERS_CHAT, 1)),  # the group post
+            DeliveryResult(DeliveryOutcome.RETRY, retry_after=3, error="429"),
+            DeliveryResult(DeliveryOutcome.RETRY, error="500"),
+        ]
+    )
+    clock = SteppingClock(container)
+    delivery = DeliveryService(container.uow_factory, clock, {Channel.TELEGRAM: notifier})
+    for _ in range(6):
+        await delivery.run_once()
+        clock.offset += timedelta(seconds=5)
+    answers = [m for m in notifier.attempts if m.kind == "officer_answer"]
+    assert len(answers) == 3  # 429, 500, then delivered
+    assert answers[-1].recipient == RESIDENT.channel_user_id
+    assert answers[-1].payload["answer"] == "已转市政部门处理。"
+    async with container.uow_factory() as uow:
+        counts = await uow.outbox.counts()
+    assert counts.get("sent") == 2 and not counts.get("pending")
+
+
+async def test_a_resident_who_blocked_the_bot_is_recorded_not_retried(container: Container) -> None:
+    escalation_id = await _escalate(container)
+    officer = await container.staff.add("李警官", Role.OFFICER, ["gongyuan"], telegram_user_id=11)
+    await container.officers.answer(officer, escalation_id, "答复内容")
+    notifier = ScriptedNotifier(
+        script=[
+            DeliveryResult(DeliveryOutcome.SENT, posted=(OFFICERS_CHAT, 1)),
+            DeliveryResult(DeliveryOutcome.BLOCKED, error="403 bot was blocked by the user"),
+        ]
+    )
+    delivery = DeliveryService(container.uow_factory, container.clock, {Channel.TELEGRAM: notifier})
+    await delivery.run_once()
+    await delivery.run_once()
+    async with container.uow_factory() as uow:
+        assert (await uow.residents.prefs(RESIDENT)).blocked
+        assert (await uow.outbox.counts()).get("blocked") == 1
+    assert len(notifier.attempts) == 2
+
+
+async def test_a_crashed_sender_leaves_the_message_for_the_next_one(container: Container) -> None:
+    await _escalate(container)
+    clock = SteppingClock(container)
+
+    class Crashing:
+        async def deliver(self, message: OutboxMessage) -> DeliveryResult:
+            raise asyncio.CancelledError  # the process dies mid-send
+
+    crashed = DeliveryService(container.uow_factory, clock, {Channel.TELEGRAM: Crashing()}, lease_seconds=30)
+    with pytest.raises(asyncio.CancelledError):
+        await crashed.run_once()
+    survivor = ScriptedNotifier()
+    delivery = DeliveryService(container.uow_factory, clock, {Channel.TELEGRAM: survivor})
+    assert await delivery.run_once() == 0  # still leased by the dead sender
+    clock.offset += timedelta(seconds=31)
+    assert await delivery.run_once() == 1
+    assert len(survivor.attempts) == 1
+
+
+async def test_hand_over_and_close(container: Container) -> None:
+    escalation_id = await _escalate(container)
+    admin = await container.staff.add("管理员", Role.ADMIN, telegram_user_id=99)
+    moved = await container.officers.hand_over(admin, escalation_id, "hexi")
+    assert moved.community == "hexi" and moved.status is EscalationStatus.OPEN
+    closed = await container.officers.close(admin, escalation_id)
+    assert closed.status is EscalationStatus.CLOSED
+
+
+async def test_reminders_then_duty_group(container: Container) -> None:
+    await _escalate(container)
+    clock = SteppingClock(container)
+    container.reminders._clock = clock
+    container.reminders._duty_chat_id = -999
+    assert await container.reminders.run_once() == 0
+    clock.offset = timedelta(days=4)  # past the promised working day
+    assert await container.reminders.run_once() >= 1
+    async with container.uow_factory() as uow:
+        leased = await uow.outbox.lease_due(clock.now(), 10, 60)
+        await uow.commit()
+    kinds = sorted(m.kind for m in leased)
+    assert "reminder" in kinds and "duty_handover" in kinds
+    assert await container.reminders.run_once() == 0  # each level once
+
+
+async def test_resident_sees_own_questions_only(container: Container) -> None:
+    await _escalate(container)
+    other = ResidentRef(Channel.TELEGRAM, "6002")
+    await container.ask.ask("gongyuan", other, "小区门口的垃圾没人清理", Channel.TELEGRAM)
+    async with container.uow_factory() as uow:
+        mine = await uow.escalations.for_resident(RESIDENT)
+    assert len(mine) == 1 and mine[0].resident == RESIDENT
