@@ -10,7 +10,6 @@ import signal
 
 from bot.core.models import Channel
 from bot.core.ports import Notifier
-from bot.services.delivery import DeliveryService
 from bot.settings import Settings
 from bot.wiring import Container, build_container
 
@@ -20,25 +19,19 @@ REMINDER_INTERVAL_SECONDS = 60.0
 
 
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> int:
-    from aiohttp import web
-
-    from bot.channels.web import LiveHub, create_app, web_notifiers
+    from bot.channels.web.server import serve as serve_web
 
     stop = stop or asyncio.Event()
     _stop_on_signals(stop)
     container = await build_container(settings)
-    hub = LiveHub()
-    runner = web.AppRunner(create_app(container, hub=hub), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.web_host, settings.web_port)
-    await site.start()
-    base = f"http://{settings.web_host}:{settings.web_port}"
-    print(f"网上警务室已启动：{base}/")
-    print(f"  民警工作台 {base}/console　管理后台 {base}/admin　API {base}/api/v1/openapi.json")
-
-    notifiers: dict[Channel, Notifier] = dict(web_notifiers(hub))
-    tasks: list[asyncio.Task[None]] = []
+    notifiers: dict[Channel, Notifier] = {}
+    tasks: list[asyncio.Task[None]] = [asyncio.create_task(_remind(container, stop), name="reminders")]
     bot = None
+    base = f"http://{settings.web_host}:{settings.web_port}"
+    print(f"网上警务室：{base}/")
+    print(f"  民警工作台 {base}/console　管理后台 {base}/admin　API {base}/api/v1/openapi.json")
+    if not await container.staff.list():
+        print("  还没有民警或管理员账号：policebot users add --role admin --name 管理员 --username admin")
     if settings.bot_token:
         from bot.channels.telegram import RateLimiter, TelegramNotifier, create_bot, run_polling
 
@@ -49,12 +42,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> int
     else:
         print("Telegram 未启用：设置环境变量 BOT_TOKEN 后重启即可启用")
         print("  （自建 Bot API 服务器另设 TELEGRAM_API_BASE）；网页渠道照常运行。")
-
-    delivery = DeliveryService(container.uow_factory, container.clock, notifiers)
-    tasks.append(asyncio.create_task(delivery.run(stop), name="outbox"))
-    tasks.append(asyncio.create_task(_remind(container, stop), name="reminders"))
     try:
-        await stop.wait()
+        # One delivery loop, inside the web app, serves every channel: the live hub is in-process.
+        await serve_web(container, notifiers=notifiers, stop=stop)
     finally:
         stop.set()
         for task in tasks:
@@ -62,7 +52,6 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> int
                 await asyncio.wait_for(task, timeout=15)
         if bot is not None:
             await bot.session.close()
-        await runner.cleanup()
         await container.close()
     return 0
 

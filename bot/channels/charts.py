@@ -70,8 +70,15 @@ def _barh(ax, rows: Sequence[tuple[str, int]], title: str) -> None:
     labels = [_shorten(label) for label, _ in rows][::-1]
     values = [value for _, value in rows][::-1]
     ax.barh(labels, values, color=_COLOURS[0])
+    ax.xaxis.set_major_locator(_integer_ticks())
     for i, value in enumerate(values):
         ax.text(value, i, f" {value}", va="center", fontsize=8)
+
+
+def _integer_ticks():
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)  # counts: no 0.25-consultation ticks
 
 
 def _shorten(text: str, limit: int = 14) -> str:
@@ -85,6 +92,7 @@ def _days(ax, rows: Sequence[CountRow]) -> None:
         ax.set_axis_off()
         return
     ax.bar([r.key[5:] for r in rows], [r.count for r in rows], color=_COLOURS[0])
+    ax.yaxis.set_major_locator(_integer_ticks())
     ax.tick_params(axis="x", labelrotation=60, labelsize=7)
 
 

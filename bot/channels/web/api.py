@@ -1,0 +1,122 @@
+"""The JSON API, so a community website can embed the chat. No cookies: the caller names the
+resident with a pseudonym (or gets one back), so there is no CSRF to defend and any origin may call
+it (CORS without credentials)."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from typing import Any
+
+from aiohttp import web
+
+from bot.channels.web.keys import CONTAINER, METRICS, SECRETS
+from bot.channels.web.openapi import openapi_document
+from bot.channels.web.security import check_ref, sign_ref
+from bot.channels.web.views import chat_reply, ticket_item
+from bot.core.knowledge import UnknownCommunityError
+from bot.core.models import Channel, ResidentRef
+
+MAX_QUESTION_CHARS = 4000
+RESIDENT_RE = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type",
+    "Access-Control-Max-Age": "600",
+}
+
+routes = web.RouteTableDef()
+
+
+@routes.post("/api/v1/ask")
+async def ask(request: web.Request) -> web.Response:
+    app = request.app
+    container = app[CONTAINER]
+    body = await _body(request)
+    community, question = body.get("community"), body.get("question")
+    if not isinstance(community, str) or not isinstance(question, str):
+        return _error(400, "bad_request", "需要 community（社区代码）和 question（问题）两个字符串字段。")
+    resident = _resident(body.get("resident"))
+    started = time.perf_counter()
+    try:
+        reply = await container.ask.ask(community, resident, question[:MAX_QUESTION_CHARS], Channel.API)
+    except UnknownCommunityError as exc:
+        return _error(404, "unknown_community", f"没有这个社区：{exc.slug}", known=exc.known)
+    app[METRICS].ask_seconds.labels(Channel.API.value).observe(time.perf_counter() - started)
+    app[METRICS].consultations.labels(Channel.API.value, reply.outcome.value).inc()
+    ref = sign_ref(app[SECRETS], "api", resident.channel_user_id, reply.consultation_id)
+    data = chat_reply(reply, container.settings.timezone, ref=ref)
+    return _json(data | {"resident": resident.channel_user_id})
+
+
+@routes.post("/api/v1/escalate")
+async def escalate(request: web.Request) -> web.Response:
+    """都不是，转民警 for a consultation this caller was handed (ref from /api/v1/ask)."""
+    container = request.app[CONTAINER]
+    body = await _body(request)
+    resident = _resident(body.get("resident"), required=True)
+    consultation_id = body.get("consultation_id")
+    if not isinstance(consultation_id, int) or not check_ref(
+        request.app[SECRETS], str(body.get("ref", "")), "api", resident.channel_user_id, consultation_id
+    ):
+        return _error(403, "forbidden", "consultation_id 与 ref 不匹配。")
+    reply = await container.ask.escalate_consultation(consultation_id)
+    return _json(chat_reply(reply, container.settings.timezone) | {"resident": resident.channel_user_id})
+
+
+@routes.get("/api/v1/escalations")
+async def escalations(request: web.Request) -> web.Response:
+    """The resident's tickets and the officers' answers (answers reach API callers this way)."""
+    container = request.app[CONTAINER]
+    resident = _resident(request.query.get("resident"), required=True)
+    names = {slug: c.name for slug, c in container.kb.communities.items()}
+    async with container.uow_factory() as uow:
+        views = await uow.escalations.for_resident(resident, limit=20)
+    items = [ticket_item(v, container.settings.timezone, names) for v in views]
+    return _json({"resident": resident.channel_user_id, "escalations": items})
+
+
+@routes.get("/api/v1/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    return _json(openapi_document())
+
+
+@routes.route("OPTIONS", "/api/v1/{tail:.*}")
+async def preflight(request: web.Request) -> web.Response:
+    return web.Response(status=204, headers=CORS_HEADERS)
+
+
+async def cors_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: API responses are readable from any origin (no credentials involved)."""
+    if request.path.startswith("/api/"):
+        for name, value in CORS_HEADERS.items():
+            response.headers.setdefault(name, value)
+
+
+def _resident(value: Any, *, required: bool = False) -> ResidentRef:
+    if isinstance(value, str) and RESIDENT_RE.fullmatch(value):
+        return ResidentRef(Channel.API, value)
+    if required or value is not None:
+        raise web.HTTPBadRequest(reason="resident")
+    return ResidentRef(Channel.API, secrets.token_urlsafe(18))
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise web.HTTPBadRequest(reason="json") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(reason="json")
+    return body
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, ensure_ascii=False))
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> web.Response:
+    return _json({"error": code, "message": message, **extra}, status)

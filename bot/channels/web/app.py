@@ -1,0 +1,109 @@
+"""The application factory. Nothing is built at import: every call makes a fresh app (tests build many)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from bot.channels.web import admin, api, auth, console, ops, resident
+from bot.channels.web.charting import ChartRenderer
+from bot.channels.web.errors import error_pages
+from bot.channels.web.filters import ReportCache
+from bot.channels.web.identity import resident_cookie_middleware
+from bot.channels.web.keys import CHARTS, CONTAINER, HUB, METRICS, REPORTS, SECRETS, THROTTLE
+from bot.channels.web.live import LiveHub
+from bot.channels.web.metrics import WebMetrics
+from bot.channels.web.security import (
+    csrf_protect,
+    load_secrets,
+    security_headers,
+    session_idle_middleware,
+    session_setup,
+)
+from bot.channels.web.throttle import LoginThrottle
+from bot.wiring import Container
+
+HERE = Path(__file__).resolve().parent
+STATIC_DIR = HERE / "static"
+MAX_REQUEST_BYTES = 256 * 1024  # questions and forms are small; nothing is uploaded
+
+
+def create_app(container: Container, *, hub: LiveHub | None = None) -> web.Application:
+    """The whole web channel. The caller owns the container (and closes it); pass the hub when the
+    delivery loop's WebNotifier must reach this app's pages."""
+    settings = container.settings
+    secrets_ = load_secrets(settings)
+    hub = hub or LiveHub()
+    app = web.Application(
+        middlewares=[
+            session_setup(settings, secrets_),  # outermost: saves the session on error pages too
+            error_pages,
+            session_idle_middleware(settings.session_idle_minutes),
+            resident_cookie_middleware(settings.secure_cookies),
+            csrf_protect,
+        ],
+        client_max_size=MAX_REQUEST_BYTES,
+    )
+    app[CONTAINER] = container
+    app[HUB] = hub
+    app[SECRETS] = secrets_
+    app[METRICS] = WebMetrics(hub.stream_count)
+    app[THROTTLE] = LoginThrottle()
+    app[REPORTS] = ReportCache()
+    app[CHARTS] = ChartRenderer()
+
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,  # every template, whatever its file name
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["asset"] = _asset_urls()
+
+    app.add_routes(resident.routes)
+    app.add_routes(auth.routes)
+    app.add_routes(console.routes)
+    app.add_routes(admin.routes)
+    app.add_routes(api.routes)
+    app.add_routes(ops.routes)
+    app.router.add_static("/static", STATIC_DIR, name="static")
+
+    app.on_response_prepare.append(security_headers)
+    app.on_response_prepare.append(api.cors_headers)
+    app.on_startup.append(_warm_charts)
+    app.on_shutdown.append(_end_live_streams)
+    app.on_cleanup.append(_stop_chart_thread)
+    return app
+
+
+async def _end_live_streams(app: web.Application) -> None:
+    # Open event streams would otherwise hold the graceful shutdown for its whole timeout.
+    app[HUB].close()
+
+
+async def _warm_charts(app: web.Application) -> None:
+    app[CHARTS].warm()
+
+
+async def _stop_chart_thread(app: web.Application) -> None:
+    app[CHARTS].close()
+
+
+def _asset_urls() -> object:
+    """asset('chat.js') → /static/chat.js?v=<content hash>: browsers may cache static files for long."""
+    versions = {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+        for path in STATIC_DIR.iterdir()
+        if path.is_file()
+    }
+
+    def asset(name: str) -> str:
+        return f"/static/{name}?v={versions.get(name, '0')}"
+
+    return asset

@@ -1,0 +1,75 @@
+"""Staff sign-in and sign-out. Passwords are checked by StaffService (Argon2id); this module adds the
+throttle and the session."""
+
+from __future__ import annotations
+
+import math
+
+from aiohttp import web
+from aiohttp_session import get_session
+
+from bot.channels.web.identity import current_staff, safe_next
+from bot.channels.web.keys import CONTAINER, THROTTLE
+from bot.channels.web.pages import render
+from bot.channels.web.security import renew_session
+from bot.core.models import Role
+
+MAX_USERNAME = 64
+MAX_PASSWORD = 1024
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/login", name="login")
+async def login_form(request: web.Request) -> web.Response:
+    next_path = safe_next(request.query.get("next"), "")
+    staff = await current_staff(request)
+    if staff is not None:
+        raise web.HTTPSeeOther(next_path or _home(staff.role))
+    return await render(request, "login.html", {"next": next_path, "username": ""})
+
+
+@routes.post("/login")
+async def login(request: web.Request) -> web.Response:
+    form = await request.post()
+    username = str(form.get("username", "")).strip()[:MAX_USERNAME]
+    password = str(form.get("password", ""))[:MAX_PASSWORD]
+    next_path = safe_next(str(form.get("next", "")), "")
+    address = request.remote or "unknown"
+    throttle = request.app[THROTTLE]
+    context = {"next": next_path, "username": username}
+
+    wait = throttle.retry_after(username, address)
+    if wait is not None:
+        minutes = max(1, math.ceil(wait / 60))
+        response = await render(
+            request,
+            "login.html",
+            context | {"error": f"登录失败次数过多，为保护账号安全，请 {minutes} 分钟后再试。"},
+            status=429,
+        )
+        response.headers["Retry-After"] = str(math.ceil(wait))
+        return response
+
+    staff = (
+        await request.app[CONTAINER].staff.authenticate(username, password) if username and password else None
+    )
+    if staff is None or not staff.active:
+        throttle.failed(username, address)
+        return await render(request, "login.html", context | {"error": "用户名或密码不正确。"}, status=401)
+
+    throttle.succeeded(username, address)
+    session = await get_session(request)
+    renew_session(session)
+    session["staff_id"] = staff.id
+    raise web.HTTPSeeOther(next_path or _home(staff.role))
+
+
+@routes.post("/logout", name="logout")
+async def logout(request: web.Request) -> web.Response:
+    renew_session(await get_session(request))
+    raise web.HTTPSeeOther("/")
+
+
+def _home(role: Role) -> str:
+    return "/admin" if role is Role.ADMIN else "/console"

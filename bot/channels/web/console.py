@@ -1,0 +1,142 @@
+"""Officers: the queue of their communities' escalations; claim (首问负责), answer, hand over, close,
+and save an answer as a knowledge draft. Every action goes through OfficerService, which checks the
+officer may handle the escalation's community (PermissionDenied → 403)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from bot.channels.web.identity import staff_of, staff_only
+from bot.channels.web.keys import CONTAINER
+from bot.channels.web.pages import flash, render
+from bot.channels.web.views import STATUS_LABELS, local_time
+from bot.core.knowledge import UnknownCommunityError
+from bot.core.models import EscalationStatus, EscalationView, Staff, ticket_number
+from bot.core.ports import ConflictError
+from bot.services.officers import MAX_ANSWER_CHARS, PermissionDenied
+from bot.wiring import Container
+
+WAITING = (EscalationStatus.OPEN, EscalationStatus.CLAIMED)
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/console", name="console")
+@staff_only
+async def queue(request: web.Request) -> web.Response:
+    container = request.app[CONTAINER]
+    officer = staff_of(request)
+    waiting = await container.officers.queue(officer, WAITING)
+    answered = await container.officers.queue(officer, (EscalationStatus.ANSWERED,), limit=30)
+    context = {
+        "waiting": [_item(container, v, officer) for v in waiting],
+        "answered": [_item(container, v, officer) for v in reversed(answered)],
+    }
+    return await render(request, "console.html", context)
+
+
+@routes.get("/console/e/{escalation_id:\\d+}", name="escalation")
+@staff_only
+async def escalation(request: web.Request) -> web.Response:
+    container = request.app[CONTAINER]
+    officer = staff_of(request)
+    view = await container.officers.view(officer, _id(request))
+    communities = sorted(container.kb.communities.values(), key=lambda c: (c.district, c.name))
+    context = {
+        "e": _item(container, view, officer),
+        "communities": [{"slug": c.slug, "name": f"{c.district} {c.name}"} for c in communities],
+        "max_answer": MAX_ANSWER_CHARS,
+    }
+    return await render(request, "escalation.html", context)
+
+
+@routes.post("/console/e/{escalation_id:\\d+}/{action:claim|answer|handover|close|draft}")
+@staff_only
+async def act(request: web.Request) -> web.Response:
+    container = request.app[CONTAINER]
+    officer = staff_of(request)
+    escalation_id = _id(request)
+    action = request.match_info["action"]
+    form = await request.post()
+    ticket = ticket_number(escalation_id)
+    target = request.app.router["escalation"].url_for(escalation_id=str(escalation_id))
+    try:
+        if action == "claim":
+            await container.officers.claim(officer, escalation_id)
+            await flash(request, f"已认领工单 {ticket}，请按时答复。")
+        elif action == "answer":
+            await container.officers.answer(officer, escalation_id, str(form.get("answer", "")))
+            await flash(request, f"已答复工单 {ticket}，答复正在送达群众。")
+        elif action == "handover":
+            community = str(form.get("community", ""))
+            await container.officers.hand_over(officer, escalation_id, community)
+            await flash(request, f"工单 {ticket} 已转交 {_name(container, community)}。")
+            if not officer.can_handle(community):
+                target = request.app.router["console"].url_for()
+        elif action == "close":
+            await container.officers.close(officer, escalation_id)
+            await flash(request, f"工单 {ticket} 已办结。")
+        else:
+            draft = await container.officers.save_draft(
+                officer, escalation_id, city_wide=form.get("city_wide") == "1"
+            )
+            await flash(request, f"答复已存为知识草稿 #{draft.id}，等待管理员审核。")
+    except ConflictError:
+        await flash(request, await _conflict_message(container, officer, escalation_id), "error")
+    except UnknownCommunityError:
+        await flash(request, "请选择要转交的社区。", "error")
+    except ValueError as exc:  # an empty answer, nothing to save yet: the service says what is wrong
+        await flash(request, str(exc), "error")
+    raise web.HTTPSeeOther(target)
+
+
+async def _conflict_message(container: Container, officer: Staff, escalation_id: int) -> str:
+    """Who owns it now, so the officer knows whom to talk to (首问负责)."""
+    ticket = ticket_number(escalation_id)
+    try:
+        e = (await container.officers.view(officer, escalation_id)).escalation
+    except PermissionDenied:
+        return f"工单 {ticket} 已转交其他社区。"
+    if e.status is EscalationStatus.CLAIMED and e.officer_id != officer.id:
+        return f"工单 {ticket} 已由{e.officer}认领（首问负责），如需协助请与{e.officer}联系。"
+    if e.status is EscalationStatus.ANSWERED:
+        return f"工单 {ticket} 已由{e.officer or '其他民警'}答复，不能再认领或转交。"
+    if e.status is EscalationStatus.CLOSED:
+        return f"工单 {ticket} 已办结。"
+    return f"工单 {ticket} 刚被其他人处理过，请刷新后再试。"
+
+
+def _item(container: Container, view: EscalationView, officer: Staff) -> dict[str, Any]:
+    e = view.escalation
+    tz = container.settings.timezone
+    now = container.clock.now()
+    titles = [container.kb.entries[c].title for c in view.candidates if c in container.kb.entries][:3]
+    return {
+        "id": e.id,
+        "ticket": e.ticket,
+        "community": _name(container, e.community),
+        "question": view.question,
+        "urgent": view.urgent,
+        "status": e.status.value,
+        "status_label": STATUS_LABELS[e.status],
+        "officer": e.officer,
+        "mine": e.officer_id == officer.id,
+        "created": local_time(e.created_at, tz),
+        "due": local_time(e.due_at, tz),
+        "overdue": e.status in WAITING and e.due_at < now,
+        "answer": e.answer,
+        "answered": local_time(e.answered_at, tz),
+        "channel": view.channel.value,
+        "candidates": titles,
+    }
+
+
+def _name(container: Container, slug: str) -> str:
+    community = container.kb.communities.get(slug)
+    return community.name if community else slug
+
+
+def _id(request: web.Request) -> int:
+    return int(request.match_info["escalation_id"])

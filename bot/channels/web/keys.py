@@ -1,0 +1,21 @@
+"""Typed application keys: what the app factory stores for handlers and middlewares to find."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.channels.web.charting import ChartRenderer
+from bot.channels.web.filters import ReportCache
+from bot.channels.web.live import LiveHub
+from bot.channels.web.metrics import WebMetrics
+from bot.channels.web.security import Secrets
+from bot.channels.web.throttle import LoginThrottle
+from bot.wiring import Container
+
+CONTAINER = web.AppKey("container", Container)
+HUB = web.AppKey("hub", LiveHub)
+METRICS = web.AppKey("metrics", WebMetrics)
+SECRETS = web.AppKey("secrets", Secrets)
+THROTTLE = web.AppKey("throttle", LoginThrottle)
+REPORTS = web.AppKey("reports", ReportCache)
+CHARTS = web.AppKey("charts", ChartRenderer)

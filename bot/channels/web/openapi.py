@@ -1,0 +1,130 @@
+"""The API's OpenAPI 3 description, served at /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_RESIDENT = {
+    "type": "string",
+    "pattern": "^[A-Za-z0-9_.:-]{8,64}$",
+    "description": "A pseudonym for the resident, kept by the calling site. Use an unguessable value: "
+    "whoever knows it can read that resident's tickets. Omit it on the first question to get one.",
+}
+_TEXT = {"type": "string"}
+_NULLABLE_TEXT = {"type": ["string", "null"]}
+
+
+def openapi_document() -> dict[str, Any]:
+    reply = {
+        "type": "object",
+        "required": ["outcome", "entry_id", "candidates", "score", "urgent", "text", "ticket", "resident"],
+        "properties": {
+            "outcome": {"type": "string", "enum": ["answer", "clarify", "escalate"]},
+            "entry_id": _NULLABLE_TEXT,
+            "candidates": {"type": "array", "items": _TEXT, "description": "entry ids offered (clarify)"},
+            "score": {"type": "number", "minimum": 0, "maximum": 100, "description": "confidence"},
+            "urgent": {"type": "boolean", "description": "an emergency: show the 110 guidance first"},
+            "community": _TEXT,
+            "matched": _NULLABLE_TEXT,
+            "ticket": {**_NULLABLE_TEXT, "description": "escalation ticket number, e.g. WJ000042"},
+            "due_at": {**_NULLABLE_TEXT, "format": "date-time", "description": "promised answer time"},
+            "consultation_id": {"type": ["integer", "null"]},
+            "notice": {"type": ["string", "null"], "enum": ["empty", "truncated", None]},
+            "text": {"type": "string", "description": "the whole reply as plain text, ready to show"},
+            "emergency": _NULLABLE_TEXT,
+            "notice_text": _NULLABLE_TEXT,
+            "entry": {"type": ["object", "null"], "description": "the answer card, every field"},
+            "choices": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"entry_id": _TEXT, "title": _TEXT}},
+            },
+            "escalation": {"type": ["object", "null"]},
+            "ref": {**_NULLABLE_TEXT, "description": "pass back to /api/v1/escalate"},
+            "resident": _RESIDENT,
+        },
+    }
+    error = {
+        "type": "object",
+        "required": ["error", "message"],
+        "properties": {"error": _TEXT, "message": _TEXT, "known": {"type": "array", "items": _TEXT}},
+    }
+
+    def responses(ok: dict[str, Any], *codes: int) -> dict[str, Any]:
+        out: dict[str, Any] = {"200": {"description": "OK", "content": {"application/json": {"schema": ok}}}}
+        for code in codes:
+            out[str(code)] = {"description": "error", "content": {"application/json": {"schema": error}}}
+        return out
+
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "网上警务室 API",
+            "version": "1.0.0",
+            "description": "Ask the community online police room a question, as a resident would. "
+            "Emergencies: always show `emergency` (call 110) first.",
+        },
+        "paths": {
+            "/api/v1/ask": {
+                "post": {
+                    "summary": "Ask a question in a community",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["community", "question"],
+                                    "properties": {
+                                        "community": {"type": "string", "example": "chengzhong-gongyuan"},
+                                        "question": {"type": "string", "maxLength": 4000},
+                                        "resident": _RESIDENT,
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": responses(reply, 400, 404),
+                }
+            },
+            "/api/v1/escalate": {
+                "post": {
+                    "summary": "Hand a clarified question to the officers (都不是，转民警)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["resident", "consultation_id", "ref"],
+                                    "properties": {
+                                        "resident": _RESIDENT,
+                                        "consultation_id": {"type": "integer"},
+                                        "ref": _TEXT,
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": responses(reply, 400, 403),
+                }
+            },
+            "/api/v1/escalations": {
+                "get": {
+                    "summary": "The resident's tickets and the officers' answers, newest first",
+                    "parameters": [
+                        {"name": "resident", "in": "query", "required": True, "schema": _RESIDENT}
+                    ],
+                    "responses": responses({"type": "object"}, 400),
+                }
+            },
+            "/healthz": {
+                "get": {"summary": "Database reachable", "responses": responses({"type": "object"}, 503)}
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics",
+                    "responses": {"200": {"description": "text exposition format"}},
+                }
+            },
+        },
+    }

@@ -1,0 +1,125 @@
+"""Read-only SQL the services do not offer (yet): exports, the open-escalation gauge, the health ping.
+
+SQLAlchemy Core on the storage tables, through the container's engine; nothing here writes. Exports
+stream rows with a server-side cursor, so a year of consultations never sits in memory at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from sqlalchemy import Select, func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.core.models import EscalationStatus, StatsQuery, ticket_number
+from bot.core.privacy import mask_personal_numbers
+from bot.storage.tables import ConsultationRow, EscalationRow
+from bot.storage.types import as_utc
+
+STREAM_BATCH = 2000
+
+
+async def ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
+async def waiting_escalations(engine: AsyncEngine) -> dict[str, int]:
+    waiting = [EscalationStatus.OPEN.value, EscalationStatus.CLAIMED.value]
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            select(EscalationRow.status, func.count())
+            .where(EscalationRow.status.in_(waiting))
+            .group_by(EscalationRow.status)
+        )
+        counts = dict(rows.tuples().all())
+    return {status: counts.get(status, 0) for status in waiting}
+
+
+CONSULTATION_COLUMNS = (
+    "编号", "时间", "社区", "渠道", "结果", "条目", "置信度", "紧急", "菜单浏览", "问题（已脱敏）",
+)  # fmt: skip
+ESCALATION_COLUMNS = (
+    "工单号", "社区", "状态", "提交时间", "承诺时间", "认领时间", "答复时间", "办结时间", "按时答复", "民警",
+    "问题（已脱敏）", "答复（已脱敏）",
+)  # fmt: skip
+
+
+async def consultation_rows(engine: AsyncEngine, query: StatsQuery) -> AsyncIterator[tuple[Any, ...]]:
+    """One row per consultation, in CONSULTATION_COLUMNS order. The resident's pseudonym is left out."""
+    c = ConsultationRow
+    columns = (
+        c.id,
+        c.created_at,
+        c.community,
+        c.channel,
+        c.outcome,
+        c.entry_id,
+        c.score,
+        c.urgent,
+        c.via_menu,
+    )
+    statement = select(*columns, c.text_masked).order_by(c.created_at, c.id)
+    async for row in _stream(engine, _period(statement, query, c.created_at, c.community)):
+        cid, created, community, channel, outcome, entry_id, score, urgent, via_menu, question = row
+        yield (
+            cid,
+            as_utc(created),
+            community,
+            channel,
+            outcome,
+            entry_id or "",
+            round(score, 1),
+            bool(urgent),
+            bool(via_menu),
+            question,
+        )
+
+
+async def escalation_rows(engine: AsyncEngine, query: StatsQuery) -> AsyncIterator[tuple[Any, ...]]:
+    """One row per escalation, in ESCALATION_COLUMNS order."""
+    e = EscalationRow
+    times = (e.created_at, e.due_at, e.claimed_at, e.answered_at, e.closed_at)
+    statement = (
+        select(e.id, e.community, e.status, *times, e.officer, ConsultationRow.text_masked, e.answer)
+        .join(ConsultationRow, e.consultation_id == ConsultationRow.id)
+        .order_by(e.created_at, e.id)
+    )
+    async for row in _stream(engine, _period(statement, query, e.created_at, e.community)):
+        eid, community, status, created, due, claimed, answered, closed, officer, question, answer = row
+        due, answered = as_utc(due), as_utc(answered)
+        in_time = "" if answered is None else ("是" if answered <= due else "否")
+        yield (
+            ticket_number(eid),
+            community,
+            status,
+            as_utc(created),
+            due,
+            as_utc(claimed),
+            answered,
+            as_utc(closed),
+            in_time,
+            officer or "",
+            question,
+            # Officers' answers were never masked on the way in: mask them on the way out.
+            mask_personal_numbers(answer or ""),
+        )
+
+
+def _period(statement: Select[Any], query: StatsQuery, created_at: Any, community: Any) -> Select[Any]:
+    if query.since is not None:
+        statement = statement.where(created_at >= query.since)
+    if query.until is not None:
+        statement = statement.where(created_at < query.until)
+    if query.community is not None:
+        statement = statement.where(community == query.community)
+    return statement
+
+
+async def _stream(engine: AsyncEngine, statement: Select[Any]) -> AsyncIterator[Sequence[Any]]:
+    async with engine.connect() as connection:
+        result = await connection.stream(statement.execution_options(yield_per=STREAM_BATCH))
+        async for partition in result.partitions(STREAM_BATCH):
+            for row in partition:
+                yield tuple(row)

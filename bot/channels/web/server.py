@@ -1,0 +1,45 @@
+"""Running the web channel as a server, with the outbox delivery loop in the same process (the live
+hub is in-process, so the loop that calls WebNotifier must run where the pages are served)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from bot.channels.web.app import create_app
+from bot.channels.web.live import LiveHub, delivery_loop, web_notifiers
+from bot.core.models import Channel
+from bot.core.ports import Notifier
+from bot.services.delivery import DeliveryService
+from bot.wiring import Container
+
+log = logging.getLogger(__name__)
+
+
+async def serve(
+    container: Container,
+    *,
+    notifiers: Mapping[Channel, Notifier] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serve on settings.web_host:web_port until `stop` is set (or the task is cancelled). Pass the
+    other channels' notifiers (Telegram) so one delivery loop serves every channel: a second loop
+    elsewhere without the web notifier would lease web messages it cannot send and delay them."""
+    settings = container.settings
+    hub = LiveHub()
+    app = create_app(container, hub=hub)
+    delivery = DeliveryService(
+        container.uow_factory, container.clock, {**(notifiers or {}), **web_notifiers(hub)}
+    )
+    app.cleanup_ctx.append(delivery_loop(delivery))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.web_host, settings.web_port).start()
+        log.warning("web channel on http://%s:%s/", settings.web_host, settings.web_port)
+        await (stop or asyncio.Event()).wait()
+    finally:
+        await runner.cleanup()

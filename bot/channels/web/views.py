@@ -1,0 +1,123 @@
+"""What pages and the chat script show: replies, answer cards and tickets as plain dicts.
+
+Templates and JSON use the same dicts, so a reply looks the same with or without JavaScript. Values
+are plain text; escaping is the template's (autoescape) or the script's (textContent) job.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.cli import reply_json
+from bot.core.models import Community, Entry, EscalationStatus, EscalationView, Outcome
+from bot.core.replies import EMERGENCY_GUIDANCE, Notice, Reply
+
+NOTICES = {
+    Notice.EMPTY: "没有看到文字内容。请用一两句话描述您想咨询的事情，例如：“身份证丢了怎么补办？”",
+    Notice.TRUNCATED: "您的消息很长，我先按开头部分为您解答；细节可以转给社区民警。",
+}
+STATUS_LABELS = {
+    EscalationStatus.OPEN: "等待民警认领",
+    EscalationStatus.CLAIMED: "民警办理中",
+    EscalationStatus.ANSWERED: "民警已答复",
+    EscalationStatus.CLOSED: "已办结",
+}
+
+
+def local_time(value: datetime | None, timezone: str) -> str:
+    return value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def entry_card(entry: Entry) -> dict[str, Any]:
+    """Every field the entry has, in the fixed order of bot.core.replies.render_entry (一次性告知)."""
+    a = entry.answer
+    fields: list[dict[str, Any]] = []
+
+    def add(label: str, value: str | tuple[str, ...]) -> None:
+        if value:
+            fields.append(
+                {
+                    "label": label,
+                    "text": value if isinstance(value, str) else None,
+                    "lines": list(value) if isinstance(value, tuple) else None,
+                }
+            )
+
+    add("谁可以办", a.who)
+    add("需要带的材料（请一次备齐）", a.materials)
+    add("办理步骤", a.steps)
+    add("办理地点", a.where)
+    add("收费", a.fees)
+    add("办理时限", a.time_limit)
+    add("法律依据", a.legal_basis)
+    add("温馨提示", a.tips)
+    return {
+        "id": entry.id,
+        "title": entry.title,
+        "section": entry.section,
+        "category": entry.category,
+        "summary": a.summary,
+        "fields": fields,
+        "checked": entry.checked.isoformat() if entry.checked else None,
+        "source": entry.source,
+    }
+
+
+def chat_reply(reply: Reply, timezone: str, *, ref: str | None = None) -> dict[str, Any]:
+    """The API's JSON (bot.cli.reply_json, unchanged) plus what a page needs to draw it."""
+    data = reply_json(reply, timezone)
+    data["emergency"] = EMERGENCY_GUIDANCE if reply.urgent else None
+    data["notice_text"] = NOTICES.get(reply.notice) if reply.notice else None
+    data["entry"] = entry_card(reply.entry) if reply.outcome is Outcome.ANSWER and reply.entry else None
+    data["choices"] = [{"entry_id": c.entry_id, "title": c.title} for c in reply.choices]
+    data["escalation"] = _escalation_text(reply, timezone) if reply.outcome is Outcome.ESCALATE else None
+    data["ref"] = ref
+    return data
+
+
+def _escalation_text(reply: Reply, timezone: str) -> dict[str, Any]:
+    c = reply.community
+    officers = "、".join(o.name for o in c.officers) or "社区民警"
+    if reply.referral is not None:
+        text = (
+            f"您问的“{reply.referral.title}”一般不属于公安业务，通常由{reply.referral.handled_by}办理。"
+            f"按首问负责制，我也已把问题转给{c.name}的民警（{officers}），他们会帮您确认去向。"
+        )
+    else:
+        text = f"这个问题我暂时答不好，已转给{c.name}的民警（{officers}）。"
+    return {"text": text, "ticket": reply.ticket, "due": local_time(reply.due_at, timezone)}
+
+
+def ticket_item(view: EscalationView, timezone: str, names: dict[str, str]) -> dict[str, Any]:
+    """A resident's ticket on the page (and in the stream's catch-up events)."""
+    e = view.escalation
+    return {
+        "escalation_id": e.id,
+        "ticket": e.ticket,
+        "community": e.community,
+        "community_name": names.get(e.community, e.community),
+        "question": view.question,
+        "status": e.status.value,
+        "status_label": STATUS_LABELS[e.status],
+        "due": local_time(e.due_at, timezone),
+        "answer": e.answer,
+        "officer": e.officer,
+        "answered_at": local_time(e.answered_at, timezone),
+    }
+
+
+def community_card(community: Community) -> dict[str, Any]:
+    return {
+        "slug": community.slug,
+        "name": community.name,
+        "district": community.district,
+        "sample": community.sample,
+        "station": community.station_name,
+        "station_phone": community.station_phone,
+        "address": community.office_address,
+        "hours": community.office_hours,
+        "phone": community.office_phone,
+        "officers": [{"name": o.name, "role": o.role, "contact": o.contact} for o in community.officers],
+    }

@@ -1,0 +1,217 @@
+"""Admins: dashboard figures and filters, charts, knowledge drafts, exports, the annual paragraph."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+from aiohttp.test_utils import TestClient
+from openpyxl import load_workbook
+
+from bot.channels.web.filters import today_in
+from bot.core.models import Channel, ResidentRef, Role
+from bot.wiring import Container
+from tests.web.conftest import login, post_form
+from tests.web.test_console import escalate
+
+RESIDENT = ResidentRef(Channel.WEB, "resident-token-000000000002")
+
+
+async def seed(container: Container) -> None:
+    for question in ("身份证丢了怎么补办", "身份证丢了怎么补办", "身份证"):
+        await container.ask.ask("gongyuan", RESIDENT, question, Channel.WEB)
+    await container.ask.ask("hexi", RESIDENT, "身份证到期了怎么换", Channel.WEB)
+    await container.ask.ask("hexi", RESIDENT, '我的电话13812345678，=HYPERLINK("x") 路灯坏了', Channel.WEB)
+
+
+async def admin_client(client: TestClient, people) -> TestClient:
+    await people.admin()
+    await login(client, "admin")
+    return client
+
+
+def figure(page: str, figure_id: str) -> str:
+    start = page.index(f'id="{figure_id}">') + len(f'id="{figure_id}">')
+    return page[start : page.index("<", start)]
+
+
+async def test_dashboard_shows_the_figures(client: TestClient, container: Container, people) -> None:
+    await seed(container)
+    await admin_client(client, people)
+    page = await (await client.get("/admin")).text()
+    assert figure(page, "fig-asked") == "5"
+    assert figure(page, "fig-escalated") == "1"
+    assert "机器人解答" in page and "追问澄清" in page and "转民警" in page
+    # the escalated question is the top gap in the knowledge; its phone number was masked on the way in
+    assert "路灯坏了" in page and "13812345678" not in page
+    assert "身份证" in page  # the clarified question
+    for kind in ("days", "outcomes", "topics", "communities", "escalations", "satisfaction"):
+        assert f"/admin/chart/{kind}.png?" in page
+
+
+async def test_dashboard_filters_by_community_and_dates(
+    client: TestClient, container: Container, people
+) -> None:
+    await seed(container)
+    await admin_client(client, people)
+    page = await (await client.get("/admin?community=hexi")).text()
+    assert figure(page, "fig-asked") == "2"
+    tomorrow = today_in(container.settings.timezone) + timedelta(days=1)
+    page = await (await client.get(f"/admin?since={tomorrow}&until={tomorrow + timedelta(days=3)}")).text()
+    assert figure(page, "fig-asked") == "0"
+    page = await (await client.get("/admin?community=nowhere&since=garbage")).text()
+    assert figure(page, "fig-asked") == "5"  # unknown filters are ignored, not an error
+
+
+async def test_dashboard_shows_response_time_and_satisfaction(
+    client: TestClient, container: Container, people
+) -> None:
+    escalation_id = await escalate(container)
+    officer = await container.staff.add("李警官", Role.OFFICER, ["gongyuan"])
+    await container.officers.answer(officer, escalation_id, "已答复")
+    from bot.core.models import Satisfaction
+
+    await container.feedback.rate_officer_answer(escalation_id, Satisfaction.BASICALLY)
+    await admin_client(client, people)
+    page = await (await client.get("/admin")).text()
+    assert figure(page, "fig-answer-rate") == "100.0%"
+    assert figure(page, "fig-satisfaction") == "100.0%"
+    assert figure(page, "fig-median").endswith("分钟")
+
+
+async def test_every_chart_is_a_png(client: TestClient, container: Container, people) -> None:
+    await seed(container)
+    await admin_client(client, people)
+    for kind in ("days", "outcomes", "topics", "communities", "escalations", "satisfaction"):
+        response = await client.get(f"/admin/chart/{kind}.png?community=gongyuan")
+        assert response.status == 200 and response.content_type == "image/png", kind
+        assert response.headers["Cache-Control"] == "no-store"  # the same URL must show new counts
+        assert (await response.read()).startswith(b"\x89PNG"), kind
+    assert (await client.get("/admin/chart/pie.png")).status == 404
+
+
+async def make_draft(container: Container) -> int:
+    escalation_id = await escalate(container)
+    officer = await container.staff.add("李警官", Role.OFFICER, ["gongyuan"])
+    await container.officers.answer(officer, escalation_id, "路灯归街道办管，请拨打 12345 反映。")
+    return (await container.officers.save_draft(officer, escalation_id)).id
+
+
+async def test_draft_approval_needs_five_questions_and_keeps_the_edits(
+    client: TestClient, container: Container, people
+) -> None:
+    draft_id = await make_draft(container)
+    await admin_client(client, people)
+    page = await (await client.get("/admin/drafts")).text()
+    assert f"草稿 #{draft_id}" in page and "路灯归街道办管" in page
+    form = {
+        "title": "路灯坏了找谁修",
+        "questions": "路灯坏了找谁\n路灯不亮了",
+        "answer": "路灯归街道办管，请拨打 12345 反映。",
+        "community": "gongyuan",
+        "section": "为您服务",
+        "category": "社区警务",
+    }
+    response = await post_form(client, f"/admin/drafts/{draft_id}/approve", form, page="/admin/drafts")
+    assert response.status == 400
+    page = await response.text()
+    assert "请至少写 5 种不同的问法" in page and "路灯不亮了" in page and "路灯坏了找谁修" in page
+
+
+async def test_approved_draft_answers_residents_at_once(
+    client: TestClient, container: Container, people
+) -> None:
+    draft_id = await make_draft(container)
+    await admin_client(client, people)
+    form = {
+        "title": "路灯坏了找谁修",
+        "questions": "路灯坏了找谁\n路灯不亮了怎么办\n小区路灯坏了\n楼下路灯不亮\n路灯报修电话",
+        "answer": "路灯归街道办管，请拨打 12345 反映。",
+        "community": "gongyuan",
+        "section": "为您服务",
+        "category": "社区警务",
+    }
+    response = await post_form(client, f"/admin/drafts/{draft_id}/approve", form, page="/admin/drafts")
+    assert response.status == 303
+    page = await (await client.get(response.headers["Location"])).text()
+    assert f"gongyuan.d{draft_id}" in page and "没有待审核的草稿" in page
+    reply = await container.ask.ask("gongyuan", RESIDENT, "楼下路灯不亮", Channel.WEB)
+    assert reply.entry_id == f"gongyuan.d{draft_id}"
+    response = await post_form(client, f"/admin/drafts/{draft_id}/reject", {}, page="/admin/drafts")
+    assert "已被其他管理员处理" in await (await client.get(response.headers["Location"])).text()
+
+
+async def test_reject_a_draft(client: TestClient, container: Container, people) -> None:
+    draft_id = await make_draft(container)
+    await admin_client(client, people)
+    response = await post_form(client, f"/admin/drafts/{draft_id}/reject", {}, page="/admin/drafts")
+    assert "已退回" in await (await client.get(response.headers["Location"])).text()
+    assert await container.drafts.list() == []
+
+
+async def test_draft_text_is_escaped(client: TestClient, container: Container, people) -> None:
+    escalation_id = await escalate(container, question="<b onmouseover=alert(1)>路灯</b>")
+    officer = await container.staff.add("李警官", Role.OFFICER, ["gongyuan"])
+    await container.officers.answer(officer, escalation_id, "<script>alert(2)</script>")
+    await container.officers.save_draft(officer, escalation_id)
+    await admin_client(client, people)
+    page = await (await client.get("/admin/drafts")).text()
+    assert "<script>alert(2)" not in page and "&lt;script&gt;alert(2)&lt;/script&gt;" in page
+    assert "<b onmouseover" not in page
+
+
+async def test_csv_exports_are_masked_and_defused(client: TestClient, container: Container, people) -> None:
+    await seed(container)
+    await admin_client(client, people)
+    response = await client.get("/admin/export/consultations.csv")
+    assert response.status == 200 and "attachment" in response.headers["Content-Disposition"]
+    raw = await response.read()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    table = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert table[0][0] == "编号" and len(table) == 6
+    texts = [row[-1] for row in table[1:]]
+    assert not any("13812345678" in t for t in texts)
+    response = await client.get("/admin/export/escalations.csv?community=hexi")
+    table = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig"))))
+    assert table[0][0] == "工单号" and len(table) == 2
+    assert table[1][0].startswith("WJ") and "路灯坏了" in table[1][10]
+    assert "13812345678" not in table[1][10]
+
+
+async def test_formula_like_text_is_defused_in_csv(client: TestClient, container: Container, people) -> None:
+    await container.ask.ask("gongyuan", RESIDENT, '=HYPERLINK("http://evil")', Channel.WEB)
+    await admin_client(client, people)
+    raw = await (await client.get("/admin/export/consultations.csv")).read()
+    row = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))[1]
+    assert row[-1].startswith("'=")
+
+
+async def test_xlsx_export_opens_and_keeps_formulas_as_text(
+    client: TestClient, container: Container, people
+) -> None:
+    await seed(container)
+    await container.ask.ask("gongyuan", RESIDENT, "=1+1", Channel.WEB)
+    await admin_client(client, people)
+    response = await client.get("/admin/export/consultations.xlsx")
+    assert response.status == 200
+    workbook = load_workbook(io.BytesIO(await response.read()))
+    sheet = workbook.active
+    values = list(sheet.values)
+    assert values[0][0] == "编号" and len(values) == 7
+    cell = sheet.cell(row=7, column=10)
+    assert cell.value == "=1+1" and cell.data_type == "s"
+    response = await client.get("/admin/export/escalations.xlsx")
+    tickets = list(load_workbook(io.BytesIO(await response.read())).active.values)
+    assert response.status == 200 and len(tickets) == 3  # "=1+1" has no words: it went to the officers
+
+
+async def test_annual_paragraph(client: TestClient, container: Container, people) -> None:
+    await seed(container)
+    await admin_client(client, people)
+    year = today_in(container.settings.timezone).year
+    page = await (await client.get(f"/admin/annual?year={year}")).text()
+    assert f"{year}年，全市2个社区网上警务室共为群众答疑解惑5次" in page
+    page = await (await client.get(f"/admin/annual?year={year}&community=hexi")).text()
+    assert "全市1个社区网上警务室共为群众答疑解惑2次" in page
+    assert (await client.get("/admin/annual?year=abc")).status == 200

@@ -1,0 +1,130 @@
+"""The JSON API, its OpenAPI description, the health check and the metrics."""
+
+from __future__ import annotations
+
+from aiohttp.test_utils import TestClient
+
+from bot.channels.web import LiveHub, create_app, web_notifiers
+from bot.channels.web import queries as web_queries
+from bot.cli import reply_json
+from bot.core.models import Channel, ResidentRef, Role
+from bot.services.delivery import DeliveryService
+from bot.wiring import Container
+from tests.web.test_resident import ask_json
+
+
+async def api_ask(client: TestClient, **body: object) -> tuple[int, dict]:
+    response = await client.post("/api/v1/ask", json=body)
+    return response.status, await response.json()
+
+
+async def test_ask_returns_the_cli_json_and_a_resident(client: TestClient, container: Container) -> None:
+    status, data = await api_ask(client, community="gongyuan", question="身份证丢了怎么补办")
+    assert status == 200
+    reply = await container.ask.ask(
+        "gongyuan", ResidentRef(Channel.API, data["resident"]), "身份证丢了怎么补办", Channel.API
+    )
+    expected = reply_json(reply, container.settings.timezone)
+    for key, value in expected.items():
+        if key != "consultation_id":
+            assert data[key] == value, key
+    assert {"outcome", "entry_id", "candidates", "score", "urgent", "text", "ticket"} <= data.keys()
+    assert data["outcome"] == "answer" and data["entry"]["title"] == "居民身份证丢失补领"
+
+
+async def test_ask_keeps_the_callers_resident(client: TestClient) -> None:
+    status, data = await api_ask(client, community="hexi", question="身份证", resident="site-user-12345")
+    assert status == 200 and data["resident"] == "site-user-12345" and data["outcome"] == "clarify"
+    assert data["candidates"] and data["choices"][0]["title"]
+
+
+async def test_ask_errors(client: TestClient) -> None:
+    status, data = await api_ask(client, community="nowhere", question="hi")
+    assert status == 404 and data["error"] == "unknown_community" and "gongyuan" in data["known"]
+    status, data = await api_ask(client, community="gongyuan")
+    assert status == 400 and data["error"] == "bad_request"
+    status, data = await api_ask(client, community="gongyuan", question="x", resident="<bad>")
+    assert status == 400
+    response = await client.post(
+        "/api/v1/ask", data=b"not json", headers={"Content-Type": "application/json"}
+    )
+    assert response.status == 400 and (await response.json())["error"] == "bad_request"
+
+
+async def test_api_needs_no_csrf_and_allows_any_origin(client: TestClient) -> None:
+    response = await client.post(
+        "/api/v1/ask",
+        json={"community": "gongyuan", "question": "身份证"},
+        headers={"Origin": "https://site.example"},
+    )
+    assert response.status == 200 and response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Credentials" not in response.headers
+    preflight = await client.options("/api/v1/ask", headers={"Origin": "https://site.example"})
+    assert preflight.status == 204 and "POST" in preflight.headers["Access-Control-Allow-Methods"]
+
+
+async def test_api_escalate_and_read_the_answer(
+    client: TestClient, container: Container, hub: LiveHub
+) -> None:
+    _, asked = await api_ask(client, community="gongyuan", question="身份证", resident="site-user-12345")
+    body = {"resident": "site-user-12345", "consultation_id": asked["consultation_id"], "ref": asked["ref"]}
+    response = await client.post("/api/v1/escalate", json=body | {"resident": "site-user-99999"})
+    assert response.status == 403
+    response = await client.post("/api/v1/escalate", json=body)
+    escalated = await response.json()
+    assert response.status == 200 and escalated["ticket"].startswith("WJ")
+    officer = await container.staff.add("李警官", Role.OFFICER, ["gongyuan"])
+    await container.officers.answer(officer, int(escalated["ticket"][2:]), "请带户口簿到派出所。")
+    delivery = DeliveryService(container.uow_factory, container.clock, web_notifiers(hub))
+    assert await delivery.run_once() == 1  # API answers are settled too: they are read back below
+    response = await client.get("/api/v1/escalations", params={"resident": "site-user-12345"})
+    tickets = (await response.json())["escalations"]
+    assert [(t["ticket"], t["answer"]) for t in tickets] == [(escalated["ticket"], "请带户口簿到派出所。")]
+    response = await client.get("/api/v1/escalations", params={"resident": "site-user-99999"})
+    assert (await response.json())["escalations"] == []
+    assert (await client.get("/api/v1/escalations")).status == 400
+
+
+async def test_openapi_document(client: TestClient) -> None:
+    response = await client.get("/api/v1/openapi.json")
+    doc = await response.json()
+    assert response.status == 200 and doc["openapi"].startswith("3.")
+    assert {"/api/v1/ask", "/api/v1/escalate", "/api/v1/escalations", "/healthz", "/metrics"} <= doc[
+        "paths"
+    ].keys()
+    schema = doc["paths"]["/api/v1/ask"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert {"outcome", "entry_id", "candidates", "score", "urgent", "text", "ticket"} <= set(
+        schema["required"]
+    )
+
+
+async def test_healthz(client: TestClient, monkeypatch) -> None:
+    response = await client.get("/healthz")
+    assert response.status == 200 and (await response.json())["status"] == "ok"
+
+    async def down(_engine: object) -> None:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(web_queries, "ping", down)
+    response = await client.get("/healthz")
+    assert response.status == 503 and (await response.json())["status"] == "unavailable"
+
+
+async def test_metrics(client: TestClient) -> None:
+    await api_ask(client, community="gongyuan", question="身份证丢了怎么补办")
+    await ask_json(client, "小区下水道堵了找谁")
+    response = await client.get("/metrics")
+    body = await response.text()
+    assert response.status == 200 and response.headers["Content-Type"].startswith("text/plain")
+    assert 'policebot_consultations_total{channel="api",outcome="answer"} 1.0' in body
+    assert 'policebot_consultations_total{channel="web",outcome="escalate"} 1.0' in body
+    assert 'policebot_ask_seconds_count{channel="web"} 1.0' in body
+    assert 'policebot_open_escalations{status="open"} 1.0' in body
+    assert "policebot_live_streams 0.0" in body
+
+
+async def test_each_app_has_its_own_registry(container: Container) -> None:
+    first, second = create_app(container), create_app(container)
+    from bot.channels.web.keys import METRICS
+
+    assert first[METRICS].registry is not second[METRICS].registry
