@@ -33,10 +33,10 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> int
     if not await container.staff.list():
         print("  还没有民警或管理员账号：policebot users add --role admin --name 管理员 --username admin")
     if settings.bot_token:
-        from bot.channels.telegram import RateLimiter, TelegramNotifier, create_bot, run_polling
+        from bot.channels.telegram import create_bot, create_notifier, run_polling
 
         bot = create_bot(settings)
-        notifiers[Channel.TELEGRAM] = TelegramNotifier(bot, RateLimiter())
+        notifiers[Channel.TELEGRAM] = create_notifier(container, bot)
         tasks.append(asyncio.create_task(run_polling(container, bot, stop), name="telegram"))
         print("Telegram 已启用（长轮询）。")
     else:

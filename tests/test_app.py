@@ -49,3 +49,48 @@ async def test_run_serves_the_web_app_without_a_token_and_stops(tmp_path: Path, 
     printed = capsys.readouterr().out
     assert f"http://127.0.0.1:{port}/" in printed
     assert "BOT_TOKEN" in printed
+
+
+async def test_run_with_a_token_answers_on_telegram_too(tmp_path: Path) -> None:
+    from tests.telegram.fake_api import FakeBotAPI
+
+    api = FakeBotAPI()
+    await api.start()
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
+        knowledge_dir=FIXTURE_KB,
+        data_dir=tmp_path / "data",
+        web_port=_free_port(),
+        bot_token="42:TEST",
+        telegram_api_base=api.url,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, stop=stop))
+    try:
+        user = {"id": 7001, "is_bot": False, "first_name": "居民"}
+        chat = {"id": 7001, "type": "private", "first_name": "居民"}
+        await api.push(
+            {"message": {"message_id": 1, "date": 0, "chat": chat, "from": user, "text": "/start gongyuan"}}
+        )
+        # updates are handled concurrently: ask once the community is chosen
+        await api.wait_for(lambda: any("公园社区" in str(c.params.get("text", "")) for c in api.sent()), 20)
+        await api.push(
+            {
+                "message": {
+                    "message_id": 2,
+                    "date": 0,
+                    "chat": chat,
+                    "from": user,
+                    "text": "身份证丢了怎么补办",
+                }
+            }
+        )
+
+        def answered() -> bool:
+            return any("居民身份证丢失补领" in str(c.params.get("text", "")) for c in api.sent())
+
+        await api.wait_for(answered, 20)
+    finally:
+        stop.set()
+        assert await asyncio.wait_for(task, 30) == 0
+        await api.stop()

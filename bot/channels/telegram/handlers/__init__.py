@@ -1,0 +1,1 @@
+"""Routers by audience: residents (private chats), officers (their community's group), admins."""
