@@ -36,6 +36,15 @@ class Settings(BaseSettings):
     bot_token: str | None = None
     telegram_api_base: str | None = Field(default=None, description="self-hosted Bot API server URL")
 
+    # Telegram webhook mode (instead of long polling) when set: the public HTTPS URL Telegram posts to.
+    webhook_url: str | None = None
+    webhook_path: str = "/telegram/webhook"
+    # ≥ 32 random characters; Telegram echoes it in X-Telegram-Bot-Api-Secret-Token.
+    webhook_secret: str | None = Field(default=None, min_length=32)
+
+    # Scale-out: with REDIS_URL, live web updates, flood throttling and FSM state cross replicas.
+    redis_url: str | None = None
+
     # Web
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)

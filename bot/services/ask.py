@@ -12,16 +12,16 @@ from bot.core.models import (
     Channel,
     NewConsultation,
     NewEscalation,
-    NewOutboxMessage,
     Outcome,
     ResidentRef,
     ticket_number,
 )
 from bot.core.policy import answer_due
-from bot.core.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from bot.core.ports import Clock, UnitOfWorkFactory
 from bot.core.privacy import mask_personal_numbers
 from bot.core.replies import Choice, Notice, Reply
 from bot.core.text import MATCH_CHAR_LIMIT, strip_controls
+from bot.services.posting import post_to_officers
 
 log = logging.getLogger(__name__)
 
@@ -154,14 +154,16 @@ class AskService:
             if consultation is None:
                 raise KeyError(f"consultation {consultation_id} not found")
             escalation = await uow.escalations.open(consultation_id, NewEscalation(due_at=due_at))
-            await self._post_to_officers(
+            await post_to_officers(
                 uow,
-                consultation.community,
-                escalation.id,
-                consultation.text_masked,
-                consultation.urgent,
-                (),
-                now,
+                self._kb,
+                escalation_id=escalation.id,
+                community=consultation.community,
+                question=consultation.text_masked,
+                urgent=consultation.urgent,
+                candidates=(),
+                due_at=due_at,
+                now=now,
             )
             await uow.commit()
         place = self._kb.community(consultation.community)
@@ -173,39 +175,6 @@ class AskService:
             consultation_id,
             ticket=escalation.ticket,
             due_at=escalation.due_at,
-        )
-
-    async def _post_to_officers(
-        self,
-        uow: UnitOfWork,
-        community: str,
-        escalation_id: int,
-        question: str,
-        urgent: bool,
-        candidates: tuple[str, ...],
-        now: datetime,
-    ) -> None:
-        """Queue the post to the community's officers' Telegram group, in the escalation's transaction."""
-        chat_id = self._kb.community(community).officer_chat_id
-        if chat_id is None:
-            return  # no group configured: officers see it in the web console queue
-        titles = [self._kb.entries[c].title for c in candidates if c in self._kb.entries][:3]
-        await uow.outbox.enqueue(
-            NewOutboxMessage(
-                channel=Channel.TELEGRAM,
-                recipient=str(chat_id),
-                kind="escalation_post",
-                payload={
-                    "escalation_id": escalation_id,
-                    "ticket": ticket_number(escalation_id),
-                    "community": community,
-                    "question": question,
-                    "urgent": urgent,
-                    "candidates": titles,
-                },
-                not_before=now,
-                escalation_id=escalation_id,
-            )
         )
 
     async def _record(
@@ -249,8 +218,16 @@ class AskService:
             if escalate and due_at is not None:
                 escalation = await uow.escalations.open(consultation.id, NewEscalation(due_at=due_at))
                 escalation_id = escalation.id
-                await self._post_to_officers(
-                    uow, community, escalation.id, text_masked, urgent, candidates, now
+                await post_to_officers(
+                    uow,
+                    self._kb,
+                    escalation_id=escalation.id,
+                    community=community,
+                    question=text_masked,
+                    urgent=urgent,
+                    candidates=candidates,
+                    due_at=due_at,
+                    now=now,
                 )
             await uow.commit()
         return consultation.id, escalation_id, due_at

@@ -17,8 +17,7 @@ from bot.services.officers import PermissionDenied
 
 MIN_QUESTIONS = 5  # the same rule as for every entry in knowledge/
 EXPORT_HEADER = (
-    "# 由 policebot kb export 生成：管理员审核通过的民警答复。\n"
-    "# 可以编辑；再次导出会覆盖本文件。\n"
+    "# 由 policebot kb export 生成：管理员审核通过的民警答复。\n# 可以编辑；再次导出会覆盖本文件。\n"
 )
 
 

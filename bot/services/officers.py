@@ -21,6 +21,7 @@ from bot.core.models import (
     ticket_number,
 )
 from bot.core.ports import Clock, NotFoundError, UnitOfWork, UnitOfWorkFactory
+from bot.services.posting import post_to_officers
 
 # Answers can only be delivered where the resident can be reached again.
 DELIVERABLE_CHANNELS = frozenset({Channel.TELEGRAM, Channel.WEB, Channel.API})
@@ -97,10 +98,23 @@ class OfficerService:
         return escalation
 
     async def hand_over(self, officer: Staff, escalation_id: int, community: str) -> Escalation:
+        """Reopen the question in `community`; its officers' group gets the post in the same commit."""
         self._kb.community(community)  # an unknown community is a clear error
+        now = self._clock.now()
         async with self._uow() as uow:
-            await self._authorised_view(uow, officer, escalation_id)
-            escalation = await uow.escalations.hand_over(escalation_id, community, self._clock.now())
+            view = await self._authorised_view(uow, officer, escalation_id)
+            escalation = await uow.escalations.hand_over(escalation_id, community, now)
+            await post_to_officers(
+                uow,
+                self._kb,
+                escalation_id=escalation_id,
+                community=community,
+                question=view.question,
+                urgent=view.urgent,
+                candidates=view.candidates,
+                due_at=escalation.due_at,
+                now=now,
+            )
             await uow.commit()
         return escalation
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 
-from bot.core.knowledge import KnowledgeBase
-from bot.core.models import Channel, EscalationView, NewOutboxMessage, ResidentPrefs, ResidentRef
+from bot.core.models import Channel, EscalationView, ResidentPrefs, ResidentRef
 from bot.core.ports import Clock, UnitOfWorkFactory
 
 
@@ -105,44 +104,3 @@ class EscalationQueries:
         async with self._uow() as uow:
             await uow.escalations.add_post(escalation_id, chat_id, message_id)
             await uow.commit()
-
-
-class HandOverPosts:
-    """OfficerService.hand_over reopens the ticket in the other community but posts nothing there:
-    this queues the post for that community's group, shaped like AskService's own."""
-
-    def __init__(self, kb: KnowledgeBase, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
-        self._kb = kb
-        self._uow = uow_factory
-        self._clock = clock
-
-    async def post(self, escalation_id: int) -> bool:
-        """True when a post was queued (the community has an officers' group)."""
-        async with self._uow() as uow:
-            view = await uow.escalations.view(escalation_id)
-            if view is None:
-                return False
-            e = view.escalation
-            chat_id = self._kb.community(e.community).officer_chat_id
-            if chat_id is None:
-                return False
-            titles = [self._kb.entries[c].title for c in view.candidates if c in self._kb.entries][:3]
-            await uow.outbox.enqueue(
-                NewOutboxMessage(
-                    channel=Channel.TELEGRAM,
-                    recipient=str(chat_id),
-                    kind="escalation_post",
-                    payload={
-                        "escalation_id": e.id,
-                        "ticket": e.ticket,
-                        "community": e.community,
-                        "question": view.question,
-                        "urgent": view.urgent,
-                        "candidates": titles,
-                    },
-                    not_before=self._clock.now(),
-                    escalation_id=e.id,
-                )
-            )
-            await uow.commit()
-        return True

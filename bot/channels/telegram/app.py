@@ -19,7 +19,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 
-from bot.channels.telegram.adapters import EscalationQueries, HandOverPosts, PrefsService, resident_ref
+from bot.channels.telegram.adapters import EscalationQueries, PrefsService, resident_ref
 from bot.channels.telegram.handlers import admins, fallback, officers, residents
 from bot.channels.telegram.limiter import RateLimiter
 from bot.channels.telegram.middlewares import ActorMiddleware, InFlight, LanguageMiddleware, ResidentThrottle
@@ -69,7 +69,6 @@ def create_dispatcher(
     dispatcher["container"] = container
     dispatcher["prefs_service"] = prefs_service
     dispatcher["escalation_queries"] = EscalationQueries(container.uow_factory)
-    dispatcher["hand_over_posts"] = HandOverPosts(container.kb, container.uow_factory, container.clock)
     in_flight = InFlight()
     dispatcher["in_flight"] = in_flight
     dispatcher.update.outer_middleware(in_flight)

@@ -26,7 +26,7 @@ from aiogram.types import (
 )
 
 from bot.channels.telegram import keyboards
-from bot.channels.telegram.adapters import EscalationQueries, HandOverPosts
+from bot.channels.telegram.adapters import EscalationQueries
 from bot.channels.telegram.callbacks import EscalationCb, HandOverCb
 from bot.channels.telegram.filters import (
     AnonymousAdmin,
@@ -165,7 +165,6 @@ async def on_hand_over(
     callback_data: HandOverCb,
     staff: Staff,
     container: Container,
-    hand_over_posts: HandOverPosts,
 ) -> None:
     x = callback_data.x
     officers = container.officers
@@ -186,7 +185,7 @@ async def on_hand_over(
     except PermissionDenied as exc:
         await callback.answer(_refusal(exc), show_alert=True)
         return
-    posted = await hand_over_posts.post(x)
+    posted = target.officer_chat_id is not None  # the service queued the post with the hand-over
     await callback.answer(f"已转交给{target.name}。")
     where = "已推送到该社区民警群" if posted else "该社区未配置民警群，请在网页后台处理"
     note = f"\n\n↪️ 由{escape(staff.name)}转交给<b>{escape(target.name)}</b>（{where}）。"
