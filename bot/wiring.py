@@ -85,6 +85,8 @@ async def build_container(settings: Settings | None = None, *, kb: KnowledgeBase
     service_time = ServiceTime(settings.service_working_days, settings.timezone)
     drafts = DraftService(kb, matcher, uow_factory, clock)
     await drafts.load_approved()
+    staff = StaffService(kb, uow_factory)
+    await staff.sync_from_knowledge()
     return Container(
         settings=settings,
         kb=kb,
@@ -96,7 +98,7 @@ async def build_container(settings: Settings | None = None, *, kb: KnowledgeBase
         feedback=FeedbackService(uow_factory, clock),
         stats=StatsService(uow_factory),
         officers=OfficerService(kb, uow_factory, clock),
-        staff=StaffService(kb, uow_factory),
+        staff=staff,
         drafts=drafts,
         reports=ReportService(uow_factory),
         reminders=ReminderService(

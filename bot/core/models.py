@@ -106,6 +106,7 @@ class Officer:
     name: str
     role: str
     contact: str = ""
+    telegram_id: int | None = None  # puts the officer on the allowlist for this community
 
 
 @dataclass(frozen=True, slots=True)

@@ -265,6 +265,6 @@ def _community(cm: CommunityFileModel) -> Community:
         office_address=cm.office.address,
         office_hours=cm.office.hours,
         office_phone=cm.office.phone,
-        officers=tuple(Officer(o.name, o.role, o.contact) for o in cm.officers),
+        officers=tuple(Officer(o.name, o.role, o.contact, o.telegram_id) for o in cm.officers),
         officer_chat_id=cm.officer_chat_id,
     )

@@ -103,6 +103,7 @@ class OfficerModel(_Strict):
     name: Text
     role: Text
     contact: OptionalText = ""
+    telegram_id: int | None = None
 
 
 class CommunityFileModel(_Strict):

@@ -55,6 +55,29 @@ class StaffService:
             await uow.commit()
         return staff
 
+    async def sync_from_knowledge(self) -> int:
+        """Officers listed with a telegram_id in the community files join the allowlist for that
+        community (at start-up). Existing accounts are left as they are: the database rules."""
+        added = 0
+        for community in self._kb.communities.values():
+            for officer in community.officers:
+                if officer.telegram_id is None:
+                    continue
+                async with self._uow() as uow:
+                    if await uow.staff.by_telegram_id(officer.telegram_id) is not None:
+                        continue
+                    await uow.staff.add(
+                        NewStaff(
+                            name=officer.name,
+                            role=Role.OFFICER,
+                            communities=(community.slug,),
+                            telegram_user_id=officer.telegram_id,
+                        )
+                    )
+                    await uow.commit()
+                added += 1
+        return added
+
     async def list(self) -> list[Staff]:
         async with self._uow() as uow:
             return await uow.staff.list()

@@ -130,3 +130,30 @@ async def test_report_figures_and_annual_paragraph(container: Container) -> None
     assert text.startswith(f"{year}年，全市2个社区网上警务室共为群众答疑解惑3次")
     assert "转社区民警办理2次" in text and "浏览办事指南1次" in text and "办结率50.0%" in text
     assert "满意率（含基本满意）100.0%" in text
+
+
+async def test_officers_with_a_telegram_id_in_the_community_file_join_the_allowlist(
+    database_url: str, tmp_path: Path
+) -> None:
+    import shutil
+
+    import yaml
+
+    kb_dir = tmp_path / "kb"
+    shutil.copytree(FIXTURE_KB, kb_dir)
+    path = kb_dir / "communities" / "hexi.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["officers"][0]["telegram_id"] = 4242
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    settings = Settings(database_url=database_url, knowledge_dir=kb_dir, data_dir=tmp_path / "data")
+    first = await build_container(settings)
+    try:
+        officer = await first.officers.staff_by_telegram(4242)
+        assert officer is not None and officer.communities == ("hexi",) and officer.name == "王警官"
+    finally:
+        await first.close()
+    again = await build_container(settings)  # a restart adds nobody twice
+    try:
+        assert [s.telegram_user_id for s in await again.staff.list()] == [4242]
+    finally:
+        await again.close()
