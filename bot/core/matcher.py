@@ -35,7 +35,7 @@ _FIELD_WEIGHT = {"title": 1.0, "keyword": 1.0, "question": 0.55, "answer": 0.3}
 _QUESTION_REPEAT_BONUS = 0.12  # per further question using the term, up to full weight
 _SINGLE_CHAR_WEIGHT = 0.5  # 车, 证, 偷 carry meaning but are ambiguous
 _REPAIRED_WEIGHT = 0.8  # a word recovered from a homophone typo
-_RERANK = 6  # documents re-scored with rapidfuzz (the bands look at four at most)
+_RERANK = 4  # documents re-scored with rapidfuzz (the bands look at four at most)
 
 
 @dataclass(frozen=True, slots=True)
