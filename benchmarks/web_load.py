@@ -221,6 +221,7 @@ async def bulk_insert(database_url: str, rows: int) -> float:
     """COPY on PostgreSQL, executemany batches on SQLite. Returns the seconds taken."""
     from sqlalchemy import func, insert, select
 
+    from bot.storage import rollups
     from bot.storage.db import create_engine
     from bot.storage.tables import ConsultationRow, EscalationRow, FeedbackRow, ResidentRow
 
@@ -257,12 +258,15 @@ async def bulk_insert(database_url: str, rows: int) -> float:
                             insert(table), [dict(zip(columns, r, strict=True)) for r in records]
                         )
         async with engine.begin() as conn:
+            # The rows bypassed the repositories, which keep the statistics' rollups: recompute them.
+            await rollups.rebuild(conn)
             if postgres:
                 for table, _, _ in tables:
                     # COPY wrote ids explicitly: move the sequences past them; refresh the statistics.
                     name = table.__tablename__
                     sequence = f"pg_get_serial_sequence('{name}', 'id')"
                     await conn.exec_driver_sql(f"SELECT setval({sequence}, (SELECT max(id) FROM {name}))")
+                for name in ("consultations", "escalations", "feedback", *rollups.TABLES):
                     await conn.exec_driver_sql(f"ANALYZE {name}")
             else:
                 await conn.exec_driver_sql("ANALYZE")

@@ -33,16 +33,20 @@ class ReminderService:
         now = self._clock.now()
         count = 0
         async with self._uow() as uow:
+            # The level is raised first and the message queued only by whoever raised it: replicas
+            # running this at the same moment remind once.
             for view in await uow.escalations.overdue(now, below_level=REMINDED):
+                if not await uow.escalations.set_reminded(view.escalation.id, REMINDED):
+                    continue
                 chat_id = self._kb.community(view.escalation.community).officer_chat_id
                 if chat_id is not None:
                     await self._enqueue(uow, chat_id, view, "reminder", now)
-                await uow.escalations.set_reminded(view.escalation.id, REMINDED)
                 count += 1
             for view in await uow.escalations.overdue(now - self._duty_after, below_level=PASSED_TO_DUTY):
+                if not await uow.escalations.set_reminded(view.escalation.id, PASSED_TO_DUTY):
+                    continue
                 if self._duty_chat_id is not None:
                     await self._enqueue(uow, self._duty_chat_id, view, "duty_handover", now)
-                await uow.escalations.set_reminded(view.escalation.id, PASSED_TO_DUTY)
                 count += 1
             await uow.commit()
         return count

@@ -1,4 +1,8 @@
-"""Bring the database schema up to date (or back) with the Alembic scripts shipped in the package."""
+"""Bring the database schema up to date (or back) with the Alembic scripts shipped in the package.
+
+`python -m bot.storage.schema` migrates DATABASE_URL to head and exits: the deployment's one-shot
+migration step, run before the app's replicas start (they would each migrate at start otherwise).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from bot.storage.db import create_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = 0x706F6C6963650001  # an arbitrary advisory lock key of our own ("police" + 1)
 
 
 async def migrate(url: str) -> None:
@@ -55,6 +61,10 @@ async def _run(url: str, step: Callable[[Connection], None]) -> None:
     engine = create_engine(url, enforce_foreign_keys=False)
     try:
         async with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Replicas starting together migrate one at a time (the others then find the schema
+                # at head); the lock ends with the transaction. SQLite's BEGIN IMMEDIATE does the same.
+                await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             await connection.run_sync(step)
     finally:
         await engine.dispose()
@@ -65,3 +75,20 @@ def _upgrade_to_head(connection: Connection) -> None:
     if MigrationContext.configure(connection).get_current_revision() == head_revision():
         return
     command.upgrade(alembic_config(connection), "head")
+
+
+def main() -> int:
+    import asyncio
+    import logging
+
+    from bot.settings import Settings
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # Alembic reports each step
+    url = Settings().database_url
+    asyncio.run(migrate(url))
+    print(f"database schema at revision {asyncio.run(current_revision(url))}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -155,6 +155,59 @@ class ConsultationRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class ConsultationDayRow(Base):
+    """Consultations counted per UTC day, community and outcome: what the statistics read for whole
+    days instead of scanning consultations (a year is a few thousand rows, not a million).
+
+    Each unit of work that records consultations adds a row of its own counts (an insert: concurrent
+    writers never wait for one another, as they would for a shared counter row), and now and then
+    merges the recent rows of each key into one (bot.storage.rollups). A key's figure is the sum of
+    its rows, exact for every day, including rows dated in the past. Only whole UTC days are read from
+    here; partial days at a period's edges, and the current day, are counted in consultations."""
+
+    __tablename__ = "consultation_days"
+    __table_args__ = (Index(None, "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # 'YYYY-MM-DD', the UTC day as utc_day() spells it: compares in date order on both databases.
+    day: Mapped[str] = mapped_column(String(10))
+    community: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    consultations: Mapped[int] = mapped_column(Integer)
+    urgent: Mapped[int] = mapped_column(Integer)
+    menu_views: Mapped[int] = mapped_column(Integer)
+
+
+class EntryDayRow(Base):
+    """Consultations that reached an entry, per UTC day, community and entry; kept like
+    ConsultationDayRow, and apart from it because it is the one breakdown with a row per entry."""
+
+    __tablename__ = "entry_days"
+    __table_args__ = (Index(None, "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[str] = mapped_column(String(10))
+    community: Mapped[str] = mapped_column(String(64))
+    entry_id: Mapped[str] = mapped_column(String(128))
+    consultations: Mapped[int] = mapped_column(Integer)
+
+
+class KnowledgeGapRow(Base):
+    """The questions the bot did not answer outright (clarified or escalated; menu browsing excluded),
+    copied narrow from consultations for the dashboard's "most asked" lists: a year of them is a
+    fraction of the consultations table, and they are the only rows those lists read. The text cannot
+    go into an index instead: b-tree entries are limited to ~2.7 kB and a question may be longer."""
+
+    __tablename__ = "knowledge_gaps"
+    __table_args__ = (Index(None, "outcome", "created_at"),)
+
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id"), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    community: Mapped[str] = mapped_column(String(64))
+    text_masked: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class EscalationRow(Base):
     __tablename__ = "escalations"
     __table_args__ = (

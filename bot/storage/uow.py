@@ -21,6 +21,7 @@ from bot.storage.repositories import (
     SqlStaffRepository,
     SqlStatsRepository,
 )
+from bot.storage.rollups import PendingRollups
 
 
 class UtcClock:
@@ -48,11 +49,12 @@ class SqlUnitOfWork:
         if self._session is not None:
             raise RuntimeError("a unit of work is single-use: make a new one per use case")
         session = self._session = self._session_factory()
+        self._rollups = PendingRollups(session)
         self.communities = SqlCommunityRepository(session)
-        self.consultations = SqlConsultationRepository(session)
+        self.consultations = SqlConsultationRepository(session, self._rollups)
         self.escalations = SqlEscalationRepository(session, self._clock)
         self.feedback = SqlFeedbackRepository(session)
-        self.stats = SqlStatsRepository(session)
+        self.stats = SqlStatsRepository(session, self._clock)
         self.staff = SqlStaffRepository(session, self._clock)
         self.residents = SqlResidentRepository(session, self._clock)
         self.outbox = SqlOutboxRepository(session, self._clock)
@@ -74,7 +76,10 @@ class SqlUnitOfWork:
             await session.close()
 
     async def commit(self) -> None:
-        await self._require_session().commit()
+        session = self._require_session()
+        # The statistics' rollups last: their shared counter rows stay locked only until COMMIT.
+        await self._rollups.write()
+        await session.commit()
 
     def _require_session(self) -> AsyncSession:
         if self._session is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -15,8 +16,9 @@ from bot.channels.web.errors import error_pages
 from bot.channels.web.filters import ReportCache
 from bot.channels.web.identity import resident_cookie_middleware
 from bot.channels.web.keys import CHARTS, CONTAINER, HUB, METRICS, REPORTS, SECRETS, THROTTLE
-from bot.channels.web.live import LiveHub
+from bot.channels.web.live import LiveHub, live_hub_for
 from bot.channels.web.metrics import WebMetrics
+from bot.channels.web.proxy import client_address
 from bot.channels.web.security import (
     csrf_protect,
     load_secrets,
@@ -34,13 +36,15 @@ MAX_REQUEST_BYTES = 256 * 1024  # questions and forms are small; nothing is uplo
 
 def create_app(container: Container, *, hub: LiveHub | None = None) -> web.Application:
     """The whole web channel. The caller owns the container (and closes it); pass the hub when the
-    delivery loop's WebNotifier must reach this app's pages."""
+    delivery loop's WebNotifier must reach this app's pages. Without one, the hub follows the
+    settings (Redis-backed with REDIS_URL). The app starts and stops the hub either way."""
     settings = container.settings
     secrets_ = load_secrets(settings)
-    hub = hub or LiveHub()
+    hub = hub or live_hub_for(settings)
     app = web.Application(
         middlewares=[
-            session_setup(settings, secrets_),  # outermost: saves the session on error pages too
+            client_address,  # the client's address from the reverse proxy's X-Real-IP
+            session_setup(settings, secrets_),  # saves the session on error pages too
             error_pages,
             session_idle_middleware(settings.session_idle_minutes),
             resident_cookie_middleware(settings.secure_cookies),
@@ -74,12 +78,20 @@ def create_app(container: Container, *, hub: LiveHub | None = None) -> web.Appli
     app.add_routes(ops.routes)
     app.router.add_static("/static", STATIC_DIR, name="static")
 
+    # First in cleanup_ctx: a delivery loop the caller adds later starts after the hub, stops before it.
+    app.cleanup_ctx.append(_run_hub)
     app.on_response_prepare.append(security_headers)
     app.on_response_prepare.append(api.cors_headers)
     app.on_startup.append(_warm_charts)
     app.on_shutdown.append(_end_live_streams)
     app.on_cleanup.append(_stop_chart_thread)
     return app
+
+
+async def _run_hub(app: web.Application) -> AsyncIterator[None]:
+    await app[HUB].start()
+    yield
+    await app[HUB].stop()
 
 
 async def _end_live_streams(app: web.Application) -> None:

@@ -1,9 +1,11 @@
-"""Live answers: an in-process hub of residents' open event streams, and the web channel's notifier.
+"""Live answers: a hub of residents' open event streams, and the web channel's notifier.
 
-The delivery loop (DeliveryService) hands an officer's answer to `WebNotifier`, which pushes it to
+The delivery loop (DeliveryService) hands an officer's answer to `WebNotifier`, which broadcasts it to
 every page the resident has open. The answer is already in the database, so a resident with no page
-open finds it on the next visit: delivery is "sent" either way. The hub lives in one process, so the
-delivery loop must run in the process that serves the pages (see `delivery_loop`).
+open finds it on the next visit: delivery is "sent" either way. `LiveHub` lives in one process, so
+there the delivery loop must run in the process that serves the pages (see `delivery_loop`). With
+REDIS_URL, `RedisLiveHub` (live_redis.py) carries the broadcast to every replica, and any replica's
+delivery loop reaches a page open on any other (`live_hub_for` picks the hub from the settings).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from aiohttp import web
 from bot.core.models import Channel, OutboxMessage, ResidentRef
 from bot.core.ports import DeliveryOutcome, DeliveryResult, Notifier
 from bot.services.delivery import DeliveryService
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +73,13 @@ class LiveHub:
             if not streams:
                 self._streams.pop(key, None)
 
+    async def broadcast(self, resident: ResidentRef, event: LiveEvent) -> int:
+        """Push to every page the resident has open, wherever it is served. In one process that is
+        `publish`; returns how many streams (or, across replicas, processes) got it."""
+        return self.publish(resident, event)
+
     def publish(self, resident: ResidentRef, event: LiveEvent) -> int:
-        """Push to every open stream of the resident; returns how many got it."""
+        """Push to every open stream of the resident in this process; returns how many got it."""
         reached = 0
         for queue in self._streams.get(_key(resident), []):
             try:
@@ -84,9 +92,19 @@ class LiveHub:
     def close(self) -> None:
         """At shutdown: end every stream, so open pages do not hold the server up."""
         self._closed = True
+        self.end_streams()
+
+    def end_streams(self) -> None:
+        """End every open stream; the pages reconnect and catch up from the database."""
         for streams in self._streams.values():
             for queue in streams:
                 _end(queue)
+
+    async def start(self) -> None:
+        """Called when the app starts (a hub that needs connections opens them here)."""
+
+    async def stop(self) -> None:
+        """Called when the app is cleaned up, after close()."""
 
     def stream_count(self) -> int:
         return sum(len(streams) for streams in self._streams.values())
@@ -129,12 +147,21 @@ class WebNotifier(Notifier):
                 if message.kind == "officer_answer"
                 else LiveEvent(message.kind, dict(message.payload))
             )
-            reached = self._hub.publish(resident, event)
+            reached = await self._hub.broadcast(resident, event)
         except Exception as exc:  # a Notifier reports problems instead of raising
             log.exception("live delivery of outbox message %s failed", message.id)
             return DeliveryResult(DeliveryOutcome.RETRY, error=f"{type(exc).__name__}: {exc}")
-        log.debug("outbox message %s reached %d open page(s)", message.id, reached)
+        log.debug("outbox message %s reached %d open page(s) or replica(s)", message.id, reached)
         return DeliveryResult(DeliveryOutcome.SENT)
+
+
+def live_hub_for(settings: Settings) -> LiveHub:
+    """The Redis-backed hub when REDIS_URL is set (several replicas), else the in-process one."""
+    if settings.redis_url:
+        from bot.channels.web.live_redis import RedisLiveHub
+
+        return RedisLiveHub(settings.redis_url)
+    return LiveHub()
 
 
 def web_notifiers(hub: LiveHub) -> dict[Channel, Notifier]:

@@ -1,5 +1,7 @@
-"""Running the web channel as a server, with the outbox delivery loop in the same process (the live
-hub is in-process, so the loop that calls WebNotifier must run where the pages are served)."""
+"""Running the web channel as a server, with the outbox delivery loop in the same process. With the
+in-process live hub the loop that calls WebNotifier must run where the pages are served; with
+REDIS_URL every replica runs one, they share the outbox (leases, SKIP LOCKED), and Redis carries each
+answer to the replica that holds the resident's page."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from bot.channels.web.app import create_app
-from bot.channels.web.live import LiveHub, delivery_loop, web_notifiers
+from bot.channels.web.live import delivery_loop, live_hub_for, web_notifiers
 from bot.core.models import Channel
 from bot.core.ports import Notifier
 from bot.services.delivery import DeliveryService
@@ -29,7 +31,7 @@ async def serve(
     other channels' notifiers (Telegram) so one delivery loop serves every channel: a second loop
     elsewhere without the web notifier would lease web messages it cannot send and delay them."""
     settings = container.settings
-    hub = LiveHub()
+    hub = live_hub_for(settings)
     app = create_app(container, hub=hub)
     delivery = DeliveryService(
         container.uow_factory, container.clock, {**(notifiers or {}), **web_notifiers(hub)}

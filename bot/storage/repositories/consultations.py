@@ -4,13 +4,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.models import Channel, Consultation, NewConsultation, Outcome
 from bot.storage.repositories.residents import ensure_resident
+from bot.storage.rollups import PendingRollups
 from bot.storage.tables import ConsultationRow
 from bot.storage.types import as_utc
 
 
 class SqlConsultationRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    """Recording a consultation also counts it in the statistics' rollups (written when the unit of
+    work commits, see bot.storage.rollups)."""
+
+    def __init__(self, session: AsyncSession, rollups: PendingRollups) -> None:
         self._session = session
+        self._rollups = rollups
 
     async def add(self, consultation: NewConsultation) -> Consultation:
         resident_id = await ensure_resident(
@@ -31,6 +36,7 @@ class SqlConsultationRepository:
         )
         self._session.add(row)
         await self._session.flush()
+        self._rollups.consultation_added(row)
         return to_consultation(row)
 
     async def get(self, consultation_id: int) -> Consultation | None:

@@ -155,9 +155,15 @@ class SqlEscalationRepository:
             .order_by(EscalationRow.due_at, EscalationRow.id)
         )
 
-    async def set_reminded(self, escalation_id: int, level: int) -> None:
-        if not await self._update(escalation_id, reminded=level):
+    async def set_reminded(self, escalation_id: int, level: int) -> bool:
+        """Raise the reminder level; False when it was there already. The UPDATE is conditional, so
+        of two processes reminding at once (replicas) exactly one gets True: the other's UPDATE waits
+        for the first to commit, then finds the level raised."""
+        if await self._update(escalation_id, EscalationRow.reminded < level, reminded=level):
+            return True
+        if await self._session.get(EscalationRow, escalation_id) is None:
             raise NotFoundError(f"escalation {escalation_id} does not exist")
+        return False
 
     async def for_resident(self, resident: ResidentRef, limit: int = 20) -> list[EscalationView]:
         """Newest first."""
