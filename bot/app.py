@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from typing import Any
 
 from bot.core.models import Channel
 from bot.core.ports import Notifier
@@ -27,24 +28,42 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> int
     notifiers: dict[Channel, Notifier] = {}
     tasks: list[asyncio.Task[None]] = [asyncio.create_task(_remind(container, stop), name="reminders")]
     bot = None
+    configure = None
+    shared: tuple[Any, Any] = (None, None)
     base = f"http://{settings.web_host}:{settings.web_port}"
     print(f"网上警务室：{base}/")
     print(f"  民警工作台 {base}/console　管理后台 {base}/admin　API {base}/api/v1/openapi.json")
     if not await container.staff.list():
         print("  还没有民警或管理员账号：policebot users add --role admin --name 管理员 --username admin")
     if settings.bot_token:
-        from bot.channels.telegram import create_bot, create_notifier, run_polling
+        from bot.channels.telegram import (
+            WebhookReceiver,
+            create_bot,
+            create_dispatcher,
+            create_notifier,
+            create_shared_state,
+            run_polling,
+        )
 
         bot = create_bot(settings)
         notifiers[Channel.TELEGRAM] = create_notifier(container, bot)
-        tasks.append(asyncio.create_task(run_polling(container, bot, stop), name="telegram"))
-        print("Telegram 已启用（长轮询）。")
+        storage, throttle = shared = create_shared_state(settings)
+        dispatcher = create_dispatcher(container, throttle=throttle, storage=storage)
+        if settings.webhook_url:
+            # Any replica receives; the durable inbox makes each update handled once.
+            configure = WebhookReceiver(container, bot, dispatcher).install
+            print(f"Telegram 已启用（Webhook：{settings.webhook_url}）。")
+        else:
+            tasks.append(
+                asyncio.create_task(run_polling(container, bot, stop, dispatcher=dispatcher), name="telegram")
+            )
+            print("Telegram 已启用（长轮询）。")
     else:
         print("Telegram 未启用：设置环境变量 BOT_TOKEN 后重启即可启用")
         print("  （自建 Bot API 服务器另设 TELEGRAM_API_BASE）；网页渠道照常运行。")
     try:
         # One delivery loop, inside the web app, serves every channel: the live hub is in-process.
-        await serve_web(container, notifiers=notifiers, stop=stop)
+        await serve_web(container, notifiers=notifiers, stop=stop, configure=configure)
     finally:
         stop.set()
         for task in tasks:
@@ -52,6 +71,10 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> int
                 await asyncio.wait_for(task, timeout=15)
         if bot is not None:
             await bot.session.close()
+        for resource in shared:
+            if resource is not None:
+                with contextlib.suppress(Exception):
+                    await resource.close()
         await container.close()
     return 0
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from bot.core.models import (
     Community,
@@ -197,6 +197,32 @@ class DraftRepository(Protocol):
         ...
 
 
+class UpdateInbox(Protocol):
+    """The Telegram webhook's durable inbox, keyed by update_id: an update is stored before it is
+    acknowledged, so a crash while handling it does not lose it, and stored once, so a redelivery or
+    the same update reaching another replica is not handled twice."""
+
+    async def accept(
+        self, update_id: int, payload: Mapping[str, Any], at: datetime, lease_seconds: float
+    ) -> bool:
+        """Store the update, claimed by the caller for `lease_seconds`. False if it was already stored
+        (a duplicate): the transaction stays usable."""
+        ...
+
+    async def lease(
+        self, now: datetime, limit: int, lease_seconds: float
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """(update_id, payload) of unprocessed updates whose claim ran out by `now` (their receiver
+        crashed), claimed again for `lease_seconds`; concurrent callers never get the same one."""
+        ...
+
+    async def finish(self, update_id: int, at: datetime) -> None: ...
+
+    async def prune(self, before: datetime) -> int:
+        """Forget updates processed before `before`; returns how many."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction per use case: repositories share it; nothing is written until commit()."""
 
@@ -209,6 +235,7 @@ class UnitOfWork(Protocol):
     residents: ResidentRepository
     outbox: OutboxRepository
     drafts: DraftRepository
+    updates: UpdateInbox
 
     async def __aenter__(self) -> Self: ...
 

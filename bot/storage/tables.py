@@ -317,3 +317,22 @@ class DraftRow(Base):
     entry_id: Mapped[str | None] = mapped_column(String(128))
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class TelegramUpdateRow(Base):
+    """The webhook's durable inbox: an update is stored (claimed by the replica that received it)
+    before Telegram hears 200, and marked processed once its handlers ran. The primary key on
+    update_id makes a redelivery, or the same update reaching another replica, a no-op. Processed rows
+    are pruned after a day; only unprocessed ones matter."""
+
+    __tablename__ = "telegram_updates"
+    __table_args__ = (
+        # The recovery query: unprocessed updates whose claim ran out.
+        Index(None, "processed_at", "claimed_until"),
+    )
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    claimed_until: Mapped[datetime] = mapped_column(UtcDateTime)
+    processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

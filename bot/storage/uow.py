@@ -20,6 +20,7 @@ from bot.storage.repositories import (
     SqlResidentRepository,
     SqlStaffRepository,
     SqlStatsRepository,
+    SqlUpdateInbox,
 )
 from bot.storage.rollups import PendingRollups
 
@@ -39,6 +40,7 @@ class SqlUnitOfWork:
     residents: SqlResidentRepository
     outbox: SqlOutboxRepository
     drafts: SqlDraftRepository
+    updates: SqlUpdateInbox
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], clock: Clock | None = None) -> None:
         self._session_factory = session_factory
@@ -59,6 +61,7 @@ class SqlUnitOfWork:
         self.residents = SqlResidentRepository(session, self._clock)
         self.outbox = SqlOutboxRepository(session, self._clock)
         self.drafts = SqlDraftRepository(session)
+        self.updates = SqlUpdateInbox(session)
         return self
 
     async def __aexit__(

@@ -83,6 +83,19 @@ def create_dispatcher(
     return dispatcher
 
 
+def create_shared_state(settings: Settings) -> tuple[BaseStorage | None, ResidentThrottle | None]:
+    """With REDIS_URL, the conversation state (FSM) and the residents' flood throttle live in Redis,
+    so every replica sees the same ones; without it, (None, None): the Dispatcher's defaults, in memory.
+    The caller closes both (storage.close(), throttle.close())."""
+    if not settings.redis_url:
+        return None, None
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    from bot.channels.telegram.middlewares import RedisResidentThrottle
+
+    return RedisStorage.from_url(settings.redis_url), RedisResidentThrottle.from_url(settings.redis_url)
+
+
 def create_notifier(container: Container, bot: Bot, limiter: RateLimiter | None = None) -> TelegramNotifier:
     """The notifier for DeliveryService, wired with community names and each resident's language."""
     prefs_service = PrefsService(container.uow_factory, container.clock)

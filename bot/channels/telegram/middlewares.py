@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -156,11 +157,19 @@ class ResidentThrottle(BaseMiddleware):
         self._warned[user_id] = now
         return True
 
+    # The middleware asks through these two, so a shared variant (RedisResidentThrottle) can count
+    # across replicas by overriding them.
+    async def check(self, user_id: int) -> bool:
+        return self.allow(user_id)
+
+    async def check_warn(self, user_id: int) -> bool:
+        return self.should_warn(user_id)
+
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
-        if user is None or self.allow(user.id):
+        if user is None or await self.check(user.id):
             return await handler(event, data)
-        if self.should_warn(user.id):
+        if await self.check_warn(user.id):
             t: Translator = data.get("t", ZH)
             if isinstance(event, Message):
                 await event.answer(t("slow_down"))
@@ -174,3 +183,46 @@ class ResidentThrottle(BaseMiddleware):
         for user_id in [u for u, w in self._seen.items() if not w or w[-1] <= now - self.per]:
             del self._seen[user_id]
             self._warned.pop(user_id, None)
+
+
+class RedisResidentThrottle(ResidentThrottle):
+    """ResidentThrottle counted in Redis, so the limit holds across replicas: one counter per person
+    and fixed window of `per` seconds (INCR, EXPIRE), and one warning per window (SET NX EX). If Redis
+    cannot be reached the resident is let through: flood control must not take the bot down."""
+
+    PREFIX = "policebot:throttle"
+
+    def __init__(
+        self, redis: Any, rate: int = 8, per: float = 10.0, clock: Callable[[], float] = time.time
+    ) -> None:
+        super().__init__(rate, per, clock)
+        self._redis = redis
+        self._ttl = max(1, math.ceil(per))
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> RedisResidentThrottle:
+        from redis.asyncio import Redis
+
+        return cls(Redis.from_url(url), **kwargs)
+
+    async def check(self, user_id: int) -> bool:
+        window = int(self._clock() // self.per)
+        key = f"{self.PREFIX}:{user_id}:{window}"
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.incr(key)
+                pipe.expire(key, self._ttl + 1)
+                count, _ = await pipe.execute()
+        except Exception:
+            log.warning("throttle: Redis unavailable, letting the update through", exc_info=True)
+            return True
+        return int(count) <= self.rate
+
+    async def check_warn(self, user_id: int) -> bool:
+        try:
+            return bool(await self._redis.set(f"{self.PREFIX}:warned:{user_id}", 1, nx=True, ex=self._ttl))
+        except Exception:
+            return False
+
+    async def close(self) -> None:
+        await self._redis.aclose()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from aiohttp import web
 
@@ -26,10 +26,12 @@ async def serve(
     *,
     notifiers: Mapping[Channel, Notifier] | None = None,
     stop: asyncio.Event | None = None,
+    configure: Callable[[web.Application], None] | None = None,
 ) -> None:
     """Serve on settings.web_host:web_port until `stop` is set (or the task is cancelled). Pass the
     other channels' notifiers (Telegram) so one delivery loop serves every channel: a second loop
-    elsewhere without the web notifier would lease web messages it cannot send and delay them."""
+    elsewhere without the web notifier would lease web messages it cannot send and delay them.
+    `configure` is called with the app before it starts (the Telegram webhook installs itself there)."""
     settings = container.settings
     hub = live_hub_for(settings)
     app = create_app(container, hub=hub)
@@ -37,6 +39,8 @@ async def serve(
         container.uow_factory, container.clock, {**(notifiers or {}), **web_notifiers(hub)}
     )
     app.cleanup_ctx.append(delivery_loop(delivery))
+    if configure is not None:
+        configure(app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:

@@ -9,6 +9,7 @@ from bot.storage.repositories.outbox import SqlOutboxRepository
 from bot.storage.repositories.residents import SqlResidentRepository
 from bot.storage.repositories.staff import SqlStaffRepository
 from bot.storage.repositories.stats import SqlStatsRepository
+from bot.storage.repositories.updates import SqlUpdateInbox
 
 __all__ = [
     "SqlCommunityRepository",
@@ -20,4 +21,5 @@ __all__ = [
     "SqlResidentRepository",
     "SqlStaffRepository",
     "SqlStatsRepository",
+    "SqlUpdateInbox",
 ]
