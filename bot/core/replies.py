@@ -51,29 +51,40 @@ EMERGENCY_GUIDANCE = (
 )
 
 
-def render_entry(entry: Entry) -> str:
-    """The whole answer card at once (一次性告知): every field the entry has, in a fixed order."""
-    a = entry.answer
-    parts = [f"【{entry.title}】", a.summary]
+# The answer card's fields in the order every channel shows them (一次性告知: everything at once).
+CARD_FIELDS: tuple[tuple[str, str], ...] = (
+    ("谁可以办", "who"),
+    ("需要带的材料（请一次备齐）", "materials"),
+    ("办理步骤", "steps"),
+    ("办理地点", "where"),
+    ("收费", "fees"),
+    ("办理时限", "time_limit"),
+    ("法律依据", "legal_basis"),
+    ("温馨提示", "tips"),
+)
+CHECKED_NOTE = "信息核对日期：{date}，具体以当地公安最新公布为准"
 
-    def block(label: str, items: tuple[str, ...]) -> None:
-        if items:
-            parts.append(f"{label}：\n" + "\n".join(f"{i}. {item}" for i, item in enumerate(items, 1)))
 
-    def line(label: str, value: str) -> None:
+def card_sections(entry: Entry) -> list[tuple[str, str | tuple[str, ...]]]:
+    """(label, value) for each field the entry has: a string, or a tuple for numbered lists."""
+    sections: list[tuple[str, str | tuple[str, ...]]] = []
+    for label, name in CARD_FIELDS:
+        value = getattr(entry.answer, name)
         if value:
-            parts.append(f"{label}：{value}")
+            sections.append((label, value))
+    return sections
 
-    line("谁可以办", a.who)
-    block("需要带的材料（请一次备齐）", a.materials)
-    block("办理步骤", a.steps)
-    line("办理地点", a.where)
-    line("收费", a.fees)
-    line("办理时限", a.time_limit)
-    line("法律依据", a.legal_basis)
-    block("温馨提示", a.tips)
+
+def render_entry(entry: Entry) -> str:
+    """The whole answer card at once, as plain text."""
+    parts = [f"【{entry.title}】", entry.answer.summary]
+    for label, value in card_sections(entry):
+        if isinstance(value, tuple):
+            parts.append(f"{label}：\n" + "\n".join(f"{i}. {item}" for i, item in enumerate(value, 1)))
+        else:
+            parts.append(f"{label}：{value}")
     if entry.checked:
-        parts.append(f"（信息核对日期：{entry.checked.isoformat()}，具体以当地公安最新公布为准）")
+        parts.append(f"（{CHECKED_NOTE.format(date=entry.checked.isoformat())}）")
     return "\n\n".join(parts)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from bot.channels.telegram.markup import CAPTION_LIMIT, MESSAGE_LIMIT, Html, bold, escape, shorten, split_html
 from bot.channels.telegram.texts import Translator
 from bot.core.models import Community, Entry, EscalationStatus, EscalationView, Outcome
-from bot.core.replies import Notice, Reply, format_due
+from bot.core.replies import CHECKED_NOTE, Notice, Reply, card_sections, format_due
 from bot.services.reports import AdminReport
 
 # Previews of a resident's question inside longer messages: enough to recognise it.
@@ -24,31 +24,16 @@ QUESTION_PREVIEW = 300
 
 
 def entry_card(entry: Entry, t: Translator) -> Html:
-    """The whole answer at once (一次性告知): every field the entry has, in the order render_entry uses."""
-    a = entry.answer
-    parts: list[str] = [bold(f"【{entry.title}】"), escape(a.summary)]
-
-    def line(label: str, value: str) -> None:
-        if value:
-            parts.append(f"{bold(t.label(label))}：{escape(value)}")
-
-    def block(label: str, items: Sequence[str]) -> None:
-        if items:
-            lines = "\n".join(f"{i}. {escape(item)}" for i, item in enumerate(items, 1))
+    """The whole answer at once (一次性告知): the fields and order of core.replies.card_sections."""
+    parts: list[str] = [bold(f"【{entry.title}】"), escape(entry.answer.summary)]
+    for label, value in card_sections(entry):
+        if isinstance(value, tuple):
+            lines = "\n".join(f"{i}. {escape(item)}" for i, item in enumerate(value, 1))
             parts.append(f"{bold(t.label(label))}：\n{lines}")
-
-    line("谁可以办", a.who)
-    block("需要带的材料（请一次备齐）", a.materials)
-    block("办理步骤", a.steps)
-    line("办理地点", a.where)
-    line("收费", a.fees)
-    line("办理时限", a.time_limit)
-    line("法律依据", a.legal_basis)
-    block("温馨提示", a.tips)
+        else:
+            parts.append(f"{bold(t.label(label))}：{escape(value)}")
     if entry.checked:
-        checked = t.label("信息核对日期：{date}，具体以当地公安最新公布为准").format(
-            date=entry.checked.isoformat()
-        )
+        checked = t.label(CHECKED_NOTE).format(date=entry.checked.isoformat())
         parts.append(f"<i>（{escape(checked)}）</i>")
     return Html("\n\n".join(parts))
 
