@@ -15,6 +15,7 @@ from bot.core.ports import UnitOfWorkFactory
 from bot.kb.loader import load_knowledge
 from bot.services.ask import AskService, ServiceTime
 from bot.services.drafts import DraftService
+from bot.services.exports import ExportService
 from bot.services.feedback import FeedbackService
 from bot.services.officers import OfficerService
 from bot.services.reminders import ReminderService
@@ -61,6 +62,7 @@ class Container:
     drafts: DraftService
     reports: ReportService
     reminders: ReminderService
+    exports: ExportService
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -108,4 +110,5 @@ async def build_container(settings: Settings | None = None, *, kb: KnowledgeBase
             duty_chat_id=settings.duty_chat_id,
             duty_after=timedelta(hours=settings.duty_after_hours),
         ),
+        exports=ExportService(engine, settings.timezone),
     )

@@ -184,7 +184,8 @@ class FakeBotAPI:
         params: dict[str, Any] = {}
         for key, value in form.items():
             if isinstance(value, web.FileField):
-                params[key] = {"filename": value.filename, "size": len(value.file.read())}
+                content = value.file.read()
+                params[key] = {"filename": value.filename, "size": len(content), "content": content}
             elif key in JSON_FIELDS and isinstance(value, str):
                 params[key] = json.loads(value)
             else:
@@ -231,7 +232,7 @@ class FakeBotAPI:
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
             return BOT_USER
-        if method in ("sendMessage", "sendPhoto"):
+        if method in ("sendMessage", "sendPhoto", "sendDocument"):
             return self._new_message(method, params)
         if method in ("editMessageText", "editMessageReplyMarkup", "editMessageCaption"):
             key = (int(params["chat_id"]), int(params["message_id"]))

@@ -49,10 +49,26 @@ async def test_report_writes_the_annual_paragraph(tg: Harness) -> None:
     assert "用法" in usage.params["text"]
 
 
-async def test_export_points_to_the_web_console(tg: Harness) -> None:
+async def test_export_sends_a_workbook_of_the_period(tg: Harness) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
     await tg.c.staff.add("管理员", Role.ADMIN, telegram_user_id=ADMIN.id)
-    reply = await command(tg, ADMIN, "/export")
-    assert "网页管理后台" in reply.params["text"]
+    await tg.start_in(RESIDENT)
+    await tg.reply_to(RESIDENT, "我的电话13812345678，楼上装修太吵了怎么办")
+    document = await command(tg, ADMIN, "/export", "sendDocument")
+    attached = document.params["document"].removeprefix("attach://")
+    upload = document.params[attached]
+    assert upload["filename"].endswith(".xlsx")
+    book = load_workbook(io.BytesIO(upload["content"]), read_only=True)
+    assert book.sheetnames == ["咨询记录", "转办工单"]
+    consultations = [row for row in book["咨询记录"].iter_rows(values_only=True)]
+    texts = " ".join(str(cell) for row in consultations[1:] for cell in row)
+    assert "138****5678" in texts and "13812345678" not in texts
+    assert len(list(book["转办工单"].iter_rows(values_only=True))) == 2  # header and the ticket
+    usage = await command(tg, ADMIN, "/export 2026-13-01")
+    assert "用法" in usage.params["text"]
 
 
 async def test_residents_and_officers_cannot_use_admin_commands(tg: Harness) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from aiohttp.test_utils import TestClient
 
 from bot.channels.web import LiveHub, create_app, web_notifiers
-from bot.channels.web import queries as web_queries
 from bot.cli import reply_json
 from bot.core.models import Channel, ResidentRef, Role
 from bot.services.delivery import DeliveryService
+from bot.storage import exports as web_queries
 from bot.wiring import Container
 from tests.web.test_resident import ask_json
 

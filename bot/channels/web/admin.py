@@ -7,7 +7,6 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.channels.web import queries
 from bot.channels.web.charting import CHART_KINDS
 from bot.channels.web.exports import send_csv, send_xlsx
 from bot.channels.web.filters import StatsFilter, today_in
@@ -20,6 +19,7 @@ from bot.core.models import CATEGORIES, SECTIONS, Draft
 from bot.core.ports import ConflictError
 from bot.services.drafts import MIN_QUESTIONS, Approval
 from bot.services.reports import AdminReport, annual_paragraph, year_query
+from bot.storage import exports as queries
 from bot.wiring import Container
 
 OUTCOME_LABELS = {"answer": "机器人解答", "clarify": "追问澄清", "escalate": "转民警"}

@@ -6,8 +6,8 @@ import logging
 
 from aiohttp import web
 
-from bot.channels.web import queries
 from bot.channels.web.keys import CONTAINER, METRICS
+from bot.storage import exports as queries
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,9 @@ Only allowlisted admins; anyone else gets a polite refusal rather than silence (
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
@@ -18,7 +20,7 @@ from bot.channels.telegram.handlers.common import send_chunks
 from bot.channels.telegram.markup import escape, split_html
 from bot.channels.telegram.render import stats_caption
 from bot.channels.telegram.texts import Translator
-from bot.core.models import Role
+from bot.core.models import Role, StatsQuery
 from bot.services.reports import PERIODS, annual_paragraph, period_query, year_query
 
 if TYPE_CHECKING:
@@ -85,8 +87,35 @@ async def report(message: Message, command: CommandObject, bot: Bot, container: 
     )
 
 
-async def export(message: Message) -> None:
-    await message.reply("导出明细请使用网页管理后台的“导出”功能（含 Excel 文件），聊天中不发送个人数据。")
+EXPORT_USAGE = "用法：/export [开始日期] [结束日期]，例如 /export 2026-01-01 2026-06-30（默认近30天）"
+
+
+async def export(message: Message, command: CommandObject, container: Container) -> None:
+    """The period's consultations (masked) and escalations as one XLSX document, to admins only."""
+    tz = ZoneInfo(container.settings.timezone)
+    today = container.clock.now().astimezone(tz).date()
+    try:
+        dates = [date.fromisoformat(part) for part in (command.args or "").split()]
+    except ValueError:
+        await message.reply(EXPORT_USAGE)
+        return
+    if len(dates) > 2:
+        await message.reply(EXPORT_USAGE)
+        return
+    start = dates[0] if dates else today - timedelta(days=29)
+    end = dates[1] if len(dates) == 2 else today
+    if end < start:
+        await message.reply(EXPORT_USAGE)
+        return
+    query = StatsQuery(
+        since=datetime.combine(start, time.min, tz).astimezone(UTC),
+        until=datetime.combine(end + timedelta(days=1), time.min, tz).astimezone(UTC),
+    )
+    data = await container.exports.workbook(query)
+    name = f"网上警务室-{start.isoformat()}-{end.isoformat()}.xlsx"
+    await message.reply_document(
+        BufferedInputFile(data, filename=name), caption=f"{start} 至 {end} 的咨询记录（已脱敏）与转办工单"
+    )
 
 
 async def refuse(message: Message, t: Translator) -> None:

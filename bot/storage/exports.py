@@ -1,4 +1,4 @@
-"""Read-only SQL the services do not offer (yet): exports, the open-escalation gauge, the health ping.
+"""Read-only SQL for exports, the open-escalation gauge and the health ping.
 
 SQLAlchemy Core on the storage tables, through the container's engine; nothing here writes. Exports
 stream rows with a server-side cursor, so a year of consultations never sits in memory at once.
