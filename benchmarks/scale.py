@@ -26,11 +26,12 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from _common import throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -350,36 +351,31 @@ def main() -> int:
         f"{args.requests} POST /api/v1/ask at concurrency {args.concurrency}"
     )
 
-    from sqlalchemy.engine import make_url
-
-    name = f"policebot_scale_{uuid.uuid4().hex[:10]}"
-    asyncio.run(web_load._admin_sql(args.pg, f'CREATE DATABASE "{name}"'))
-    url = make_url(args.pg).set(database=name).render_as_string(hide_password=False)
     results: dict[int, dict] = {}
     stats = None
-    try:
-        with tempfile.TemporaryDirectory(prefix="policebot-scale-") as tmp:
-            asyncio.run(web_load.prepare(url, Path(tmp) / "data"))  # schema, communities, an admin
-            for count in (int(n) for n in args.processes.split(",")):
-                r = results[count] = run_processes(count, url, redis_url, args)
-                print(
-                    f"{count} process{'es' if count > 1 else '  '}: {r['rps']:6.0f} consultations/s, "
-                    f"p50 {r['p50_ms']:5.1f} ms, p99 {r['p99_ms']:6.1f} ms, errors {r['errors']:.0f}; "
-                    f"cores busy {r['cores_busy']:.2f}: app {r['app_cores']:.2f}, "
-                    f"PostgreSQL {r['db_cores']:.2f}, load generator {r['generator_cores']:.2f}, "
-                    f"other {r['other_cores']:.2f}; per consultation app {r['app_ms_per_request']:.1f} ms, "
-                    f"PostgreSQL {r['db_ms_per_request']:.1f} ms CPU"
-                )
-                if r["other_cores"] > 0.3:
-                    print("   (other work on the machine took a share of the cores: figures are low)")
-            if args.rows:
-                seconds = asyncio.run(web_load.bulk_insert(url, args.rows))
-                print(f"inserted {args.rows:,} consultations (COPY, rollups rebuilt) in {seconds:.1f} s")
-                stats = asyncio.run(stats_times(url, Path(tmp) / "data", args.repeat))
-                for label, ms in stats.items():
-                    print(f"  {label:32} median {ms:7.1f} ms")
-    finally:
-        asyncio.run(web_load._admin_sql(args.pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with (
+        throwaway_database(args.pg, "policebot_scale") as url,
+        tempfile.TemporaryDirectory(prefix="policebot-scale-") as tmp,
+    ):
+        asyncio.run(web_load.prepare(url, Path(tmp) / "data"))  # schema, communities, an admin
+        for count in (int(n) for n in args.processes.split(",")):
+            r = results[count] = run_processes(count, url, redis_url, args)
+            print(
+                f"{count} process{'es' if count > 1 else '  '}: {r['rps']:6.0f} consultations/s, "
+                f"p50 {r['p50_ms']:5.1f} ms, p99 {r['p99_ms']:6.1f} ms, errors {r['errors']:.0f}; "
+                f"cores busy {r['cores_busy']:.2f}: app {r['app_cores']:.2f}, "
+                f"PostgreSQL {r['db_cores']:.2f}, load generator {r['generator_cores']:.2f}, "
+                f"other {r['other_cores']:.2f}; per consultation app {r['app_ms_per_request']:.1f} ms, "
+                f"PostgreSQL {r['db_ms_per_request']:.1f} ms CPU"
+            )
+            if r["other_cores"] > 0.3:
+                print("   (other work on the machine took a share of the cores: figures are low)")
+        if args.rows:
+            seconds = asyncio.run(web_load.bulk_insert(url, args.rows))
+            print(f"inserted {args.rows:,} consultations (COPY, rollups rebuilt) in {seconds:.1f} s")
+            stats = asyncio.run(stats_times(url, Path(tmp) / "data", args.repeat))
+            for label, ms in stats.items():
+                print(f"  {label:32} median {ms:7.1f} ms")
     print()
     print(reading(results, stats))
     return 0

@@ -33,9 +33,10 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
+
+from _common import throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -253,18 +254,6 @@ async def cpu_per_update(
     return elapsed / len(parsed) * 1000
 
 
-async def _admin_sql(url: str, statement: str) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 KINDS = ("echo", "channel", "pipeline")
 
 
@@ -307,15 +296,8 @@ def main() -> int:
         data_dir = Path(tmp) / "data"
         run_backend("sqlite", f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}", args, data_dir)
         if args.pg:
-            from sqlalchemy.engine import make_url
-
-            name = f"policebot_tgbench_{uuid.uuid4().hex[:10]}"
-            asyncio.run(_admin_sql(args.pg, f'CREATE DATABASE "{name}"'))
-            try:
-                url = make_url(args.pg).set(database=name).render_as_string(hide_password=False)
+            with throwaway_database(args.pg, "policebot_tgbench") as url:
                 run_backend("postgresql", url, args, data_dir)
-            finally:
-                asyncio.run(_admin_sql(args.pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         else:
             print("postgresql skipped: pass --pg URL or set POLICEBOT_TEST_PG")
     print(f"total {time.perf_counter() - started:.1f} s")

@@ -37,6 +37,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from _common import throwaway_database
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -361,18 +363,6 @@ def run_one(label: str, database_url: str, args: argparse.Namespace, data_dir: P
             server.terminate()
 
 
-async def _admin_sql(url: str, statement: str) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
@@ -391,15 +381,8 @@ def main() -> int:
         if not args.skip_sqlite:
             run_one("sqlite", f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}", args, data_dir)
         if args.pg:
-            from sqlalchemy.engine import make_url
-
-            name = f"policebot_bench_{uuid.uuid4().hex[:10]}"
-            asyncio.run(_admin_sql(args.pg, f'CREATE DATABASE "{name}"'))
-            try:
-                url = make_url(args.pg).set(database=name).render_as_string(hide_password=False)
+            with throwaway_database(args.pg, "policebot_bench") as url:
                 run_one("postgresql", url, args, data_dir)
-            finally:
-                asyncio.run(_admin_sql(args.pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         else:
             print("postgresql skipped: pass --pg URL or set POLICEBOT_TEST_PG")
     return 0

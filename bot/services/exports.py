@@ -1,9 +1,11 @@
-"""Spreadsheet exports for admins: consultations (masked text) and escalations of a period."""
+"""Exports for admins (consultations with masked text, escalations of a period) and the read-only
+figures operations watch (database reachable, escalations waiting)."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -23,18 +25,34 @@ class ExportService:
         self._engine = engine
         self._tz = ZoneInfo(timezone)
 
+    def rows(self, what: str, query: StatsQuery) -> tuple[Sequence[str], AsyncIterator[tuple[Any, ...]]]:
+        """The header and a stream of rows for `what`: "consultations" or "escalations"."""
+        from bot.storage import exports
+
+        if what == "consultations":
+            return exports.CONSULTATION_COLUMNS, exports.consultation_rows(self._engine, query)
+        if what == "escalations":
+            return exports.ESCALATION_COLUMNS, exports.escalation_rows(self._engine, query)
+        raise ValueError(f"unknown export {what!r}")
+
+    async def ping(self) -> None:
+        """Raises when the database does not answer."""
+        from bot.storage import exports
+
+        await exports.ping(self._engine)
+
+    async def waiting_escalations(self) -> dict[str, int]:
+        from bot.storage import exports
+
+        return await exports.waiting_escalations(self._engine)
+
     async def workbook(self, query: StatsQuery) -> bytes:
         """One XLSX file with two sheets: 咨询记录 and 转办工单."""
         from openpyxl import Workbook
 
-        from bot.storage import exports
-
         book = Workbook(write_only=True)
-        sheets = (
-            ("咨询记录", exports.CONSULTATION_COLUMNS, exports.consultation_rows(self._engine, query)),
-            ("转办工单", exports.ESCALATION_COLUMNS, exports.escalation_rows(self._engine, query)),
-        )
-        for title, header, rows in sheets:
+        for title, what in (("咨询记录", "consultations"), ("转办工单", "escalations")):
+            header, rows = self.rows(what, query)
             sheet = book.create_sheet(title)
             sheet.append(list(header))
             count = 0

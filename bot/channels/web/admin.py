@@ -19,7 +19,6 @@ from bot.core.models import CATEGORIES, SECTIONS, Draft
 from bot.core.ports import ConflictError
 from bot.services.drafts import MIN_QUESTIONS, Approval
 from bot.services.reports import AdminReport, annual_paragraph, year_query
-from bot.storage import exports as queries
 from bot.wiring import Container
 
 OUTCOME_LABELS = {"answer": "机器人解答", "clarify": "追问澄清", "escalate": "转民警"}
@@ -85,18 +84,8 @@ async def export(request: web.Request) -> web.StreamResponse:
     selected = _filter(request)
     query = selected.query(tz)
     what, fmt = request.match_info["what"], request.match_info["fmt"]
-    if what == "consultations":
-        header, rows, sheet = (
-            queries.CONSULTATION_COLUMNS,
-            queries.consultation_rows(container.engine, query),
-            "咨询",
-        )
-    else:
-        header, rows, sheet = (
-            queries.ESCALATION_COLUMNS,
-            queries.escalation_rows(container.engine, query),
-            "工单",
-        )
+    header, rows = container.exports.rows(what, query)
+    sheet = "咨询" if what == "consultations" else "工单"
     filename = f"{what}-{selected.since.isoformat()}-{selected.until.isoformat()}.{fmt}"
     if fmt == "csv":
         return await send_csv(request, filename, header, rows, tz)

@@ -7,7 +7,6 @@ import logging
 from aiohttp import web
 
 from bot.channels.web.keys import CONTAINER, METRICS
-from bot.storage import exports as queries
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +16,7 @@ routes = web.RouteTableDef()
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
     try:
-        await queries.ping(request.app[CONTAINER].engine)
+        await request.app[CONTAINER].exports.ping()
     except Exception as exc:  # any failure to reach the database is "unhealthy", whatever its type
         log.warning("health check: database unreachable: %s", exc)
         return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
@@ -27,7 +26,7 @@ async def healthz(request: web.Request) -> web.Response:
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
     metrics = request.app[METRICS]
-    waiting = await queries.waiting_escalations(request.app[CONTAINER].engine)
+    waiting = await request.app[CONTAINER].exports.waiting_escalations()
     response = web.Response(body=metrics.render(waiting))
     response.headers["Content-Type"] = metrics.content_type
     return response
