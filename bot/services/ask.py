@@ -60,7 +60,8 @@ class AskService:
         cleaned = strip_controls(text).strip()
         stored = mask_personal_numbers(cleaned[:STORED_CHAR_LIMIT])
 
-        if not self._matcher.normalizer(cleaned):
+        result = self._matcher.match(cleaned, place.slug)
+        if not result.normalized:
             # Only greetings, emoji or symbols: ask for words instead of bothering the officers.
             consultation_id, _, _ = await self._record(
                 place.slug,
@@ -76,7 +77,6 @@ class AskService:
             return Reply(Outcome.CLARIFY, place, 0.0, False, consultation_id, notice=Notice.EMPTY)
 
         notice = Notice.TRUNCATED if len(cleaned) > MATCH_CHAR_LIMIT else None
-        result = self._matcher.match(cleaned, place.slug)
         outcome = Outcome.ESCALATE if result.urgent else result.outcome
         best = result.best
         entry_id = best.entry_id if outcome is Outcome.ANSWER and best else None
