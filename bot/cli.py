@@ -220,6 +220,13 @@ def _cmd_kb_check(args: argparse.Namespace) -> int:
         sample = "（示例数据）" if community.sample else ""
         visible = len(kb.visible_ids(slug))
         print(f"  {slug}\t{community.name}{sample}\t{visible} / {local} / {overrides} / {hidden}")
+    unscoped = sorted(e.id for e in kb.entries.values() if not e.not_covered)
+    if unscoped:
+        # Not an error (loading still succeeds) but a gap: without negatives the matcher cannot learn
+        # what sounds like the entry and is not it, and officers cannot see its scope.
+        print(f"\n缺少 not_covered（不属于本条目的相近问题）的条目 {len(unscoped)} 条：")
+        for entry_id in unscoped:
+            print(f"  {entry_id}")
     print("\nOK")
     return 0
 

@@ -88,6 +88,7 @@ class Entry:
     source: str = ""
     # None for a city-wide entry, else the slug of the only community that has it.
     community: str | None = None
+    not_covered: tuple[str, ...] = ()  # what sounds like this entry but is not it
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +128,19 @@ class Community:
 @dataclass(frozen=True, slots=True)
 class Candidate:
     entry_id: str
-    score: float
+    score: float  # the probability (0-100) that this entry is what the resident asks about
     matched: str  # the phrasing (title, question or keyword) that matched best
     field: str  # "title" | "question" | "keyword"
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Why the matcher decided as it did: the scorer that carried the top entry and its phrasing."""
+
+    scorer: str  # "lexical" | "classifier" | "encoder" | "exact"
+    phrasing: str  # the knowledge base's wording closest to the question
+    scores: tuple[tuple[str, float], ...] = ()  # each scorer's own score for the top entry (0-1)
+    uncovered: tuple[str, ...] = ()  # salient words of the question the top entry does not explain
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +151,9 @@ class MatchResult:
     urgent: bool
     normalized: str
     reason: str
+    # The calibrated probability (0-1) that the top entry is right, and what carried the decision.
+    confidence: float = 0.0
+    evidence: Evidence | None = None
 
     @property
     def best(self) -> Candidate | None:

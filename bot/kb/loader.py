@@ -251,6 +251,7 @@ def _entry(em: EntryModel, community: str | None) -> Entry:
         checked=em.checked,
         source=em.source,
         community=community,
+        not_covered=tuple(em.not_covered),
     )
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from bot.core.models import CATEGORIES, KINDS, SECTIONS
 
@@ -43,6 +51,9 @@ class EntryModel(_Strict):
     title: Text
     questions: list[Text] = Field(min_length=5)
     keywords: list[Text] = Field(min_length=1)
+    # What residents ask that sounds like this entry but is not it (上牌 is not 防盗): the entry's
+    # negatives when the matcher learns, and its scope as officers see it.
+    not_covered: list[Text] = []
     answer: AnswerModel
     checked: date | None = None
     source: OptionalText = ""
@@ -54,11 +65,25 @@ class EntryModel(_Strict):
             raise ValueError("questions must be distinct")
         return questions
 
+    @field_validator("not_covered")
+    @classmethod
+    def _not_covered_is_not_a_question(cls, not_covered: list[str], info: ValidationInfo) -> list[str]:
+        # Fields are validated in declaration order: title and questions are known here when valid.
+        own = {_squash(q) for q in (*info.data.get("questions", ()), info.data.get("title", ""))}
+        clash = [q for q in not_covered if _squash(q) in own]
+        if clash:
+            raise ValueError(f"not_covered repeats the entry's own question or title: {clash[0]!r}")
+        return not_covered
+
     @model_validator(mode="after")
     def _procedure_needs_materials(self) -> EntryModel:
         if self.kind == "procedure" and not self.answer.materials:
             raise ValueError("a procedure must list its materials (answer.materials), 一次性告知")
         return self
+
+
+def _squash(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
 class BaseFileModel(_Strict):
