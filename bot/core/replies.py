@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.core.models import Community, Entry, Outcome, Referral
+from bot.core.models import Community, Entry, Evidence, Outcome, Referral
+from bot.core.triage.kinds import UrgentKind, guidance_text
 
 
 class Notice(enum.StrEnum):
@@ -39,6 +40,10 @@ class Reply:
     due_at: datetime | None = None
     referral: Referral | None = None  # for escalate: the matter is usually handled by another body
     notice: Notice | None = None
+    urgent_kind: UrgentKind | None = None  # what the emergency is: its guidance and numbers come first
+    numbers: tuple[str, ...] = ()  # the numbers to call, the first one first
+    confidence: float = 0.0  # the matcher's calibrated P(top entry is right), 0-1
+    evidence: Evidence | None = None
 
     @property
     def entry_id(self) -> str | None:
@@ -49,6 +54,23 @@ EMERGENCY_GUIDANCE = (
     "【紧急情况】如果您或他人正面临危险，请立即拨打 110（不方便通话可发短信到 12110），"
     "火警拨 119，急救拨 120。请先确保自身安全，说清地点和情况。"
 )
+
+
+def emergency_text(reply: Reply, language: str = "zh") -> str | None:
+    """What to do in the next minutes and whom to call: the first thing an urgent reply says."""
+    if reply.urgent_kind is not None:
+        return guidance_text(reply.urgent_kind, language)
+    return EMERGENCY_GUIDANCE if reply.urgent else None
+
+
+def alerted_text(reply: Reply) -> str:
+    """The line after the guidance: the officers know, and no promise of days."""
+    c = reply.community
+    officers = "、".join(o.name for o in c.officers) or "社区民警"
+    return (
+        f"已同时通知{c.name}的民警（{officers}）和值班民警，他们会尽快与您联系。"
+        "请先按上面的提示拨打电话求助。"
+    )
 
 
 # The answer card's fields in the order every channel shows them (一次性告知: everything at once).
@@ -95,8 +117,9 @@ def format_due(due_at: datetime, timezone: str = "Asia/Shanghai") -> str:
 def render_plain(reply: Reply, timezone: str = "Asia/Shanghai") -> str:
     c = reply.community
     parts: list[str] = []
-    if reply.urgent:
-        parts.append(EMERGENCY_GUIDANCE)
+    emergency = emergency_text(reply)
+    if emergency:
+        parts.append(emergency)
     if reply.notice is Notice.EMPTY:
         parts.append("没有看到文字内容。请用一两句话描述您想咨询的事情，例如：“身份证丢了怎么补办？”")
         return "\n\n".join(parts)
@@ -109,6 +132,11 @@ def render_plain(reply: Reply, timezone: str = "Asia/Shanghai") -> str:
         lines += [f"{i}. {ch.title}" for i, ch in enumerate(reply.choices, 1)]
         lines.append("0. 都不是，转社区民警")
         parts.append("\n".join(lines))
+    elif reply.urgent_kind is not None:
+        text = alerted_text(reply)
+        if reply.ticket:
+            text += f"\n工单号：{reply.ticket}"
+        parts.append(text)
     else:
         officers = "、".join(o.name for o in c.officers) or "社区民警"
         if reply.referral is not None:

@@ -1,15 +1,16 @@
-"""A resident asks: match, decide, record, reply. One transaction per question."""
+"""A resident asks: triage, match, decide, record, reply. One transaction per question."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.core.knowledge import KnowledgeBase
 from bot.core.matcher import Matcher
 from bot.core.models import (
     Channel,
+    MatchResult,
     NewConsultation,
     NewEscalation,
     Outcome,
@@ -17,11 +18,12 @@ from bot.core.models import (
     ticket_number,
 )
 from bot.core.policy import answer_due
-from bot.core.ports import Clock, UnitOfWorkFactory
-from bot.core.privacy import mask_personal_numbers
+from bot.core.ports import Clock, NotFoundError, UnitOfWorkFactory
+from bot.core.privacy import mask_personal_numbers, mask_phone, normalize_phone
 from bot.core.replies import Choice, Notice, Reply
 from bot.core.text import MATCH_CHAR_LIMIT, strip_controls
-from bot.services.posting import post_to_officers
+from bot.core.triage import Triage, TriageResult
+from bot.services.posting import post_to_officers, raise_alarm
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,11 @@ STORED_CHAR_LIMIT = 2000
 class ServiceTime:
     working_days: int = 1
     timezone: str = "Asia/Shanghai"
+    urgent_minutes: int = 15  # an urgent ticket is due in minutes, not working days
+
+
+class NotUrgentError(ValueError):
+    """A call-back number is taken for urgent tickets only."""
 
 
 class AskService:
@@ -43,12 +50,18 @@ class AskService:
         uow_factory: UnitOfWorkFactory,
         clock: Clock,
         service_time: ServiceTime | None = None,
+        *,
+        triage: Triage | None = None,
+        duty_chat_id: int | None = None,
     ) -> None:
         self._kb = kb
         self._matcher = matcher
         self._uow = uow_factory
         self._clock = clock
         self._service_time = service_time or ServiceTime()
+        # Without a fitted classifier the readable rules still decide.
+        self._triage = triage or Triage()
+        self._duty_chat_id = duty_chat_id
 
     async def ask(self, community: str, resident: ResidentRef, text: str, channel: Channel) -> Reply:
         """Answer, clarify or escalate `text`, recording the consultation (and escalation) atomically.
@@ -59,6 +72,12 @@ class AskService:
         text = text if isinstance(text, str) else ""
         cleaned = strip_controls(text).strip()
         stored = mask_personal_numbers(cleaned[:STORED_CHAR_LIMIT])
+        notice = Notice.TRUNCATED if len(cleaned) > MATCH_CHAR_LIMIT else None
+
+        # Before anything else: somebody in danger gets the numbers first, not a menu or a referral.
+        triage = self._triage(cleaned)
+        if triage.urgent:
+            return await self._urgent(place.slug, resident, channel, stored, triage, notice)
 
         result = self._matcher.match(cleaned, place.slug)
         if not result.normalized:
@@ -76,8 +95,7 @@ class AskService:
             )
             return Reply(Outcome.CLARIFY, place, 0.0, False, consultation_id, notice=Notice.EMPTY)
 
-        notice = Notice.TRUNCATED if len(cleaned) > MATCH_CHAR_LIMIT else None
-        outcome = Outcome.ESCALATE if result.urgent else result.outcome
+        outcome = result.outcome
         best = result.best
         entry_id = best.entry_id if outcome is Outcome.ANSWER and best else None
         consultation_id, escalation_id, due_at = await self._record(
@@ -88,20 +106,22 @@ class AskService:
             outcome,
             entry_id,
             result.score,
-            urgent=result.urgent,
+            urgent=False,
             escalate=outcome is Outcome.ESCALATE,
-            candidates=tuple(c.entry_id for c in result.candidates),
+            candidates=tuple((c.entry_id, c.score) for c in result.candidates),
         )
+        explained = _explained(result)
         if outcome is Outcome.ANSWER and best is not None:
             return Reply(
                 outcome,
                 place,
                 result.score,
-                result.urgent,
+                False,
                 consultation_id,
                 entry=self._kb.entry_for(place.slug, best.entry_id),
                 matched=best.matched,
                 notice=notice,
+                **explained,
             )
         if outcome is Outcome.CLARIFY:
             choices = tuple(
@@ -109,19 +129,121 @@ class AskService:
                 for c in result.candidates
             )
             return Reply(
-                outcome, place, result.score, result.urgent, consultation_id, choices=choices, notice=notice
+                outcome,
+                place,
+                result.score,
+                False,
+                consultation_id,
+                choices=choices,
+                notice=notice,
+                **explained,
             )
         return Reply(
             Outcome.ESCALATE,
             place,
             result.score,
-            result.urgent,
+            False,
             consultation_id,
             ticket=ticket_number(escalation_id) if escalation_id is not None else None,
             due_at=due_at,
             referral=self._kb.referrals.get(best.entry_id) if best else None,
             notice=notice,
+            **explained,
         )
+
+    async def _urgent(
+        self,
+        community: str,
+        resident: ResidentRef,
+        channel: Channel,
+        stored: str,
+        triage: TriageResult,
+        notice: Notice | None,
+    ) -> Reply:
+        """Recorded as urgent, a ticket due in minutes, the officers and the duty group alarmed at once."""
+        assert triage.kind is not None
+        log.warning("urgent consultation in %s: %s (%s)", community, triage.kind.value, triage.evidence)
+        now = self._clock.now()
+        due_at = now + timedelta(minutes=self._service_time.urgent_minutes)
+        async with self._uow() as uow:
+            consultation = await uow.consultations.add(
+                NewConsultation(
+                    community=community,
+                    resident=resident,
+                    channel=channel,
+                    text_masked=stored,
+                    outcome=Outcome.ESCALATE,
+                    entry_id=None,
+                    score=0.0,
+                    urgent=True,
+                    created_at=now,
+                    urgent_kind=triage.kind.value,
+                )
+            )
+            escalation = await uow.escalations.open(consultation.id, NewEscalation(due_at=due_at))
+            common = dict(escalation_id=escalation.id, community=community, question=stored, now=now)
+            await post_to_officers(
+                uow,
+                self._kb,
+                urgent=True,
+                urgent_kind=triage.kind.value,
+                candidates=(),
+                due_at=due_at,
+                **common,
+            )
+            await raise_alarm(
+                uow,
+                self._kb,
+                urgent_kind=triage.kind.value,
+                due_at=due_at,
+                duty_chat_id=self._duty_chat_id,
+                **common,
+            )
+            await uow.commit()
+        return Reply(
+            Outcome.ESCALATE,
+            self._kb.community(community),
+            0.0,
+            True,
+            consultation.id,
+            ticket=escalation.ticket,
+            due_at=due_at,
+            notice=notice,
+            urgent_kind=triage.kind,
+            numbers=triage.numbers,
+        )
+
+    async def leave_callback(self, consultation_id: int, phone: str) -> str:
+        """The resident of an urgent ticket leaves a number to be called back on. Returns it masked.
+
+        ValueError for something that is not a phone number; NotUrgentError for a routine ticket."""
+        number = normalize_phone(phone)
+        if number is None:
+            raise ValueError("请填写正确的手机号或座机号")
+        now = self._clock.now()
+        async with self._uow() as uow:
+            consultation = await uow.consultations.get(consultation_id)
+            if consultation is None:
+                raise NotFoundError(f"consultation {consultation_id} not found")
+            if not consultation.urgent:
+                raise NotUrgentError("only urgent tickets take a call-back number")
+            # open() hands back the ticket the urgent consultation already has.
+            escalation = await uow.escalations.open(consultation_id, NewEscalation(due_at=now))
+            await uow.escalations.set_callback_phone(escalation.id, number)
+            await raise_alarm(
+                uow,
+                self._kb,
+                escalation_id=escalation.id,
+                community=escalation.community,
+                question=consultation.text_masked,
+                urgent_kind=consultation.urgent_kind or "",
+                due_at=escalation.due_at,
+                now=now,
+                duty_chat_id=self._duty_chat_id,
+                note=f"群众留了回拨电话 {mask_phone(number)}（完整号码见网页工单）",
+            )
+            await uow.commit()
+        return mask_phone(number)
 
     async def view_entry(
         self, community: str, resident: ResidentRef, entry_id: str, channel: Channel
@@ -148,11 +270,11 @@ class AskService:
     async def escalate_consultation(self, consultation_id: int) -> Reply:
         """ "None of these": the resident's clarified question goes to the officers after all."""
         now = self._clock.now()
-        due_at = answer_due(now, self._service_time.working_days, self._service_time.timezone)
         async with self._uow() as uow:
             consultation = await uow.consultations.get(consultation_id)
             if consultation is None:
                 raise KeyError(f"consultation {consultation_id} not found")
+            due_at = self._due(now, consultation.urgent)
             escalation = await uow.escalations.open(consultation_id, NewEscalation(due_at=due_at))
             await post_to_officers(
                 uow,
@@ -161,6 +283,7 @@ class AskService:
                 community=consultation.community,
                 question=consultation.text_masked,
                 urgent=consultation.urgent,
+                urgent_kind=consultation.urgent_kind,
                 candidates=(),
                 due_at=due_at,
                 now=now,
@@ -189,15 +312,11 @@ class AskService:
         *,
         urgent: bool,
         escalate: bool,
-        candidates: tuple[str, ...] = (),
+        candidates: tuple[tuple[str, float], ...] = (),
         via_menu: bool = False,
     ) -> tuple[int, int | None, datetime | None]:
         now = self._clock.now()
-        due_at = (
-            answer_due(now, self._service_time.working_days, self._service_time.timezone)
-            if escalate
-            else None
-        )
+        due_at = self._due(now, urgent) if escalate else None
         async with self._uow() as uow:
             consultation = await uow.consultations.add(
                 NewConsultation(
@@ -210,7 +329,8 @@ class AskService:
                     score=score,
                     urgent=urgent,
                     created_at=now,
-                    candidates=candidates,
+                    candidates=tuple(c for c, _ in candidates),
+                    candidate_scores=tuple(s for _, s in candidates),
                     via_menu=via_menu,
                 )
             )
@@ -231,3 +351,13 @@ class AskService:
                 )
             await uow.commit()
         return consultation.id, escalation_id, due_at
+
+    def _due(self, now: datetime, urgent: bool) -> datetime:
+        if urgent:
+            return now + timedelta(minutes=self._service_time.urgent_minutes)
+        return answer_due(now, self._service_time.working_days, self._service_time.timezone)
+
+
+def _explained(result: MatchResult) -> dict:
+    """The matcher's calibrated confidence and its evidence, passed on to the reply."""
+    return {"confidence": result.confidence, "evidence": result.evidence}

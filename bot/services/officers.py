@@ -111,7 +111,8 @@ class OfficerService:
                 community=community,
                 question=view.question,
                 urgent=view.urgent,
-                candidates=view.candidates,
+                urgent_kind=view.urgent_kind,
+                candidates=view.scored_candidates,
                 due_at=escalation.due_at,
                 now=now,
             )

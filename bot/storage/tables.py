@@ -149,8 +149,10 @@ class ConsultationRow(Base):
     entry_id: Mapped[str | None] = mapped_column(String(128))
     score: Mapped[float] = mapped_column(Float)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    urgent_kind: Mapped[str | None] = mapped_column(String(16))
     via_menu: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Comma-joined entry ids offered to the resident; kept for curation, never queried by id.
+    # Comma-joined entry ids offered to the resident, each with ":score" (0-100) since revision 0005;
+    # kept for curation and the officers' view, never queried by id.
     candidates: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
@@ -235,6 +237,8 @@ class EscalationRow(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # Overdue reminders sent so far: 0 none, 1 officers reminded, 2 passed to the duty group.
     reminded: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The resident's call-back number on an urgent ticket; masked everywhere but on the ticket itself.
+    callback_phone: Mapped[str | None] = mapped_column(String(32))
 
 
 class EscalationPostRow(Base):

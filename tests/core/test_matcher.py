@@ -63,10 +63,9 @@ def test_local_entries_only_in_their_community(small_matcher: Matcher) -> None:
     assert all(c.entry_id != "gongyuan.patrol" for c in small_matcher.match(asked, "hexi").candidates)
 
 
-def test_urgent_messages_are_flagged_whatever_matches(small_matcher: Matcher) -> None:
-    result = small_matcher.match("救命！有人在撬门", "gongyuan")
-    assert result.urgent
-    assert not small_matcher.match("身份证丢了怎么补办", "gongyuan").urgent
+def test_emergencies_are_left_to_triage(small_matcher: Matcher) -> None:
+    # Triage runs before matching (bot/core/triage); the matcher only says what the words are about.
+    assert not small_matcher.match("救命！有人在撬门", "gongyuan").urgent
 
 
 def test_empty_and_symbol_only_input(small_matcher: Matcher) -> None:

@@ -24,10 +24,11 @@ from hypothesis import strategies as st
 from pypinyin import Style, lazy_pinyin
 
 from bot.core.knowledge import KnowledgeBase
-from bot.core.matcher import Matcher, Thresholds
+from bot.core.matcher import Matcher
 from bot.core.models import MatchResult, Outcome
 from bot.core.privacy import mask_personal_numbers
 from bot.core.text import FILLERS, MATCH_CHAR_LIMIT, Normalizer, fold
+from bot.core.understanding.fusion import MAX_OFFERED
 from bot.kb.loader import load_knowledge
 from tests.conftest import FIXTURE_KB
 
@@ -196,7 +197,7 @@ def test_latin_fillers_are_removed_as_whole_words_only(word: str) -> None:
 
 # ---- Matcher -------------------------------------------------------------------------------------------
 def _check_result(result: MatchResult, community: str) -> None:
-    kb, thresholds = _kb(), Thresholds()
+    kb, thresholds = _kb(), _matcher().thresholds
     assert isinstance(result, MatchResult)
     assert isinstance(result.outcome, Outcome)
     assert 0.0 <= result.score <= 100.0
@@ -208,12 +209,13 @@ def _check_result(result: MatchResult, community: str) -> None:
     visible = kb.visible_ids(community) | set(kb.referrals)
     assert {c.entry_id for c in result.candidates} <= visible
     if result.outcome is Outcome.CLARIFY:
-        assert 1 <= len(result.candidates) <= thresholds.max_candidates
+        assert 1 <= len(result.candidates) <= MAX_OFFERED
         assert all(c.entry_id in kb.visible_ids(community) for c in result.candidates)
     if result.outcome is Outcome.ANSWER:
         assert len(result.candidates) == 1
         assert result.candidates[0].entry_id in kb.visible_ids(community)
-        assert result.score >= thresholds.answer
+        assert result.score >= 100 * thresholds.answer - 0.01
+        assert 0.0 <= result.confidence <= 1.0
 
 
 @SLOW

@@ -63,6 +63,22 @@ def test_procedure_without_materials(kb_dir: Path) -> None:
     assert "materials" in problem
 
 
+def test_not_covered_is_loaded_as_the_entry_scope(kb_dir: Path) -> None:
+    _edit(kb_dir / "base/idcard.yaml", lambda d: d["entries"][0].update(not_covered=["护照丢了怎么补"]))
+    assert load_knowledge(kb_dir).entries["idcard.lost"].not_covered == ("护照丢了怎么补",)
+
+
+def test_not_covered_repeating_an_own_question_names_file_entry_and_field(kb_dir: Path) -> None:
+    def change(d):
+        own = d["entries"][0]["questions"][0]
+        d["entries"][0]["not_covered"] = ["护照丢了怎么补", f" {own}？"]
+
+    _edit(kb_dir / "base/idcard.yaml", change)
+    (problem,) = _problems(kb_dir)
+    assert problem.startswith("knowledge/base/idcard.yaml: entry idcard.lost: field not_covered")
+    assert "repeats" in problem
+
+
 def test_duplicate_ids_across_files(kb_dir: Path) -> None:
     _edit(kb_dir / "base/prevention.yaml", lambda d: d["entries"][0].update(id="idcard.lost"))
     (problem,) = _problems(kb_dir)

@@ -72,7 +72,7 @@ async def test_urgent_message_gets_110_and_reaches_officers(container: Container
     reply = await container.ask.ask("gongyuan", RESIDENT, "救命！有人在撬我家门", Channel.WEB)
     assert reply.urgent
     assert reply.outcome is Outcome.ESCALATE and reply.ticket
-    assert render_plain(reply).startswith("【紧急情况】")
+    assert render_plain(reply).startswith("【紧急求助】请立即拨打 110")
 
 
 async def test_personal_numbers_are_masked_before_storage(container: Container) -> None:
@@ -160,3 +160,36 @@ async def test_matters_for_other_bodies_are_escalated_with_a_pointer(container: 
     assert reply.referral is not None and reply.referral.id == "refer.utilities"
     text = render_plain(reply)
     assert "供电" in text and reply.ticket in text
+
+
+async def test_the_matchers_confidence_and_evidence_reach_the_reply_and_the_officers(
+    container: Container,
+) -> None:
+    from bot.core.models import Candidate, Evidence, MatchResult
+    from bot.services.ask import AskService
+
+    evidence = Evidence(
+        "classifier", "身份证丢了怎么办", (("lexical", 0.41), ("classifier", 0.88)), ("宠物",)
+    )
+
+    class StubMatcher:
+        def match(self, text: str, community: str) -> MatchResult:
+            candidates = (Candidate("idcard.lost", 62.5, "身份证丢了", "question"),)
+            return MatchResult(Outcome.ESCALATE, 62.5, candidates, False, text, "stub", 0.625, evidence)
+
+    ask = AskService(container.kb, StubMatcher(), container.uow_factory, container.clock)  # type: ignore[arg-type]
+    reply = await ask.ask("gongyuan", RESIDENT, "身份证和宠物", Channel.WEB)
+    assert (reply.confidence, reply.evidence) == (0.625, evidence)
+    from bot.cli import reply_json
+
+    data = reply_json(reply, "Asia/Shanghai")
+    assert data["confidence"] == 0.625
+    assert data["evidence"] == {
+        "scorer": "classifier",
+        "phrasing": "身份证丢了怎么办",
+        "scores": {"lexical": 0.41, "classifier": 0.88},
+        "uncovered": ["宠物"],
+    }
+    async with container.uow_factory() as uow:
+        view = await uow.escalations.view(int(reply.ticket.removeprefix("WJ")))
+    assert view.scored_candidates == (("idcard.lost", 62.5),)

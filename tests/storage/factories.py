@@ -56,6 +56,8 @@ def new_consultation(
     via_menu: bool = False,
     at: datetime = datetime(2024, 3, 1, 2, tzinfo=UTC),
     candidates: tuple[str, ...] = (),
+    candidate_scores: tuple[float, ...] = (),
+    urgent_kind: str | None = None,
     text: str = "孩子出生怎么上户口？电话1**********",
 ) -> NewConsultation:
     return NewConsultation(
@@ -70,6 +72,8 @@ def new_consultation(
         created_at=at,
         candidates=candidates,
         via_menu=via_menu,
+        candidate_scores=candidate_scores,
+        urgent_kind=urgent_kind,
     )
 
 

@@ -51,6 +51,7 @@ async def test_view_carries_the_question_the_resident_and_how_to_reach_them(
         urgent=True,
         candidates=("passport-lost", "id-card-lost"),
         reminded=0,
+        candidate_scores=(None, None),  # stored without scores
     )
     assert plain_view is not None
     assert (plain_view.channel, plain_view.resident, plain_view.urgent, plain_view.candidates) == (
@@ -61,13 +62,17 @@ async def test_view_carries_the_question_the_resident_and_how_to_reach_them(
     )
 
 
-async def test_queue_is_oldest_first_filtered_by_community_and_status(
+async def test_queue_is_by_due_time_filtered_by_community_and_status(
     uow_factory: Callable[[], SqlUnitOfWork], clock: FakeClock
 ) -> None:
-    a = await add_escalation(uow_factory, clock, user="a", opened=utc(1, 2))
-    b = await add_escalation(uow_factory, clock, user="b", community="minzhu", opened=utc(1, 2, 10))
-    c = await add_escalation(uow_factory, clock, user="c", opened=utc(1, 1))  # added later, opened earlier
-    d = await add_escalation(uow_factory, clock, user="d", opened=utc(1, 3))
+    a = await add_escalation(uow_factory, clock, user="a", opened=utc(1, 2), due=utc(2, 2))
+    b = await add_escalation(
+        uow_factory, clock, user="b", community="minzhu", opened=utc(1, 2, 10), due=utc(2, 3)
+    )
+    c = await add_escalation(
+        uow_factory, clock, user="c", opened=utc(1, 1), due=utc(2, 1)
+    )  # added later, due first
+    d = await add_escalation(uow_factory, clock, user="d", opened=utc(1, 3), due=utc(2, 4))
     officer = await add_staff(uow_factory)
     async with uow_factory() as uow:
         await uow.escalations.claim(d.id, officer, utc(1, 4))
@@ -82,6 +87,19 @@ async def test_queue_is_oldest_first_filtered_by_community_and_status(
         assert await queue([], [OPEN, CLAIMED]) == []
         assert await queue(None, [ANSWERED]) == []
         assert (await queue(["xinhua"], [CLAIMED]))[0].escalation.officer == "李警官"
+
+
+async def test_urgent_tickets_come_first_whatever_their_due_time(
+    uow_factory: Callable[[], SqlUnitOfWork], clock: FakeClock
+) -> None:
+    routine = await add_escalation(uow_factory, clock, user="r", opened=utc(1, 1), due=utc(2, 1))
+    urgent = await add_escalation(
+        uow_factory, clock, user="u", opened=utc(1, 5), due=utc(1, 5, 15), urgent=True, urgent_kind="fire"
+    )
+    async with uow_factory() as uow:
+        views = await uow.escalations.queue(None, [OPEN])
+    assert ids(views) == [urgent.id, routine.id]
+    assert (views[0].urgent, views[0].urgent_kind) == (True, "fire")
 
 
 async def test_overdue_lists_open_and_claimed_tickets_past_due_below_a_reminder_level(
@@ -164,3 +182,19 @@ async def test_posts_map_back_to_their_ticket(
         await uow.commit()
     async with uow_factory() as uow:
         assert await uow.escalations.by_post(group, 5010) == two.id
+
+
+async def test_candidate_scores_and_a_callback_number_are_kept(
+    uow_factory: Callable[[], SqlUnitOfWork], clock: FakeClock
+) -> None:
+    escalation = await add_escalation(
+        uow_factory, clock, candidates=("passport-lost", "id-card-lost"), candidate_scores=(71.25, 40.0)
+    )
+    async with uow_factory() as uow:
+        await uow.escalations.set_callback_phone(escalation.id, "13812345678")
+        await uow.commit()
+    async with uow_factory() as uow:
+        view = await uow.escalations.view(escalation.id)
+    assert view is not None
+    assert view.scored_candidates == (("passport-lost", 71.2), ("id-card-lost", 40.0))
+    assert view.escalation.callback_phone == "13812345678"

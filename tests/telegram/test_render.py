@@ -276,3 +276,24 @@ def test_every_text_has_both_languages_with_the_same_placeholders(key: str) -> N
 
 def test_unknown_language_falls_back_to_chinese() -> None:
     assert Translator("fr").language == "zh"
+
+
+def test_officers_post_shows_candidate_probabilities_and_reads_old_payloads() -> None:
+    from bot.channels.telegram.render import EscalationCard, escalation_post
+
+    new = EscalationCard.from_payload(
+        {
+            "ticket": "WJ000007",
+            "community": "gongyuan",
+            "question": "<b>问</b>",
+            "urgent": True,
+            "urgent_kind": "fraud",
+            "candidates": [{"title": "反诈<提示>", "score": 61.4}, {"title": "无分数", "score": None}],
+        },
+        {"gongyuan": "公园社区"},
+    )
+    text = escalation_post(new)
+    assert "紧急 · 正在被骗/刚转账" in text and "反诈&lt;提示&gt;（61%）" in text and "2. 无分数" in text
+    assert "&lt;b&gt;问&lt;/b&gt;" in text
+    old = EscalationCard.from_payload({"ticket": "WJ1", "candidates": ["居民身份证丢失补领"]}, {})
+    assert "1. 居民身份证丢失补领" in escalation_post(old)

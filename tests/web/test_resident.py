@@ -143,7 +143,11 @@ async def test_urgent_question_shows_110_first(client: TestClient) -> None:
     assert 'href="tel:110"' in body and "立即拨打 110" in body
     assert body.index("立即拨打 110") < body.index("工单号")
     reply = await ask_json(client, "救命！有人在撬我家门")
-    assert reply["urgent"] and reply["emergency"].startswith("【紧急情况】")
+    assert reply["urgent"] and reply["urgent_kind"] == "crime" and reply["numbers"][0] == "110"
+    assert reply["emergency"].startswith("【紧急求助】请立即拨打 110")
+    # Officers are alerted; no promise of working days.
+    assert "已同时通知" in reply["escalation"]["text"] and not reply["escalation"]["due"]
+    assert reply["escalation"]["callback"] is True
 
 
 async def test_escalating_somebody_elses_consultation_is_refused(

@@ -26,7 +26,13 @@ from aiogram.types import InlineKeyboardMarkup, Message
 from bot.channels.telegram import keyboards
 from bot.channels.telegram.callbacks import Signer, signer_for
 from bot.channels.telegram.limiter import RateLimiter
-from bot.channels.telegram.render import EscalationCard, escalation_post, officer_answer, reminder_post
+from bot.channels.telegram.render import (
+    EscalationCard,
+    escalation_post,
+    officer_answer,
+    reminder_post,
+    urgent_alert,
+)
 from bot.channels.telegram.texts import Translator
 from bot.core.models import OutboxMessage
 from bot.core.ports import DeliveryOutcome, DeliveryResult
@@ -115,6 +121,11 @@ class TelegramNotifier:
             return escalation_post(card), keyboards.escalation_actions(
                 int(payload["escalation_id"]), card.status
             )
+        if kind == "urgent_alert":
+            # The duty group may not be an officers' group: no action buttons there.
+            duty = bool(payload.get("duty"))
+            markup = None if duty else keyboards.escalation_actions(int(payload["escalation_id"]), None)
+            return urgent_alert(payload, self._names, self._timezone), markup
         if kind in ("reminder", "duty_handover"):
             markup = None
             if kind == "reminder" and payload.get("escalation_id") is not None:

@@ -17,6 +17,7 @@ from bot.channels.telegram.markup import CAPTION_LIMIT, MESSAGE_LIMIT, Html, bol
 from bot.channels.telegram.texts import Translator
 from bot.core.models import Community, Entry, EscalationStatus, EscalationView, Outcome
 from bot.core.replies import CHECKED_NOTE, Notice, Reply, card_sections, format_due
+from bot.core.triage.kinds import guidance_text, label_of
 from bot.services.reports import AdminReport
 
 # Previews of a resident's question inside longer messages: enough to recognise it.
@@ -45,7 +46,10 @@ def officers_of(community: Community, t: Translator) -> str:
 def reply_messages(reply: Reply, t: Translator, timezone: str) -> list[str]:
     """The resident's reply as one or more messages (long entry cards split between paragraphs)."""
     parts: list[str] = []
-    if reply.urgent:
+    if reply.urgent_kind is not None:
+        # The kind's guidance and numbers first, in bold: it may be all the resident reads.
+        parts.append(t("urgent_kind", guidance=guidance_text(reply.urgent_kind, t.language)))
+    elif reply.urgent:
         parts.append(t("urgent"))
     if reply.notice is Notice.EMPTY:
         parts.append(t("empty"))
@@ -64,6 +68,11 @@ def reply_messages(reply: Reply, t: Translator, timezone: str) -> list[str]:
 def escalation_notice(reply: Reply, t: Translator, timezone: str) -> Html:
     place = reply.community
     officers = officers_of(place, t)
+    if reply.urgent_kind is not None:
+        lines = [t("urgent_alerted", community=place.name, officers=officers)]
+        if reply.ticket:
+            lines.append(t("ticket", ticket=reply.ticket))
+        return Html("\n".join(lines))
     if reply.referral is not None:
         text = t(
             "escalated_referral",
@@ -100,7 +109,8 @@ class EscalationCard:
     community: str  # display name
     question: str  # masked
     urgent: bool = False
-    candidates: tuple[str, ...] = ()  # the engine's best guesses, as titles
+    candidates: tuple[str, ...] = ()  # the engine's best guesses, as titles with their probability
+    urgent_kind: str | None = None
     status: EscalationStatus = EscalationStatus.OPEN
     officer: str | None = None
     answer: str | None = None
@@ -114,7 +124,8 @@ class EscalationCard:
             community=names.get(slug, slug),
             question=str(payload.get("question", "")),
             urgent=bool(payload.get("urgent", False)),
-            candidates=tuple(str(c) for c in payload.get("candidates", ()) or ()),
+            candidates=tuple(_candidate(c) for c in payload.get("candidates", ()) or ()),
+            urgent_kind=payload.get("urgent_kind") or None,
         )
 
     @classmethod
@@ -127,7 +138,10 @@ class EscalationCard:
             community=names.get(e.community, e.community),
             question=view.question,
             urgent=view.urgent,
-            candidates=tuple(titles[c] for c in view.candidates if c in titles)[:3],
+            candidates=tuple(
+                _candidate({"title": titles[c], "score": s}) for c, s in view.scored_candidates if c in titles
+            )[:3],
+            urgent_kind=view.urgent_kind,
             status=e.status,
             officer=e.officer,
             answer=e.answer,
@@ -135,9 +149,18 @@ class EscalationCard:
         )
 
 
+def _candidate(item: Any) -> str:
+    """A candidate as the post shows it: older payloads hold bare titles, newer ones title and score."""
+    if isinstance(item, Mapping):
+        title = str(item.get("title", ""))
+        score = item.get("score")
+        return f"{title}（{float(score):.0f}%）" if isinstance(score, int | float) else title
+    return str(item)
+
+
 def escalation_post(card: EscalationCard) -> str:
     """The post in the officers' group. Officers work in Chinese, so no translation here."""
-    head = "🚨 <b>紧急</b> " if card.urgent else ""
+    head = f"🚨 <b>紧急 · {escape(label_of(card.urgent_kind))}</b> " if card.urgent else ""
     lines = [
         f"{head}<b>【群众咨询转办】</b>工单 <b>{escape(card.ticket)}</b> · {escape(card.community)}",
         f"状态：{STATUS_ZH[card.status]}" + (f"（{escape(card.officer)}）" if card.officer else ""),
@@ -148,7 +171,7 @@ def escalation_post(card: EscalationCard) -> str:
     lines.append(f"<b>问题</b>：{escape(shorten(card.question, 2000))}")
     if card.candidates:
         lines.append("")
-        lines.append("<b>机器人的候选答案</b>：")
+        lines.append("<b>机器人的候选答案（匹配概率）</b>：")
         lines += [f"{i}. {escape(title)}" for i, title in enumerate(card.candidates, 1)]
     if card.answer:
         lines.append("")
@@ -156,6 +179,32 @@ def escalation_post(card: EscalationCard) -> str:
     if card.status in (EscalationStatus.OPEN, EscalationStatus.CLAIMED):
         lines.append("")
         lines.append("<i>认领后点“答复”，或直接回复本条消息输入答复。</i>")
+    return _fit("\n".join(lines))
+
+
+def urgent_alert(payload: Mapping[str, Any], names: Mapping[str, str], timezone: str) -> str:
+    """The alarm beside an urgent ticket's post: names the on-duty officers (a mention notifies them)."""
+    slug = str(payload.get("community", ""))
+    due = str(payload.get("due_at", ""))
+    with contextlib.suppress(ValueError):
+        due = format_due(datetime.fromisoformat(due), timezone)
+    mentions = []
+    for officer in payload.get("officers", ()) or ():
+        with contextlib.suppress(TypeError, ValueError, AttributeError):
+            mentions.append(
+                f'<a href="tg://user?id={int(officer["telegram_id"])}">{escape(str(officer["name"]))}</a>'
+            )
+    heading = "🚨🚨 <b>紧急警情提醒</b>" + ("（值班）" if payload.get("duty") else "")
+    lines = [
+        f"{heading} · {escape(label_of(payload.get('urgent_kind')))}",
+        f"工单 <b>{escape(str(payload.get('ticket', '')))}</b> · {escape(names.get(slug, slug))}"
+        f" · 请于 {escape(due)} 前联系群众",
+    ]
+    if payload.get("note"):
+        lines.append(f"<b>{escape(str(payload['note']))}</b>")
+    lines.append(f"<b>群众原话</b>：{escape(shorten(str(payload.get('question', '')), QUESTION_PREVIEW))}")
+    if mentions:
+        lines.append("请 " + "、".join(mentions) + " 立即处置。")
     return _fit("\n".join(lines))
 
 
@@ -272,4 +321,5 @@ __all__ = [
     "reminder_post",
     "reply_messages",
     "stats_caption",
+    "urgent_alert",
 ]

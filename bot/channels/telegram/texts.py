@@ -102,6 +102,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "🚨 <b>Emergency</b>: if you or someone else is in danger, <b>call 110 now</b> "
         "(text 12110 if you cannot speak), fire 119, ambulance 120. Get safe first, then say where and what.",
     },
+    "urgent_kind": {"zh": "🚨 <b>{guidance}</b>", "en": "🚨 <b>{guidance}</b>"},
+    "urgent_alerted": {
+        "zh": "已同时通知<b>{community}</b>的民警（{officers}）和值班民警，他们会尽快与您联系。"
+        "请先按上面的提示拨打电话求助。",
+        "en": "The officers of <b>{community}</b> ({officers}) and the duty officers have been alerted "
+        "and will contact you. Please call the number above first.",
+    },
     "empty": {
         "zh": "没有看到文字内容。请用一两句话描述您想咨询的事情，例如：“身份证丢了怎么补办？”",
         "en": "I could not find words in that. Please describe what you need in a sentence or two, "

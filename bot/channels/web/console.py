@@ -15,6 +15,8 @@ from bot.channels.web.views import STATUS_LABELS, local_time
 from bot.core.knowledge import UnknownCommunityError
 from bot.core.models import EscalationStatus, EscalationView, Staff, ticket_number
 from bot.core.ports import ConflictError
+from bot.core.privacy import mask_phone
+from bot.core.triage.kinds import label_of
 from bot.services.officers import MAX_ANSWER_CHARS, PermissionDenied
 from bot.wiring import Container
 
@@ -32,7 +34,7 @@ async def queue(request: web.Request) -> web.Response:
     answered = await container.officers.queue(officer, (EscalationStatus.ANSWERED,), limit=30)
     context = {
         "waiting": [_item(container, v, officer) for v in waiting],
-        "answered": [_item(container, v, officer) for v in reversed(answered)],
+        "answered": [_item(container, v, officer) for v in answered],
     }
     return await render(request, "console.html", context)
 
@@ -45,7 +47,8 @@ async def escalation(request: web.Request) -> web.Response:
     view = await container.officers.view(officer, _id(request))
     communities = sorted(container.kb.communities.values(), key=lambda c: (c.district, c.name))
     context = {
-        "e": _item(container, view, officer),
+        # The one place the resident's call-back number is shown in full.
+        "e": _item(container, view, officer) | {"callback_phone": view.escalation.callback_phone},
         "communities": [{"slug": c.slug, "name": f"{c.district} {c.name}"} for c in communities],
         "max_answer": MAX_ANSWER_CHARS,
     }
@@ -112,13 +115,20 @@ def _item(container: Container, view: EscalationView, officer: Staff) -> dict[st
     e = view.escalation
     tz = container.settings.timezone
     now = container.clock.now()
-    titles = [container.kb.entries[c].title for c in view.candidates if c in container.kb.entries][:3]
+    entries = container.kb.entries
+    candidates = [
+        f"{entries[c].title}（{score:.0f}%）" if score is not None else entries[c].title
+        for c, score in view.scored_candidates
+        if c in entries
+    ][:3]
     return {
         "id": e.id,
         "ticket": e.ticket,
         "community": _name(container, e.community),
         "question": view.question,
         "urgent": view.urgent,
+        "urgent_label": label_of(view.urgent_kind) if view.urgent else None,
+        "callback_masked": mask_phone(e.callback_phone),
         "status": e.status.value,
         "status_label": STATUS_LABELS[e.status],
         "officer": e.officer,
@@ -129,7 +139,7 @@ def _item(container: Container, view: EscalationView, officer: Staff) -> dict[st
         "answer": e.answer,
         "answered": local_time(e.answered_at, tz),
         "channel": view.channel.value,
-        "candidates": titles,
+        "candidates": candidates,
     }
 
 

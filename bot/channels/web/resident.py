@@ -27,6 +27,7 @@ from bot.core.models import (
     Satisfaction,
 )
 from bot.core.replies import Reply
+from bot.services.ask import NotUrgentError
 from bot.wiring import Container
 
 MAX_QUESTION_CHARS = 4000  # the service keeps 2,000 and matches fewer; this only bounds the request
@@ -88,6 +89,25 @@ async def escalate(request: web.Request) -> web.StreamResponse:
     consultation_id = _own_consultation(request, await _fields(request))
     reply = await container.ask.escalate_consultation(consultation_id)
     return await _reply(request, place, reply, None)
+
+
+@routes.post("/c/{slug}/callback")
+async def leave_callback(request: web.Request) -> web.StreamResponse:
+    """An urgent ticket's resident leaves a number the officers can call back (optional)."""
+    container = request.app[CONTAINER]
+    place = container.kb.community(request.match_info["slug"])
+    data = await _fields(request)
+    consultation_id = _own_consultation(request, data)
+    try:
+        masked = await container.ask.leave_callback(consultation_id, str(data.get("phone", ""))[:64])
+    except NotUrgentError:
+        raise web.HTTPForbidden() from None
+    except ValueError as exc:
+        if wants_json(request):
+            return web.json_response({"error": "phone", "message": str(exc)}, status=400, dumps=_dumps)
+        await flash(request, str(exc), "error")
+        raise web.HTTPSeeOther(request.app.router["community"].url_for(slug=place.slug)) from None
+    return await _thanks(request, place, f"已收到您的电话 {masked}，民警会尽快打给您。")
 
 
 @routes.post("/c/{slug}/helpful")

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.cli import reply_json
 from bot.core.models import Community, Entry, EscalationStatus, EscalationView, Outcome
-from bot.core.replies import EMERGENCY_GUIDANCE, Notice, Reply
+from bot.core.replies import Notice, Reply, alerted_text, emergency_text
 
 NOTICES = {
     Notice.EMPTY: "没有看到文字内容。请用一两句话描述您想咨询的事情，例如：“身份证丢了怎么补办？”",
@@ -68,7 +68,9 @@ def entry_card(entry: Entry) -> dict[str, Any]:
 def chat_reply(reply: Reply, timezone: str, *, ref: str | None = None) -> dict[str, Any]:
     """The API's JSON (bot.cli.reply_json, unchanged) plus what a page needs to draw it."""
     data = reply_json(reply, timezone)
-    data["emergency"] = EMERGENCY_GUIDANCE if reply.urgent else None
+    data["emergency"] = emergency_text(reply)
+    # The numbers as buttons (tel: links); the old generic guidance names 110 first.
+    data["call"] = list(reply.numbers) or (["110"] if reply.urgent else [])
     data["notice_text"] = NOTICES.get(reply.notice) if reply.notice else None
     data["entry"] = entry_card(reply.entry) if reply.outcome is Outcome.ANSWER and reply.entry else None
     data["choices"] = [{"entry_id": c.entry_id, "title": c.title} for c in reply.choices]
@@ -78,6 +80,9 @@ def chat_reply(reply: Reply, timezone: str, *, ref: str | None = None) -> dict[s
 
 
 def _escalation_text(reply: Reply, timezone: str) -> dict[str, Any]:
+    if reply.urgent_kind is not None:
+        # Urgent: the officers have been alerted; no promise of days. A call-back number may be left.
+        return {"text": alerted_text(reply), "ticket": reply.ticket, "due": "", "callback": True}
     c = reply.community
     officers = "、".join(o.name for o in c.officers) or "社区民警"
     if reply.referral is not None:
@@ -87,7 +92,12 @@ def _escalation_text(reply: Reply, timezone: str) -> dict[str, Any]:
         )
     else:
         text = f"这个问题我暂时答不好，已转给{c.name}的民警（{officers}）。"
-    return {"text": text, "ticket": reply.ticket, "due": local_time(reply.due_at, timezone)}
+    return {
+        "text": text,
+        "ticket": reply.ticket,
+        "due": local_time(reply.due_at, timezone),
+        "callback": False,
+    }
 
 
 def ticket_item(view: EscalationView, timezone: str, names: dict[str, str]) -> dict[str, Any]:

@@ -30,8 +30,9 @@ class SqlConsultationRepository:
             entry_id=consultation.entry_id,
             score=consultation.score,
             urgent=consultation.urgent,
+            urgent_kind=consultation.urgent_kind,
             via_menu=consultation.via_menu,
-            candidates=",".join(consultation.candidates),
+            candidates=join_candidates(consultation.candidates, consultation.candidate_scores),
             created_at=consultation.created_at,
         )
         self._session.add(row)
@@ -56,4 +57,27 @@ def to_consultation(row: ConsultationRow) -> Consultation:
         urgent=row.urgent,
         created_at=as_utc(row.created_at),
         via_menu=row.via_menu,
+        urgent_kind=row.urgent_kind,
     )
+
+
+def join_candidates(ids: tuple[str, ...], scores: tuple[float, ...]) -> str:
+    if len(scores) != len(ids):
+        return ",".join(ids)
+    return ",".join(f"{i}:{s:.1f}" for i, s in zip(ids, scores, strict=True))
+
+
+def split_candidates(column: str) -> tuple[tuple[str, ...], tuple[float | None, ...]]:
+    """Entry ids and their scores; rows written before revision 0005 hold ids only."""
+    ids: list[str] = []
+    scores: list[float | None] = []
+    for item in column.split(","):
+        entry_id, _, score = item.partition(":")
+        if not entry_id:
+            continue
+        ids.append(entry_id)
+        try:
+            scores.append(float(score) if score else None)
+        except ValueError:
+            scores.append(None)
+    return tuple(ids), tuple(scores)

@@ -18,6 +18,7 @@ from bot.core.models import (
     Staff,
 )
 from bot.core.ports import Clock, ConflictError, NotFoundError
+from bot.storage.repositories.consultations import split_candidates
 from bot.storage.tables import (
     CommunityRow,
     ConsultationRow,
@@ -141,7 +142,9 @@ class SqlEscalationRepository:
         statement = _view_select().where(EscalationRow.status.in_([s.value for s in statuses]))
         if communities is not None:
             statement = statement.where(EscalationRow.community.in_(list(communities)))
-        return await self._views(statement.order_by(EscalationRow.created_at, EscalationRow.id).limit(limit))
+        # Urgent first, then the earliest promise: an emergency never waits behind routine questions.
+        order = (ConsultationRow.urgent.desc(), EscalationRow.due_at, EscalationRow.id)
+        return await self._views(statement.order_by(*order).limit(limit))
 
     async def overdue(self, now: datetime, below_level: int) -> list[EscalationView]:
         """Strictly past due (due_at < now), most overdue first."""
@@ -176,6 +179,10 @@ class SqlEscalationRepository:
             .order_by(EscalationRow.created_at.desc(), EscalationRow.id.desc())
             .limit(limit)
         )
+
+    async def set_callback_phone(self, escalation_id: int, phone: str) -> None:
+        if not await self._update(escalation_id, EscalationRow.id == escalation_id, callback_phone=phone):
+            raise NotFoundError(f"escalation {escalation_id} does not exist")
 
     async def add_post(self, escalation_id: int, chat_id: int, message_id: int) -> None:
         """Idempotent for the same escalation; ConflictError if the post already maps to another one;
@@ -235,18 +242,23 @@ class SqlEscalationRepository:
 
     async def _views(self, statement: Select[Any]) -> list[EscalationView]:
         rows = await self._session.execute(statement)
-        return [
-            EscalationView(
-                escalation=to_escalation(row.EscalationRow),
-                question=row.text_masked,
-                channel=Channel(row.consultation_channel),
-                resident=ResidentRef(Channel(row.resident_channel), row.channel_user_id),
-                urgent=row.urgent,
-                candidates=tuple(c for c in row.candidates.split(",") if c),
-                reminded=row.EscalationRow.reminded,
+        views = []
+        for row in rows:
+            ids, scores = split_candidates(row.candidates)
+            views.append(
+                EscalationView(
+                    escalation=to_escalation(row.EscalationRow),
+                    question=row.text_masked,
+                    channel=Channel(row.consultation_channel),
+                    resident=ResidentRef(Channel(row.resident_channel), row.channel_user_id),
+                    urgent=row.urgent,
+                    candidates=ids,
+                    reminded=row.EscalationRow.reminded,
+                    urgent_kind=row.urgent_kind,
+                    candidate_scores=scores,
+                )
             )
-            for row in rows
-        ]
+        return views
 
 
 def _view_select() -> Select[Any]:
@@ -256,6 +268,7 @@ def _view_select() -> Select[Any]:
             ConsultationRow.text_masked,
             ConsultationRow.channel.label("consultation_channel"),
             ConsultationRow.urgent,
+            ConsultationRow.urgent_kind,
             ConsultationRow.candidates,
             ResidentRow.channel.label("resident_channel"),
             ResidentRow.channel_user_id,
@@ -280,4 +293,5 @@ def to_escalation(row: EscalationRow) -> Escalation:
         claimed_at=as_utc(row.claimed_at),
         answered_at=as_utc(row.answered_at),
         closed_at=as_utc(row.closed_at),
+        callback_phone=row.callback_phone,
     )

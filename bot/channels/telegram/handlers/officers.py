@@ -41,6 +41,8 @@ from bot.channels.telegram.markup import escape, shorten, split_html
 from bot.channels.telegram.render import STATUS_ZH, EscalationCard, escalation_post
 from bot.core.models import EscalationStatus, EscalationView, Staff, ticket_number
 from bot.core.ports import ConflictError, NotFoundError
+from bot.core.replies import format_due
+from bot.core.triage.kinds import label_of
 from bot.services.officers import PermissionDenied
 
 if TYPE_CHECKING:
@@ -262,10 +264,12 @@ async def queue(message: Message, staff: Staff, bot: Bot, container: Container) 
     for view in views:
         e = view.escalation
         who = f"（{escape(e.officer)}）" if e.officer else ""
-        urgent = "🚨" if view.urgent else ""
+        # Urgent tickets come first (the queue's order) and say what the emergency is.
+        urgent = f"🚨<b>紧急·{escape(label_of(view.urgent_kind))}</b> " if view.urgent else ""
         lines.append(
             f"{urgent}<b>{e.ticket}</b> · {escape(names.get(e.community, e.community))} · "
-            f"{STATUS_ZH[e.status]}{who}\n{escape(shorten(view.question, 80))}"
+            f"{STATUS_ZH[e.status]}{who} · 限时 {format_due(e.due_at, container.settings.timezone)}\n"
+            f"{escape(shorten(view.question, 80))}"
         )
     await send_chunks(bot, message.chat.id, split_html("\n\n".join(lines)))
 

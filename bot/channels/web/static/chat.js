@@ -89,7 +89,12 @@
   function replyNode(reply) {
     const box = el("div", { class: "msg bot", "data-outcome": reply.outcome });
     if (reply.emergency) {
-      box.append(el("div", { class: "emergency", role: "alert" }, el("p", {}, reply.emergency), el("a", { class: "call", href: "tel:110" }, "立即拨打 110")));
+      const alarm = el("div", { class: "emergency", role: "alert" }, el("p", {}, reply.emergency));
+      if (reply.urgent_kind) alarm.dataset.kind = reply.urgent_kind;
+      (reply.call || ["110"]).forEach((number, i) => {
+        alarm.append(el("a", { class: "call", href: "tel:" + number }, (i === 0 ? "立即拨打 " : "") + number), " ");
+      });
+      box.append(alarm);
     }
     if (reply.notice_text) box.append(el("p", { class: "notice" }, reply.notice_text));
     if (reply.entry) {
@@ -114,6 +119,11 @@
       if (reply.escalation.due) info.append(el("p", {}, "预计答复时间：" + reply.escalation.due + " 前（首问负责、限时办结）"));
       info.append(el("p", { class: "meta" }, "民警答复后会显示在本页“我的咨询工单”里，关闭页面后再来也能看到。"));
       box.append(info);
+      if (reply.escalation.callback) {
+        const phone = el("input", { type: "tel", name: "phone", maxlength: "32", autocomplete: "tel", inputmode: "tel", placeholder: "手机号" });
+        box.append(consultationForm("callback", "callback", reply,
+          el("label", {}, "方便的话留个电话，民警会打给您（可不填）：", phone), el("button", {}, "留下电话")));
+      }
     }
     return box;
   }

@@ -1,4 +1,4 @@
-"""Spotting emergencies: someone in danger right now gets 110 guidance before anything else.
+"""The fixed regex list emergencies were spotted with before triage (kept as the benchmark baseline).
 
 The rule errs towards urgency for things happening now, and away from it for stories about the past
 (昨天被人打了…) and for prevention questions (万一有人撬门怎么办), which the knowledge base answers.

@@ -1,0 +1,140 @@
+"""Emergency triage: recall and precision per kind, false alarms on look-alike controls, latency.
+
+    python benchmarks/triage.py [--eval benchmarks/data/triage_eval.jsonl] [--folds 5]
+
+(a) k-fold cross-validation over the shipped phrasings (bot/core/triage/phrasings.jsonl) and (b) the
+separate evaluation set, written afterwards in other wording and never used for fitting or choosing the
+threshold. Both for the triage (rules + classifier) and for the old fixed regex list
+(benchmarks/baseline_urgent.py) as a baseline. "number" counts emergencies whose reply carries the
+kind's first number (110, 119, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from _common import ROOT
+from baseline_urgent import is_urgent
+
+from bot.core.text import fold
+from bot.core.triage import Sample, Triage, UrgentKind, choose_threshold, cross_validated, numbers_for
+from bot.core.triage.data import load_phrasings
+
+DEFAULT_EVAL = ROOT / "benchmarks" / "data" / "triage_eval.jsonl"
+
+# A prediction: the kind, or None for "not an emergency". The old rule has no kinds: "any".
+Predict = Callable[[str], "UrgentKind | str | None"]
+
+
+def load_eval(path: Path) -> list[Sample]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [Sample(r["text"], UrgentKind(r["kind"]) if r["kind"] else None) for r in rows]
+
+
+def report(title: str, samples: Sequence[Sample], predicted: Sequence[UrgentKind | str | None]) -> dict:
+    print(f"\n{title}")
+    print(f"  {'kind':<10} {'n':>4} {'recall':>7} {'kind ok':>8} {'precision':>10} {'number':>7}")
+    figures = {}
+    flagged_all = sum(1 for s, p in zip(samples, predicted, strict=True) if s.kind and p)
+    positives = sum(1 for s in samples if s.kind)
+    for kind in UrgentKind:
+        mine = [(s, p) for s, p in zip(samples, predicted, strict=True) if s.kind is kind]
+        if not mine:
+            continue
+        flagged = sum(1 for _, p in mine if p)
+        right = sum(1 for _, p in mine if p == kind)
+        claimed = sum(1 for p in predicted if p == kind)
+        correct_claims = sum(
+            1 for s, p in zip(samples, predicted, strict=True) if p == kind and s.kind is kind
+        )
+        first = numbers_for(kind)[0]
+        numbered = sum(1 for _, p in mine if isinstance(p, UrgentKind) and first in numbers_for(p))
+        precision = f"{correct_claims / claimed:.2f}" if claimed else "—"
+        number = f"{numbered / len(mine):.2f}" if any(isinstance(p, UrgentKind) for p in predicted) else "—"
+        print(
+            f"  {kind.value:<10} {len(mine):>4} {flagged / len(mine):>7.2f} {right / len(mine):>8.2f} "
+            f"{precision:>10} {number:>7}"
+        )
+        figures[kind.value] = flagged / len(mine)
+    controls = [p for s, p in zip(samples, predicted, strict=True) if s.kind is None]
+    alarms = sum(1 for p in controls if p)
+    print(f"  overall recall {flagged_all / positives:.3f} ({flagged_all}/{positives})")
+    print(f"  false alarms   {alarms / len(controls):.3f} ({alarms}/{len(controls)} controls)")
+    figures["recall"] = flagged_all / positives
+    figures["false_alarms"] = alarms / len(controls)
+    return figures
+
+
+def old_rule(text: str) -> str | None:
+    return "any" if is_urgent(fold(text)) else None
+
+
+def latency(
+    triage: Triage, texts: Sequence[str], rounds: int = 20, clock=time.perf_counter
+) -> tuple[float, float]:
+    """p50 and p99 in milliseconds. Wall time includes waiting for a busy CPU; thread CPU time does not."""
+    timings = []
+    for _ in range(rounds):
+        for text in texts:
+            started = clock()
+            triage(text)
+            timings.append((clock() - started) * 1000)
+    timings.sort()
+    return statistics.median(timings), timings[int(len(timings) * 0.99)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--eval", type=Path, default=DEFAULT_EVAL)
+    parser.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args()
+
+    phrasings = load_phrasings()
+    started = time.perf_counter()
+    triage = Triage.trained(phrasings)
+    fit_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    triage.trained(phrasings)
+    refit_seconds = time.perf_counter() - started
+    positives = sum(1 for s in phrasings if s.kind)
+    print(f"training phrasings: {positives} emergencies, {len(phrasings) - positives} controls")
+    print(f"fit: {fit_seconds:.2f} s first (imports included), {refit_seconds:.2f} s again")
+    print(
+        f"threshold in use {triage.threshold}; chosen by {args.folds}-fold CV: {choose_threshold(phrasings)}"
+    )
+
+    cv = cross_validated(phrasings, folds=args.folds)
+    report(f"(a) {args.folds}-fold cross-validation, triage", phrasings, [r.kind for r in cv])
+    report(
+        "(a) training phrasings, old fixed rule (baseline_urgent.py)",
+        phrasings,
+        [old_rule(s.text) for s in phrasings],
+    )
+
+    evaluation = load_eval(args.eval)
+    report(
+        f"(b) evaluation set {args.eval.name}, triage", evaluation, [triage(s.text).kind for s in evaluation]
+    )
+    report(
+        f"(b) evaluation set {args.eval.name}, old fixed rule",
+        evaluation,
+        [old_rule(s.text) for s in evaluation],
+    )
+
+    texts = [s.text for s in evaluation]
+    print()
+    for name, clock in (("wall", time.perf_counter), ("CPU", time.thread_time)):
+        p50, p99 = latency(triage, texts, clock=clock)
+        print(f"latency per message ({name} time): p50 {p50:.3f} ms, p99 {p99:.3f} ms")
+    huge = ["你们这些废物！" * 300 + "救命 有人在砍人", "啊" * 4000]
+    p50, p99 = latency(triage, huge, rounds=50, clock=time.thread_time)
+    print(f"latency on 2,100-4,000 character messages (CPU time): p50 {p50:.3f} ms, p99 {p99:.3f} ms")
+
+
+if __name__ == "__main__":
+    main()

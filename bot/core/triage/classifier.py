@@ -1,0 +1,93 @@
+"""A small learned second opinion: character n-grams → the kind of emergency, or none.
+
+Fitted with scikit-learn (TF-IDF + logistic regression, fixed seed) on the phrasings shipped in
+phrasings.jsonl; scoring is done here with plain dictionaries and one small matrix product, because
+scikit-learn's per-call checks cost more than the whole message budget (≤ 1 ms).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.core.triage.kinds import UrgentKind
+
+NONE = "none"
+NGRAMS = (1, 3)
+# The classifier reads the beginning of a message: longer texts are the rules' job.
+CLASSIFIER_CHAR_LIMIT = 400
+SEED = 0
+
+
+def ngrams(text: str) -> Iterable[str]:
+    text = text[:CLASSIFIER_CHAR_LIMIT]
+    low, high = NGRAMS
+    for n in range(low, high + 1):
+        for i in range(len(text) - n + 1):
+            yield text[i : i + n]
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    p_urgent: float  # 1 - P(no emergency)
+    kind: UrgentKind  # the likeliest kind, were it one
+
+
+class TriageClassifier:
+    def __init__(
+        self,
+        vocabulary: dict[str, int],
+        idf: np.ndarray,
+        weights: np.ndarray,
+        bias: np.ndarray,
+        labels: Sequence[str],
+    ) -> None:
+        self._vocabulary = vocabulary
+        self._idf = idf
+        self._weights = weights  # features × classes
+        self._bias = bias
+        self._labels: tuple[str, ...] = tuple(labels)
+        self._none = self._labels.index(NONE)
+        self._kinds = [(i, UrgentKind(label)) for i, label in enumerate(self._labels) if label != NONE]
+
+    @classmethod
+    def fit(cls, prepared_texts: Sequence[str], kinds: Sequence[UrgentKind | None]) -> TriageClassifier:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from threadpoolctl import threadpool_limits
+
+        vectorizer = TfidfVectorizer(analyzer=lambda t: list(ngrams(t)), sublinear_tf=True)
+        matrix = vectorizer.fit_transform(prepared_texts)
+        labels = [k.value if k else NONE for k in kinds]
+        # newton-cg converges in a handful of steps here; lbfgs takes seconds on the same data.
+        model = LogisticRegression(C=20.0, solver="newton-cg", max_iter=100, random_state=SEED)
+        # One BLAS thread: on a busy machine several threads make this small fit ten times slower.
+        with threadpool_limits(1):
+            model.fit(matrix, labels)
+        return cls(
+            vectorizer.vocabulary_,
+            vectorizer.idf_.astype(np.float64),
+            np.ascontiguousarray(model.coef_.T, dtype=np.float64),
+            model.intercept_.astype(np.float64),
+            model.classes_,
+        )
+
+    def predict(self, prepared: str) -> Prediction:
+        counts = Counter(i for g in ngrams(prepared) if (i := self._vocabulary.get(g)) is not None)
+        if not counts:
+            scores = self._bias
+        else:
+            index = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            values = (1.0 + np.log(tf)) * self._idf[index]
+            values /= math.sqrt(float(values @ values))
+            scores = values @ self._weights[index] + self._bias
+        scores = scores - scores.max()
+        probabilities = np.exp(scores)
+        probabilities /= probabilities.sum()
+        best = max(self._kinds, key=lambda item: probabilities[item[0]])
+        return Prediction(float(1.0 - probabilities[self._none]), best[1])

@@ -1,0 +1,128 @@
+"""The dense scorer: sentence vectors of the phrasings, compared with the question's by cosine.
+
+The model sits behind the `Encoder` port; the app runs without one (lexical + classifier only).
+Phrasing vectors are computed once and kept on disk, keyed by the model's name and version and by a
+hash of each text, so a changed knowledge base only encodes what is new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from bot.core.understanding.corpus import Corpus
+
+log = logging.getLogger(__name__)
+
+
+class Encoder(Protocol):
+    """Turns texts into L2-normalised vectors (one row per text)."""
+
+    name: str
+    version: str
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class VectorStore:
+    """Vectors of texts for one encoder, in memory and (when given a folder) on disk."""
+
+    def __init__(self, encoder: Encoder, folder: Path | None = None) -> None:
+        self.encoder = encoder
+        self._vectors: dict[str, np.ndarray] = {}
+        self._path = None
+        if folder is not None:
+            safe = "".join(
+                ch if ch.isalnum() or ch in "-_." else "_" for ch in f"{encoder.name}-{encoder.version}"
+            )
+            self._path = folder / f"vectors-{safe}.npz"
+            self._load()
+
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+    def _load(self) -> None:
+        if self._path is None or not self._path.exists():
+            return
+        try:
+            with np.load(self._path) as data:
+                for k, v in zip(data["keys"], data["vectors"], strict=True):
+                    self._vectors[str(k)] = v
+        except Exception as exc:  # a damaged cache is rebuilt, never fatal
+            log.warning("ignoring unreadable vector cache %s: %s", self._path.name, exc)
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        keys = [self.key(t) for t in texts]
+        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}.items())
+        if missing:
+            for start in range(0, len(missing), 64):
+                batch = missing[start : start + 64]
+                encoded = np.asarray(self.encoder.encode([t for _, t in batch]), dtype=np.float32)
+                for (k, _), v in zip(batch, encoded, strict=True):
+                    self._vectors[k] = v
+            self._save()
+        if not keys:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack([self._vectors[k] for k in keys])
+
+    def _save(self) -> None:
+        if self._path is None:
+            return
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            keys = np.array(list(self._vectors))
+            vectors = np.stack(list(self._vectors.values()))
+            fd, tmp = tempfile.mkstemp(dir=self._path.parent, suffix=".npz")
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, keys=keys, vectors=vectors)
+            os.replace(tmp, self._path)
+        except OSError as exc:  # a read-only data folder only costs the next start-up time
+            log.warning("could not write the vector cache: %s", exc)
+
+
+class DenseIndex:
+    def __init__(self, corpus: Corpus, store: VectorStore) -> None:
+        self.corpus = corpus
+        self.store = store
+        texts: list[str] = []
+        owner: list[int] = []
+        for i, doc in enumerate(corpus.docs):
+            for text, _ in doc.phrasings():
+                texts.append(text)
+                owner.append(i)
+        self._texts = texts
+        self._owner = np.asarray(owner, dtype=np.int64)
+        self._matrix = store.vectors(texts) if texts else np.zeros((0, 1), dtype=np.float32)
+        self._starts = np.flatnonzero(np.r_[True, np.diff(self._owner) != 0]) if texts else np.array([], int)
+        self._docs_with = self._owner[self._starts] if texts else np.array([], int)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.store.encoder.encode([text])[0].astype(np.float32)
+
+    def similarities(self, query: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(best cosine per document, index of that phrasing); -1 where invisible or empty."""
+        best = np.full(len(self.corpus.docs), -1.0)
+        where = np.full(len(self.corpus.docs), -1, dtype=np.int64)
+        if not len(self._texts):
+            return best, where
+        sims = self._matrix @ query
+        best[self._docs_with] = np.maximum.reduceat(sims, self._starts)
+        # argmax within each document's run of phrasings
+        for doc, start, stop in zip(
+            self._docs_with, self._starts, [*self._starts[1:], len(sims)], strict=True
+        ):
+            if visible[doc]:
+                where[doc] = start + int(np.argmax(sims[start:stop]))
+        best[~visible] = -1.0
+        return best, where
+
+    def phrasing(self, row: int) -> str:
+        return self._texts[row]

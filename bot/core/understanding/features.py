@@ -1,0 +1,199 @@
+"""What every scorer says about each candidate document, as one row of numbers per candidate.
+
+Candidates are the union of each scorer's few best documents. A row holds the scorer's probability or
+similarity, its rank and its lead over the next document, plus signs that an answer would be wrong: salient
+words of the question the document never mentions, words the knowledge base does not know at all, how
+close the question is to the document's own questions versus to the ones it does not cover, and how
+close it is to a matter of another body (a referral topic).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.core.text import Normalizer
+from bot.core.understanding.classifier import PhrasingClassifier
+from bot.core.understanding.corpus import Corpus
+from bot.core.understanding.dense import DenseIndex, VectorStore
+from bot.core.understanding.lexical import LexicalRanking, LexicalScorer, top_indices
+from bot.core.understanding.places import place_of
+
+PER_SCORER = 4  # candidates taken from each scorer
+
+NAMES: tuple[str, ...] = (
+    "lex_p",
+    "lex_logp",
+    "lex_rank",
+    "lex_sim",
+    "clf_p",
+    "clf_logp",
+    "clf_rank",
+    "clf_lead",
+    "uncovered_share",
+    "uncovered_salient",
+    "unknown_share",
+    "length",
+    "own_sim",
+    "not_sim",
+    "not_minus_own",
+    "referral",
+    "referral_p",
+    "exact",
+    "agree",
+    "other_place",
+    "enc_cos",
+    "enc_rank",
+    "enc_lead",
+    "enc_referral_gap",
+)
+DENSE_FEATURES = frozenset({"enc_cos", "enc_rank", "enc_lead", "enc_referral_gap"})
+
+
+@dataclass(slots=True)
+class Analysis:
+    candidates: list[int]  # corpus indices
+    rows: np.ndarray  # (candidates, NAMES)
+    lexical: LexicalRanking
+    clf_p: np.ndarray
+    enc: np.ndarray | None  # best cosine per document
+    enc_where: np.ndarray | None  # its phrasing row
+    uncovered: list[list[str]]  # per candidate
+    blocked: list[bool]  # per candidate: may be offered, never answered outright (fusion.decide)
+
+
+class Scorers:
+    """The three scorers over one corpus, and the feature rows they produce together."""
+
+    def __init__(
+        self,
+        corpus: Corpus,
+        normalizer: Normalizer,
+        domain_words: set[str],
+        store: VectorStore | None,
+        classifier: PhrasingClassifier | None = None,
+    ) -> None:
+        self.corpus = corpus
+        self.normalizer = normalizer
+        self.lexical = LexicalScorer(corpus, normalizer, domain_words)
+        self._prepared: dict[str, tuple[str, str]] = {}
+        if classifier is None:
+            classifier = PhrasingClassifier(corpus, self.prepare)
+        else:  # fitted earlier on this very corpus (the model cache)
+            classifier._prepare = self.prepare
+        self.classifier = classifier
+        self.dense = DenseIndex(corpus, store) if store is not None else None
+        self.is_referral = np.array([d.referral for d in corpus.docs], dtype=bool)
+
+    def prepare(self, text: str) -> tuple[str, str]:
+        cached = self._prepared.get(text)
+        if cached is None:
+            normalized = self.normalizer(text)
+            words = " ".join(self.lexical.segmenter.segment(normalized))
+            cached = (normalized.replace(" ", ""), words)
+            if len(self._prepared) < 50_000:
+                self._prepared[text] = cached
+        return cached
+
+    def analyse(
+        self,
+        text: str,
+        normalized: str,
+        visible: np.ndarray,
+        query_vector: np.ndarray | None = None,
+        vectors: tuple | None = None,
+    ) -> Analysis:
+        """`vectors`: the classifier's (xc, x) for this text when computed in a batch."""
+        lex = self.lexical.rank(normalized, visible)
+        xc, x = vectors if vectors is not None else self.classifier.vectorize(text)
+        clf_p = self.classifier.probabilities(x, visible)
+        enc = enc_where = None
+        if self.dense is not None and query_vector is not None:
+            enc, enc_where = self.dense.similarities(query_vector, visible)
+
+        pools = [top_indices(lex.probs, PER_SCORER), top_indices(clf_p, PER_SCORER)]
+        if enc is not None:
+            pools.append(top_indices(enc, PER_SCORER))
+        if lex.exact is not None:
+            pools.append(np.array([lex.exact]))
+        seen: dict[int, None] = {}
+        for pool in pools:
+            for i in pool:
+                if visible[int(i)]:
+                    seen.setdefault(int(i), None)
+        candidates = list(seen)
+
+        lex_rank = _ranks(lex.probs)
+        clf_rank = _ranks(clf_p)
+        enc_rank = _ranks(enc) if enc is not None else None
+        referral_p = float(clf_p[self.is_referral].max()) if self.is_referral.any() else 0.0
+        enc_referral = (
+            float(enc[self.is_referral].max()) if enc is not None and self.is_referral.any() else 0.0
+        )
+        length = math.log1p(len(normalized)) / 5.0
+        elsewhere = [p for t in lex.terms if (p := place_of(t)) is not None and p not in self.corpus.home]
+        rows = np.zeros((len(candidates), len(NAMES)))
+        uncovered: list[list[str]] = []
+        own_all, _, not_all = self.classifier.scope(xc)
+        for r, i in enumerate(candidates):
+            # Another place's name the document never mentions is a key word it does not explain.
+            own = self.lexical.doc_terms[i]
+            missing = [p for p in elsewhere if p not in own] + self.lexical.uncovered(lex, i)
+            uncovered.append(missing)
+            own_sim, not_sim = float(own_all[i]), float(not_all[i])
+            firsts = (
+                int(lex_rank[i] == 1) + int(clf_rank[i] == 1) + int(enc_rank is not None and enc_rank[i] == 1)
+            )
+            phrasing = lex.best_phrasing.get(i)
+            row = {
+                "lex_p": lex.probs[i],
+                "lex_logp": math.log(lex.probs[i] + 1e-4),
+                "lex_rank": 1.0 / lex_rank[i],
+                "lex_sim": phrasing[1] if phrasing else 0.0,
+                "clf_p": clf_p[i],
+                "clf_logp": math.log(clf_p[i] + 1e-4),
+                "clf_rank": 1.0 / clf_rank[i],
+                "clf_lead": clf_p[i] - _best_other(clf_p, i),
+                "uncovered_share": self.lexical.uncovered_share(lex, i),
+                "uncovered_salient": min(len(missing), 3) / 3.0,
+                "unknown_share": lex.unknown_share,
+                "length": length,
+                "own_sim": own_sim,
+                "not_sim": not_sim,
+                "not_minus_own": not_sim - own_sim,
+                "referral": float(self.is_referral[i]),
+                "referral_p": referral_p,
+                "exact": float(lex.exact == i),
+                "agree": firsts / (3.0 if enc is not None else 2.0),
+                "other_place": float(bool(elsewhere)),
+            }
+            if enc is not None and enc_rank is not None:
+                row["enc_cos"] = enc[i]
+                row["enc_rank"] = 1.0 / enc_rank[i]
+                row["enc_lead"] = enc[i] - _best_other(enc, i)
+                row["enc_referral_gap"] = enc_referral - enc[i]
+            rows[r] = [row.get(name, 0.0) for name in NAMES]
+        # A candidate that leaves a key word unexplained, or shares no word with the question at all
+        # (only the classifier's or the encoder's similarity speaks for it), is never answered outright.
+        shared = self.lexical.is_bare_shared_word(normalized)
+        blocked = [
+            shared or bool(u) or lex.probs[i] == 0.0 for u, i in zip(uncovered, candidates, strict=True)
+        ]
+        return Analysis(candidates, rows, lex, clf_p, enc, enc_where, uncovered, blocked)
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    order = np.argsort(-values, kind="stable")
+    ranks = np.empty(len(values), dtype=np.int64)
+    ranks[order] = np.arange(1, len(values) + 1)
+    return ranks
+
+
+def _best_other(values: np.ndarray, i: int) -> float:
+    if len(values) < 2:
+        return 0.0
+    two = np.partition(values, -2)[-2:]
+    top, second = float(two.max()), float(two.min())
+    return second if values[i] >= top else top

