@@ -14,7 +14,8 @@ Figures (overall and per style):
 - wrong/answers: answers with a wrong entry (out-of-scope answered included) over all answers
 - oos-escalated: out-of-scope questions handed to officers
 - rank1: the best-ranked entry is right, whatever the band (the only figure the baselines have)
-Baselines: rapidfuzz WRatio over all phrasings; BM25 (rank-bm25) over jieba tokens, entry = best phrasing.
+Baselines (rank1 only): the n-gram classifier alone (character and word TF-IDF, linear SVM); the sentence
+encoder alone (nearest phrasing); rapidfuzz WRatio over all phrasings; BM25 (rank-bm25) over jieba tokens.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class Tally:
     def __init__(self) -> None:
         self.n_in = self.n_single = self.top1 = self.top1_clarify = self.rank1 = 0
         self.answers = self.wrong = self.n_out = self.out_escalated = 0
-        self.base_wratio = self.base_bm25 = 0
+        self.base_wratio = self.base_bm25 = self.base_clf = self.base_enc = 0
 
     def line(self, label: str) -> str:
         def pct(a: int, b: int) -> str:
@@ -45,7 +46,9 @@ class Tally:
             f"{label:<14} n={self.n_in + self.n_out:<4} top1={pct(self.top1, self.n_single)} "
             f"top1+clarify={pct(self.top1_clarify, self.n_in)} wrong/answers={pct(self.wrong, self.answers)} "
             f"oos-escalated={pct(self.out_escalated, self.n_out)} rank1={pct(self.rank1, self.n_in)} "
-            f"| WRatio rank1={pct(self.base_wratio, self.n_in)} BM25 rank1={pct(self.base_bm25, self.n_in)}"
+            f"| rank1 of baselines: n-gram classifier={pct(self.base_clf, self.n_in)} "
+            f"encoder={pct(self.base_enc, self.n_in)} WRatio={pct(self.base_wratio, self.n_in)} "
+            f"BM25={pct(self.base_bm25, self.n_in)}"
         )
 
 
@@ -97,6 +100,7 @@ def score_set(path: Path, kb, matcher: Matcher, show_misses: bool) -> None:
         wratio_id = phrasings[best_w[2]][0] if best_w else None
         bm_scores = bm25.get_scores(matcher.segment(item["q"]) or [""])
         bm25_id = phrasings[int(bm_scores.argmax())][0] if bm_scores.max() > 0 else None
+        alone = matcher.scorer_tops(item["q"], item["community"])
         ok = True
         for tally in (tallies["ALL"], tallies[item["style"]]):
             if result.outcome is Outcome.ANSWER:
@@ -120,6 +124,8 @@ def score_set(path: Path, kb, matcher: Matcher, show_misses: bool) -> None:
             tally.rank1 += bool(got) and got[0] in expected
             tally.base_wratio += wratio_id in expected
             tally.base_bm25 += bm25_id in expected
+            tally.base_clf += alone["classifier"] in expected
+            tally.base_enc += alone["encoder"] in expected
             ok = right_answer or (result.outcome is Outcome.CLARIFY and bool(expected & set(got)))
         if not ok:
             misses.append(

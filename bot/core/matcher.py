@@ -31,13 +31,13 @@ from bot.core.text import Normalizer
 from bot.core.understanding.corpus import Corpus
 from bot.core.understanding.dense import Encoder, VectorStore
 from bot.core.understanding.features import NAMES, Analysis, Scorers
-from bot.core.understanding.fusion import Thresholds, decide
+from bot.core.understanding.fusion import Decision, Thresholds, decide
 from bot.core.understanding.training import Trained, cross_validate, train
 
 log = logging.getLogger(__name__)
 
 # Bump when features, training or the scorers change: cached models of older code are not reused.
-MODEL_VERSION = "hybrid-12"
+MODEL_VERSION = "hybrid-15"
 
 __all__ = ["Matcher", "Thresholds"]
 
@@ -53,6 +53,25 @@ _memo: dict[str, _State] = {}
 _memo_lock = threading.Lock()
 
 
+@dataclass(frozen=True, slots=True)
+class _View:
+    """Everything one knowledge base version needs to answer, swapped in as one object: a question is
+    answered by a single version even while a rebuild is under way."""
+
+    key: str
+    normalizer: Normalizer
+    corpus: Corpus
+    scorers: Scorers
+    state: _State
+    referral: np.ndarray
+    masks: dict[str | None, np.ndarray]
+    domain_words: frozenset[str]
+
+    @property
+    def use_dense(self) -> bool:
+        return self.state.dense is not None and self.scorers.dense is not None
+
+
 class Matcher:
     def __init__(
         self,
@@ -65,35 +84,63 @@ class Matcher:
     ) -> None:
         """`answer_threshold`/`clarify_threshold` (0-1) replace the learned ones when given."""
         self.kb = kb
-        self.normalizer = Normalizer(kb.synonyms)
         self._override = {"answer": answer_threshold, "clarify": clarify_threshold}
         self._encoder = encoder
         self._cache_dir = cache_dir
-        self._build()
+        self._store = VectorStore(encoder, cache_dir) if encoder is not None else None
+        self._retrain: threading.Thread | None = None
+        self._view = self._make_view(full=True)
 
     # ---- index -------------------------------------------------------------------------------
     def rebuild(self) -> None:
-        """After the knowledge base changed (an approved draft went live)."""
-        self.normalizer = Normalizer(self.kb.synonyms)
-        self._build()
+        """After the knowledge base changed (an approved draft went live).
 
-    def _build(self) -> None:
+        The scorers are rebuilt on the new knowledge at once (seconds) and keep the fusion learned on
+        the previous version, whose signals mean the same; the cross-validation that re-learns the
+        fusion and its thresholds runs in a background thread and is swapped in when done.
+        """
+        view = self._make_view(full=False)
+        self._view = view
+        if view.state is not _memo.get(view.key):
+            self._retrain = threading.Thread(
+                target=self._retrain_in_background, args=(view.key,), daemon=True
+            )
+            self._retrain.start()
+
+    def _retrain_in_background(self, key: str) -> None:
+        try:
+            view = self._make_view(full=True)
+        except Exception:  # the quick view keeps answering; the next start trains again
+            log.exception("re-training the matcher failed")
+            return
+        if view.key == key and self._view.key == key:
+            self._view = view
+
+    def wait_for_retraining(self, timeout: float | None = None) -> None:
+        """For tests and tools: block until a background re-training (if any) has finished."""
+        if self._retrain is not None:
+            self._retrain.join(timeout)
+
+    def _make_view(self, *, full: bool) -> _View:
         kb = self.kb
+        normalizer = Normalizer(kb.synonyms)
         corpus = Corpus.from_kb(kb)
-        domain_words: set[str] = set(self.normalizer.canonical_words)
+        domain_words: set[str] = set(normalizer.canonical_words)
         for entry in kb.entries.values():
             for kw in entry.keywords:
-                domain_words.add(self.normalizer(kw).replace(" ", ""))
-        store = VectorStore(self._encoder, self._cache_dir) if self._encoder is not None else None
+                domain_words.add(normalizer(kw).replace(" ", ""))
         key = self._key(corpus)
-        state = self._load_state(key, corpus, domain_words, store)
-        scorers = Scorers(corpus, self.normalizer, domain_words, store, classifier=state.classifier)
-        self._corpus = corpus
-        self._scorers = scorers
-        self._state = state
-        self._referral = np.array([d.referral for d in corpus.docs], dtype=bool)
-        self._masks: dict[str | None, np.ndarray] = {}
-        self.entry_ids = corpus.ids
+        state = self._cached_state(key)
+        if state is None and not full and getattr(self, "_view", None) is not None:
+            previous = self._view.state
+            scorers = Scorers(corpus, normalizer, domain_words, self._store)
+            state = _State(scorers.classifier, previous.lexical_only, previous.dense)
+        else:
+            if state is None:
+                state = self._train_and_cache(key, corpus, normalizer, domain_words)
+            scorers = Scorers(corpus, normalizer, domain_words, self._store, classifier=state.classifier)
+        referral = np.array([d.referral for d in corpus.docs], dtype=bool)
+        return _View(key, normalizer, corpus, scorers, state, referral, {}, frozenset(domain_words))
 
     def _key(self, corpus: Corpus) -> str:
         encoder = f"{self._encoder.name}/{self._encoder.version}" if self._encoder is not None else "none"
@@ -103,47 +150,70 @@ class Matcher:
         )
         return hashlib.sha256(content.encode("utf-8")).hexdigest()[:24]
 
-    def _load_state(
-        self, key: str, corpus: Corpus, domain_words: set[str], store: VectorStore | None
-    ) -> _State:
+    def _cache_path(self, key: str) -> Path | None:
+        return self._cache_dir / f"matcher-{key}.pkl" if self._cache_dir is not None else None
+
+    def _cached_state(self, key: str) -> _State | None:
         with _memo_lock:
             state = _memo.get(key)
-            if state is not None:
-                return state
-            path = self._cache_dir / f"matcher-{key}.pkl" if self._cache_dir is not None else None
-            if path is not None and path.exists():
-                try:
-                    state = pickle.loads(path.read_bytes())
-                except Exception as exc:  # stale or damaged: train again
-                    log.warning("ignoring unreadable matcher cache %s: %s", path.name, exc)
-            if state is None:
-                state = _train(corpus, self.normalizer, domain_words, store)
-                if path is not None:
-                    try:
-                        path.parent.mkdir(parents=True, exist_ok=True)
-                        tmp = path.with_suffix(".tmp")
-                        tmp.write_bytes(pickle.dumps(state))
-                        tmp.replace(path)
-                    except OSError as exc:
-                        log.warning("could not write the matcher cache: %s", exc)
-            _memo[key] = state
+        if state is not None:
             return state
+        path = self._cache_path(key)
+        if path is not None and path.exists():
+            try:
+                state = pickle.loads(path.read_bytes())
+            except Exception as exc:  # stale or damaged: train again
+                log.warning("ignoring unreadable matcher cache %s: %s", path.name, exc)
+                return None
+            with _memo_lock:
+                _memo[key] = state
+        return state
 
-    def _mask(self, community: str | None) -> np.ndarray:
-        mask = self._masks.get(community)
+    def _train_and_cache(
+        self, key: str, corpus: Corpus, normalizer: Normalizer, domain_words: set[str]
+    ) -> _State:
+        questions = sum(len(d.questions) for d in corpus.docs)
+        log.info(
+            "training the matcher on %d questions (first use of this knowledge; cached after)", questions
+        )
+        state = _train(corpus, normalizer, domain_words, self._store)
+        path = self._cache_path(key)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
+                tmp.write_bytes(pickle.dumps(state))
+                tmp.replace(path)
+            except OSError as exc:
+                log.warning("could not write the matcher cache: %s", exc)
+        with _memo_lock:
+            _memo[key] = state
+        return state
+
+    def _mask(self, view: _View, community: str | None) -> np.ndarray:
+        mask = view.masks.get(community)
         if mask is None:
             visible = self.kb.visible_ids(community)
             mask = np.fromiter(
-                (d.referral or d.id in visible for d in self._corpus.docs),
+                (d.referral or d.id in visible for d in view.corpus.docs),
                 dtype=bool,
-                count=len(self._corpus.docs),
+                count=len(view.corpus.docs),
             )
-            self._masks[community] = mask
+            view.masks[community] = mask
         return mask
 
     @property
+    def normalizer(self) -> Normalizer:
+        return self._view.normalizer
+
+    @property
+    def entry_ids(self) -> list[str]:
+        return self._view.corpus.ids
+
+    @property
     def thresholds(self) -> Thresholds:
-        trained = self._state.dense if self._use_dense else self._state.lexical_only
+        view = self._view
+        trained = view.state.dense if view.use_dense else view.state.lexical_only
         assert trained is not None
         return self._thresholds(trained)
 
@@ -152,127 +222,154 @@ class Matcher:
         return replace(trained.thresholds, **chosen) if chosen else trained.thresholds
 
     @property
-    def _use_dense(self) -> bool:
-        return self._state.dense is not None and self._scorers.dense is not None
-
-    @property
     def report(self) -> dict[str, dict[str, float]]:
         """Cross-validated figures of the trained fusion (for `kb check` and the benchmarks)."""
-        out = {"lexical+classifier": self._state.lexical_only.report}
-        if self._state.dense is not None:
-            out["with encoder"] = self._state.dense.report
+        state = self._view.state
+        out = {"lexical+classifier": state.lexical_only.report}
+        if state.dense is not None:
+            out["with encoder"] = state.dense.report
         return out
 
     # ---- query -------------------------------------------------------------------------------
     def match(self, text: str, community: str | None = None) -> MatchResult:
+        view = self._view  # one knowledge version for the whole question
         urgent = False  # emergencies are triaged before matching (bot/core/triage)
-        normalized = self.normalizer(text)
-        if not normalized or not self._corpus.docs:
+        normalized = view.normalizer(text)
+        if not normalized or not view.corpus.docs:
             return MatchResult(Outcome.ESCALATE, 0.0, (), urgent, normalized, "empty")
-        visible = self._mask(community)
+        visible = self._mask(view, community)
+        scorers = view.scorers
 
         # Fast path: a phrasing of the knowledge base repeated exactly needs no encoder.
-        lexical_only = self._state.lexical_only
+        lexical_only = view.state.lexical_only
         analysis = None
-        if self._scorers.lexical.exact.get(normalized.replace(" ", ""), -1) >= 0:
-            analysis = self._scorers.analyse(text, normalized, visible, None)
+        if scorers.lexical.exact.get(normalized.replace(" ", ""), -1) >= 0:
+            analysis = scorers.analyse(text, normalized, visible, None)
             probs = lexical_only.fusion.predict(analysis.rows)
             t = self._thresholds(lexical_only)
-            decision = decide(probs, self._referral[analysis.candidates], analysis.blocked, t)
+            decision = decide(
+                probs, view.referral[analysis.candidates], analysis.blocked, t, analysis.elsewhere
+            )
             if decision.outcome == "answer":
-                return self._result(analysis, probs, decision, urgent, normalized, "lexical+classifier")
+                return self._result(view, analysis, probs, decision, normalized, "lexical+classifier")
 
-        vector = self._query_vector(text) if self._use_dense else None
-        if vector is not None and self._state.dense is not None:
-            analysis = self._scorers.analyse(text, normalized, visible, vector)
-            trained, used = self._state.dense, "with encoder"
+        vector = self._query_vector(view, text) if view.use_dense else None
+        if vector is not None and view.state.dense is not None:
+            analysis = scorers.analyse(text, normalized, visible, vector)
+            trained, used = view.state.dense, "with encoder"
         else:
             if analysis is None:
-                analysis = self._scorers.analyse(text, normalized, visible, None)
+                analysis = scorers.analyse(text, normalized, visible, None)
             trained, used = lexical_only, "lexical+classifier"
         if not analysis.candidates:
             return MatchResult(Outcome.ESCALATE, 0.0, (), urgent, normalized, "no known words")
         probs = trained.fusion.predict(analysis.rows)
         decision = decide(
             probs,
-            self._referral[analysis.candidates],
+            view.referral[analysis.candidates],
             analysis.blocked,
             self._thresholds(trained),
+            analysis.elsewhere,
         )
-        return self._result(analysis, probs, decision, urgent, normalized, used)
+        return self._result(view, analysis, probs, decision, normalized, used)
 
-    def _query_vector(self, text: str) -> np.ndarray | None:
+    @staticmethod
+    def _query_vector(view: _View, text: str) -> np.ndarray | None:
         try:
-            assert self._scorers.dense is not None
-            return self._scorers.dense.encode_query(text)
+            assert view.scorers.dense is not None
+            return view.scorers.dense.encode_query(text)
         except Exception as exc:  # the encoder failing must not stop answering
             log.warning("sentence encoder failed, answering without it: %s", exc)
             return None
 
     def _result(
-        self, analysis: Analysis, probs: np.ndarray, decision, urgent: bool, normalized: str, used: str
+        self,
+        view: _View,
+        analysis: Analysis,
+        probs: np.ndarray,
+        decision: Decision,
+        normalized: str,
+        used: str,
     ) -> MatchResult:
         outcome = {"answer": Outcome.ANSWER, "clarify": Outcome.CLARIFY, "escalate": Outcome.ESCALATE}[
             decision.outcome
         ]
         chosen = [
             Candidate(
-                self._corpus.docs[analysis.candidates[pos]].id,
+                view.corpus.docs[analysis.candidates[pos]].id,
                 round(100.0 * float(probs[pos]), 2),
-                *self._phrasing(analysis, pos),
+                *_phrasing(view, analysis, pos),
             )
             for pos in decision.order
         ]
         top = decision.order[0] if decision.order else None
         confidence = float(probs[top]) if top is not None else 0.0
-        evidence = self._evidence(analysis, top, used) if top is not None else None
+        evidence = _evidence(view, analysis, top, used) if top is not None else None
         score = round(100.0 * confidence, 2)
         return MatchResult(
-            outcome, score, tuple(chosen), urgent, normalized, decision.reason, confidence, evidence
+            outcome, score, tuple(chosen), False, normalized, decision.reason, confidence, evidence
         )
 
-    def _phrasing(self, analysis: Analysis, pos: int) -> tuple[str, str]:
-        """The knowledge base's wording closest to the question for one candidate, and its field."""
-        doc_index = analysis.candidates[pos]
-        lexical = analysis.lexical.best_phrasing.get(doc_index)
-        if analysis.enc_where is not None and analysis.enc_where[doc_index] >= 0:
-            enc_text = self._scorers.dense.phrasing(int(analysis.enc_where[doc_index]))  # type: ignore[union-attr]
-            if lexical is None or (analysis.enc is not None and lexical[1] < 0.5):
-                return enc_text, _field_of(self._corpus.docs[doc_index], enc_text)
-        if lexical is not None:
-            return lexical[0].text, lexical[0].field
-        return self._corpus.docs[doc_index].title, "title"
+    def scorer_tops(self, text: str, community: str | None = None) -> dict[str, str | None]:
+        """Each scorer's own best document for `text`, alone (the benchmarks' baselines)."""
+        view = self._view
+        normalized = view.normalizer(text)
+        if not normalized:
+            return {"lexical": None, "classifier": None, "encoder": None}
+        visible = self._mask(view, community)
+        vector = self._query_vector(view, text) if view.scorers.dense is not None else None
+        analysis = view.scorers.analyse(text, normalized, visible, vector)
+        ids = view.corpus.ids
 
-    def _evidence(self, analysis: Analysis, pos: int, used: str) -> Evidence:
-        row = analysis.rows[pos]
-        values = dict(zip(NAMES, row, strict=True))
-        trained = self._state.dense if used == "with encoder" else self._state.lexical_only
-        assert trained is not None
-        # The scorer that carried the decision: the one most sure of this candidate, among those
-        # that rank it first (an exact repeat of a phrasing says it all).
-        sure = {"lexical": values["lex_p"], "classifier": values["clf_p"]}
-        if used == "with encoder":
-            sure["encoder"] = values["enc_cos"] if values["enc_rank"] == 1.0 else 0.0
-        rank = {"lexical": "lex_rank", "classifier": "clf_rank", "encoder": "enc_rank"}
-        firsts = {k: v for k, v in sure.items() if values[rank[k]] == 1.0}
-        scorer = "exact" if values["exact"] else max(firsts or sure, key=lambda k: (firsts or sure)[k])
-        scores = [("lexical", values["lex_p"]), ("classifier", values["clf_p"])]
-        if used == "with encoder":
-            scores.append(("encoder", values["enc_cos"]))
-        phrasing, _ = self._phrasing(analysis, pos)
-        return Evidence(
-            scorer,
-            phrasing,
-            tuple((name, round(float(v), 3)) for name, v in scores),
-            tuple(analysis.uncovered[pos][:5]),
-        )
+        def top(values: np.ndarray | None) -> str | None:
+            return ids[int(np.argmax(values))] if values is not None and values.max() > 0 else None
+
+        return {
+            "lexical": top(analysis.lexical.probs),
+            "classifier": top(analysis.clf_p),
+            "encoder": top(analysis.enc),
+        }
 
     def is_referral(self, doc_id: str) -> bool:
         return doc_id in self.kb.referrals
 
     def segment(self, text: str) -> list[str]:
         """The terms this matcher sees in `text` (normalised, segmented, stopwords removed)."""
-        return self._scorers.lexical.segmenter.segment(self.normalizer(text))
+        view = self._view
+        return view.scorers.lexical.segmenter.segment(view.normalizer(text))
+
+
+def _phrasing(view: _View, analysis: Analysis, pos: int) -> tuple[str, str]:
+    """The knowledge base's wording closest to the question for one candidate, and its field."""
+    doc_index = analysis.candidates[pos]
+    lexical = analysis.lexical.best_phrasing.get(doc_index)
+    dense = view.scorers.dense
+    if dense is not None and analysis.enc_where is not None and analysis.enc_where[doc_index] >= 0:
+        enc_text = dense.phrasing(int(analysis.enc_where[doc_index]))
+        if lexical is None or lexical[1] < 0.5:
+            return enc_text, _field_of(view.corpus.docs[doc_index], enc_text)
+    if lexical is not None:
+        return lexical[0].text, lexical[0].field
+    return view.corpus.docs[doc_index].title, "title"
+
+
+def _evidence(view: _View, analysis: Analysis, pos: int, used: str) -> Evidence:
+    values = dict(zip(NAMES, analysis.rows[pos], strict=True))
+    # The scorer that carried the decision: the one most sure of this candidate, among those that
+    # rank it first (an exact repeat of a phrasing says it all).
+    sure = {"lexical": values["lex_p"], "classifier": values["clf_p"]}
+    if used == "with encoder":
+        sure["encoder"] = values["enc_cos"]
+    rank = {"lexical": "lex_rank", "classifier": "clf_rank", "encoder": "enc_rank"}
+    firsts = {k: v for k, v in sure.items() if values[rank[k]] == 1.0} or sure
+    scorer = "exact" if values["exact"] else max(firsts, key=lambda k: firsts[k])
+    phrasing, _ = _phrasing(view, analysis, pos)
+    return Evidence(
+        scorer,
+        phrasing,
+        tuple((name, round(float(v), 3)) for name, v in sure.items()),
+        tuple(analysis.uncovered[pos][:5]),
+    )
 
 
 def _field_of(doc, text: str) -> str:

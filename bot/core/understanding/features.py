@@ -62,6 +62,7 @@ class Analysis:
     enc_where: np.ndarray | None  # its phrasing row
     uncovered: list[list[str]]  # per candidate
     blocked: list[bool]  # per candidate: may be offered, never answered outright (fusion.decide)
+    elsewhere: list[bool] | None = None  # per candidate: the question is about another city's rules
 
 
 class Scorers:
@@ -86,6 +87,18 @@ class Scorers:
         self.classifier = classifier
         self.dense = DenseIndex(corpus, store) if store is not None else None
         self.is_referral = np.array([d.referral for d in corpus.docs], dtype=bool)
+        # Documents whose own questions name other cities: they answer how to deal with elsewhere.
+        self.cross_place = np.array(
+            [
+                any(
+                    (p := place_of(w)) is not None and p not in corpus.home
+                    for text, _ in d.phrasings()
+                    for w in self.prepare(text)[1].split()
+                )
+                for d in corpus.docs
+            ],
+            dtype=bool,
+        )
 
     def prepare(self, text: str) -> tuple[str, str]:
         cached = self._prepared.get(text)
@@ -133,7 +146,11 @@ class Scorers:
             float(enc[self.is_referral].max()) if enc is not None and self.is_referral.any() else 0.0
         )
         length = math.log1p(len(normalized)) / 5.0
-        elsewhere = [p for t in lex.terms if (p := place_of(t)) is not None and p not in self.corpus.home]
+        named = {p for t in self.prepare(text)[1].split() if (p := place_of(t)) is not None}
+        elsewhere = sorted(named - self.corpus.home)
+        about_elsewhere = bool(elsewhere) and not named & self.corpus.home
+        # ... unless the candidate itself is about dealing with other places (异地办证, 迁往外省).
+        away = [about_elsewhere and not self.cross_place[i] for i in candidates]
         rows = np.zeros((len(candidates), len(NAMES)))
         uncovered: list[list[str]] = []
         own_all, _, not_all = self.classifier.scope(xc)
@@ -181,7 +198,7 @@ class Scorers:
         blocked = [
             shared or bool(u) or lex.probs[i] == 0.0 for u, i in zip(uncovered, candidates, strict=True)
         ]
-        return Analysis(candidates, rows, lex, clf_p, enc, enc_where, uncovered, blocked)
+        return Analysis(candidates, rows, lex, clf_p, enc, enc_where, uncovered, blocked, away)
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:

@@ -157,16 +157,26 @@ class Decision:
     reason: str
 
 
-def decide(probs: np.ndarray, referral: np.ndarray, blocked: Sequence[bool], t: Thresholds) -> Decision:
+def decide(
+    probs: np.ndarray,
+    referral: np.ndarray,
+    blocked: Sequence[bool],
+    t: Thresholds,
+    elsewhere: Sequence[bool] | None = None,
+) -> Decision:
     """The band for one question, from its candidates' probabilities.
 
     `referral` marks candidates that are another body's matters; `blocked` marks candidates that leave a
     salient word of the question unexplained: those may be offered, never answered outright.
+    `elsewhere` marks candidates for which the question is about another city's rules (三亚户口迁入条件):
+    this police room cannot answer that however well the words match; an officer points the way.
     """
     order = [int(i) for i in np.argsort(-probs, kind="stable")]
     if not order:
         return Decision("escalate", (), "no candidate")
     entries = [i for i in order if not referral[i]]
+    if elsewhere is not None and entries and elsewhere[entries[0]] and not referral[order[0]]:
+        return Decision("escalate", tuple(entries[:3]), "another place's rules")
     if referral[order[0]]:
         # Most likely a matter for another body: an officer sorts it out rather than the bot risking
         # a confident wrong answer. Only a likely one is named to the resident as such.
@@ -199,6 +209,7 @@ class HeldOut:
     right: np.ndarray  # per candidate: is it a right document
     in_scope: bool  # a police entry answers it (False: a referral topic or nothing does)
     weight: float = 1.0  # how many real questions this one stands for (training.OUT_OF_SCOPE_PRIOR)
+    elsewhere: list[bool] | None = None  # per candidate, see decide
 
 
 def choose_thresholds(held: Sequence[HeldOut]) -> Thresholds:
@@ -209,7 +220,7 @@ def choose_thresholds(held: Sequence[HeldOut]) -> Thresholds:
         if not len(h.probs):
             continue
         top = int(np.argmax(h.probs))
-        if h.referral[top] or h.blocked[top]:
+        if h.referral[top] or h.blocked[top] or (h.elsewhere is not None and h.elsewhere[top]):
             continue
         tops.append((float(h.probs[top]), bool(h.right[top]), h.weight))
     tops.sort(key=lambda item: -item[0])
@@ -228,7 +239,7 @@ def choose_thresholds(held: Sequence[HeldOut]) -> Thresholds:
     # a right entry is among them; then the (ratio, threshold) that offers a right entry to the most
     # in-scope questions while out-of-scope ones still reach the officers within budget.
     t_answer = Thresholds(answer, 1.01)
-    outcomes = [decide(h.probs, h.referral, h.blocked, t_answer) for h in held]
+    outcomes = [decide(h.probs, h.referral, h.blocked, t_answer, h.elsewhere) for h in held]
     total_out = sum(1 for h in held if not h.in_scope) or 1
     answered_out = sum(
         1 for h, d in zip(held, outcomes, strict=True) if not h.in_scope and d.outcome == "answer"
@@ -239,7 +250,7 @@ def choose_thresholds(held: Sequence[HeldOut]) -> Thresholds:
         for h, d in zip(held, outcomes, strict=True):
             if d.outcome != "escalate" or d.reason != "no confident match":
                 continue  # answered, or another body's matter: no "did you mean" either way
-            probe = decide(h.probs, h.referral, h.blocked, Thresholds(answer, 0.0, ratio))
+            probe = decide(h.probs, h.referral, h.blocked, Thresholds(answer, 0.0, ratio), h.elsewhere)
             if probe.outcome != "clarify":
                 continue
             offered = list(probe.order)

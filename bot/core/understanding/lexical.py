@@ -26,6 +26,7 @@ from rapidfuzz import fuzz, process
 from bot.core.segment import STOPWORDS, Segmenter, is_dictionary_word, pinyin_key
 from bot.core.text import Normalizer, is_cjk_char
 from bot.core.understanding.corpus import Corpus
+from bot.core.understanding.places import places
 
 # How strongly a term ties a document to itself, by where it appears in the document.
 _FIELD_WEIGHT = {"title": 1.0, "keyword": 1.0, "question": 0.55, "answer": 0.3}
@@ -150,8 +151,8 @@ class LexicalScorer:
                 for start in range(len(run) - size + 1):
                     words = self._pinyin_vocab.get(tuple(syllables[start : start + size]))
                     fragment = run[start : start + size]
-                    if not words or fragment in words:
-                        continue
+                    if not words or fragment in words or fragment in places():
+                        continue  # a real word, or a place (义乌 is not a typo of 义务)
                     for word in words:
                         # 户口不(在) is not a typo of 户口簿: a differing character that is a function
                         # word means the window straddles two real words.

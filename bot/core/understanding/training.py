@@ -56,6 +56,7 @@ class FoldRows:
     groups: list[int] = field(default_factory=list)
     referral: list[np.ndarray] = field(default_factory=list)
     blocked: list[list[bool]] = field(default_factory=list)
+    elsewhere: list[list[bool] | None] = field(default_factory=list)
     in_scope: list[bool | None] = field(default_factory=list)
     weights: list[float] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
@@ -165,6 +166,7 @@ def cross_validate(
             out.groups.append(k)
             out.referral.append(np.array([fold.docs[i].referral for i in analysis.candidates]))
             out.blocked.append(analysis.blocked)
+            out.elsewhere.append(analysis.elsewhere)
             # A not-covered question may well belong to another entry: it is kept out of the
             # threshold choice (whose budgets need to know what is right) and only teaches "not this".
             out.in_scope.append(query.in_scope if query.only_wrong is None else None)
@@ -200,6 +202,7 @@ def train(data: FoldRows, dense: bool) -> Trained:
             data.labels[n] == 1,
             bool(data.in_scope[n]),
             data.weights[n],
+            data.elsewhere[n],
         )
 
     eligible = [n for n, scope in enumerate(data.in_scope) if scope is not None]
@@ -226,7 +229,7 @@ def _report(held: list[HeldOut], t: Thresholds) -> dict[str, float]:
 
     answers = wrong = n_in = right_or_offered = n_out = escalated = 0.0
     for h in held:
-        d = decide(h.probs, h.referral, h.blocked, t)
+        d = decide(h.probs, h.referral, h.blocked, t, h.elsewhere)
         right_top = bool(d.order) and bool(h.right[d.order[0]])
         if d.outcome == "answer":
             answers += h.weight
