@@ -240,27 +240,23 @@ class Matcher:
         visible = self._mask(view, community)
         scorers = view.scorers
 
-        # Fast path: a phrasing of the knowledge base repeated exactly needs no encoder.
+        # First without the encoder: when lexical and classifier alone already answer (an exact or
+        # close phrasing), the encoder's ~25 ms are saved.
         lexical_only = view.state.lexical_only
-        analysis = None
-        if scorers.lexical.exact.get(normalized.replace(" ", ""), -1) >= 0:
-            analysis = scorers.analyse(text, normalized, visible, None)
+        analysis = scorers.analyse(text, normalized, visible, None)
+        trained, used = lexical_only, "lexical+classifier"
+        if view.use_dense and analysis.candidates:
             probs = lexical_only.fusion.predict(analysis.rows)
             t = self._thresholds(lexical_only)
             decision = decide(
                 probs, view.referral[analysis.candidates], analysis.blocked, t, analysis.elsewhere
             )
             if decision.outcome == "answer":
-                return self._result(view, analysis, probs, decision, normalized, "lexical+classifier")
-
-        vector = self._query_vector(view, text) if view.use_dense else None
-        if vector is not None and view.state.dense is not None:
-            analysis = scorers.analyse(text, normalized, visible, vector)
-            trained, used = view.state.dense, "with encoder"
-        else:
-            if analysis is None:
-                analysis = scorers.analyse(text, normalized, visible, None)
-            trained, used = lexical_only, "lexical+classifier"
+                return self._result(view, analysis, probs, decision, normalized, used)
+            vector = self._query_vector(view, text)
+            if vector is not None and view.state.dense is not None:
+                analysis = scorers.analyse(text, normalized, visible, vector, earlier=analysis)
+                trained, used = view.state.dense, "with encoder"
         if not analysis.candidates:
             return MatchResult(Outcome.ESCALATE, 0.0, (), urgent, normalized, "no known words")
         probs = trained.fusion.predict(analysis.rows)

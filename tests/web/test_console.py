@@ -103,6 +103,18 @@ async def test_officer_sees_only_his_communities(client: TestClient, container: 
     assert await rows(container, f"select status from escalations where id = {theirs}") == [("open",)]
 
 
+async def test_the_ticket_shows_the_guesses_and_what_the_best_one_leaves_out(
+    client: TestClient, container: Container, people
+) -> None:
+    await people.officer()
+    # Another city's rules go to the officers, with the bot's guesses attached.
+    ticket = await escalate(container, "gongyuan", "三亚的身份证到期了怎么换")
+    await login(client, "li")
+    body = await (await client.get(f"/console/e/{ticket}")).text()
+    assert "居民身份证有效期满换领（" in body and "%）" in body
+    assert "不包括的问题" in body and "护照到期了怎么换" in body
+
+
 async def test_officer_on_admin_pages_is_forbidden(client: TestClient, people) -> None:
     await people.officer()
     await login(client, "li")

@@ -121,6 +121,9 @@ def _item(container: Container, view: EscalationView, officer: Staff) -> dict[st
         for c, score in view.scored_candidates
         if c in entries
     ][:3]
+    # The best guess's scope, so an officer sees at once whether the question is one it leaves out.
+    top = next((entries[c] for c, _ in view.scored_candidates if c in entries), None)
+    scope = {"title": top.title, "items": list(top.not_covered[:6])} if top and top.not_covered else None
     return {
         "id": e.id,
         "ticket": e.ticket,
@@ -140,6 +143,7 @@ def _item(container: Container, view: EscalationView, officer: Staff) -> dict[st
         "answered": local_time(e.answered_at, tz),
         "channel": view.channel.value,
         "candidates": candidates,
+        "scope": scope,
     }
 
 

@@ -62,6 +62,7 @@ class Analysis:
     enc_where: np.ndarray | None  # its phrasing row
     uncovered: list[list[str]]  # per candidate
     blocked: list[bool]  # per candidate: may be offered, never answered outright (fusion.decide)
+    xc: object = None  # the question's character vector (kept for a second pass with the encoder)
     elsewhere: list[bool] | None = None  # per candidate: the question is about another city's rules
 
 
@@ -117,11 +118,16 @@ class Scorers:
         visible: np.ndarray,
         query_vector: np.ndarray | None = None,
         vectors: tuple | None = None,
+        earlier: Analysis | None = None,
     ) -> Analysis:
-        """`vectors`: the classifier's (xc, x) for this text when computed in a batch."""
-        lex = self.lexical.rank(normalized, visible)
-        xc, x = vectors if vectors is not None else self.classifier.vectorize(text)
-        clf_p = self.classifier.probabilities(x, visible)
+        """`vectors`: the classifier's (xc, x) for this text when computed in a batch; `earlier`: this
+        question's analysis without the encoder, whose lexical and classifier work is reused."""
+        if earlier is not None:
+            lex, xc, clf_p = earlier.lexical, earlier.xc, earlier.clf_p
+        else:
+            lex = self.lexical.rank(normalized, visible)
+            xc, x = vectors if vectors is not None else self.classifier.vectorize(text)
+            clf_p = self.classifier.probabilities(x, visible)
         enc = enc_where = None
         if self.dense is not None and query_vector is not None:
             enc, enc_where = self.dense.similarities(query_vector, visible)
@@ -198,7 +204,7 @@ class Scorers:
         blocked = [
             shared or bool(u) or lex.probs[i] == 0.0 for u, i in zip(uncovered, candidates, strict=True)
         ]
-        return Analysis(candidates, rows, lex, clf_p, enc, enc_where, uncovered, blocked, away)
+        return Analysis(candidates, rows, lex, clf_p, enc, enc_where, uncovered, blocked, xc, away)
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
