@@ -184,6 +184,7 @@ class Matcher:
                 tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
                 tmp.write_bytes(pickle.dumps(state))
                 tmp.replace(path)
+                _prune(path)
             except OSError as exc:
                 log.warning("could not write the matcher cache: %s", exc)
         with _memo_lock:
@@ -366,6 +367,16 @@ def _evidence(view: _View, analysis: Analysis, pos: int, used: str) -> Evidence:
         tuple((name, round(float(v), 3)) for name, v in sure.items()),
         tuple(analysis.uncovered[pos][:5]),
     )
+
+
+KEEP_CACHED = 3  # the newest trained states kept on disk (a revert finds its version still there)
+
+
+def _prune(latest: Path) -> None:
+    """Every knowledge change writes a new state: keep the newest few, not all of them."""
+    states = sorted(latest.parent.glob("matcher-*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in states[KEEP_CACHED:]:
+        old.unlink(missing_ok=True)
 
 
 def _field_of(doc, text: str) -> str:

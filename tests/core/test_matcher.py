@@ -81,33 +81,6 @@ def test_same_input_same_result(small_matcher: Matcher) -> None:
         assert small_matcher.match("补办身份证要带什么", "gongyuan") == first
 
 
-def test_rebuild_makes_a_new_entry_findable(small_kb, small_matcher: Matcher) -> None:
-    from dataclasses import replace
-
-    from bot.core.knowledge import KnowledgeBase
-
-    base = small_kb.entries["prevent.telecom-fraud"]
-    kb = KnowledgeBase(
-        dict(small_kb.entries),
-        small_kb.communities,
-        small_kb.overrides,
-        small_kb.hidden,
-        small_kb.synonyms,
-        small_kb.referrals,
-    )
-    matcher = Matcher(kb)
-    new = replace(
-        base,
-        id="prevent.dog-bite",
-        title="被狗咬伤怎么处理",
-        keywords=("狗咬", "狂犬疫苗"),
-        questions=("被狗咬了怎么办", "狗咬人主人要赔吗", "被狗咬伤报警吗", "狗咬人找谁", "邻居的狗咬了我"),
-    )
-    kb.add_entry(new)
-    matcher.rebuild()
-    assert matcher.match("被狗咬了怎么办", "hexi").best.entry_id == "prevent.dog-bite"
-
-
 def test_domain_words_are_learned_whatever_the_order() -> None:
     from bot.core.segment import Segmenter
 

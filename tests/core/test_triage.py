@@ -171,6 +171,25 @@ def test_now_outweighs_an_incidental_past_word() -> None:
     assert said_as_not_now(prepare("孩子找到了，虚惊一场"))  # over, whatever the rest says
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "骗子打电话说我涉案，我没理他",  # averted
+        "差点给骗子汇钱，被我儿子拦下来了",
+        "我家狗狗走失了，能帮忙发个寻狗启事吗",  # a pet, not a person
+        "刷到个视频说有个小区着火了，是真的吗",  # a rumour
+        "写论文写得电脑都要敲冒烟了",  # a figure of speech
+        "如果在山里迷路了应该怎么求救",  # how to, not now
+    ],
+)
+def test_averted_pets_rumours_and_figures_of_speech_are_not_read_as_emergencies(text: str) -> None:
+    assert not RULES_ONLY(text).urgent, RULES_ONLY(text)
+
+
+def test_a_video_call_from_fake_police_is_still_fraud() -> None:
+    assert RULES_ONLY("对方开着视频穿着警服，说我涉嫌洗钱，现在让我下载一个APP").kind is UrgentKind.FRAUD
+
+
 def test_an_accident_without_injuries_is_paperwork() -> None:
     assert not RULES_ONLY("刚才追尾了，没人受伤").urgent
     assert RULES_ONLY("高速上爆胎了，没人受伤，车停在行车道上").kind is TRAFFIC

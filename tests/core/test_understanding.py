@@ -224,3 +224,19 @@ def test_a_rebuild_answers_at_once_and_relearns_in_the_background(small_kb: Know
     matcher.wait_for_retraining(timeout=120)
     assert matcher.report != before  # re-learned on the new knowledge
     assert matcher.match("被狗咬了怎么办", "hexi").best.entry_id == "prevent.dog-bite"
+
+
+def test_old_trained_states_are_pruned_from_the_cache(small_kb: KnowledgeBase, tmp_path: Path) -> None:
+    import os
+
+    for n in range(5):
+        stale = tmp_path / f"matcher-stale{n}.pkl"
+        stale.write_bytes(b"old")
+        os.utime(stale, (1_000_000 + n, 1_000_000 + n))
+    from bot.core import matcher as matcher_module
+
+    matcher_module._memo.clear()  # force training, hence a write
+    Matcher(small_kb, cache_dir=tmp_path)
+    left = sorted(p.name for p in tmp_path.glob("matcher-*.pkl"))
+    assert len(left) == 3
+    assert "matcher-stale4.pkl" in left and "matcher-stale0.pkl" not in left

@@ -341,7 +341,7 @@ RULES: tuple[Rule, ...] = (
 NOW_RE = re.compile(
     r"现在(就|正|又|还在|在|有人|他|她|他们|那个人|人|被|对方|门口|楼下|家里|外面|车上)|正在|此刻|刚刚|刚才|马上|立刻|赶紧|赶快|快点"
     r"|快来|急急|还在(门口|外面|楼下|家|我家|里面|车上|追|打|砸|跟|那|旁边|这|喊|流|吐|抽)|就在|在线等|眼下|这会|此时|今晚|今天|刚|突然|已经(转|汇|付|打|吞|吃|喝|填|给|点|下载)|"
-    r"(?<![喊叫听呼])救命|救救我|救我|快报警|帮我报警|求救|right now|(?<![a-z])now(?![a-z])|just now|help|sos|urgent|hurry|please come"
+    r"(?<![喊叫听呼])救命|救救我|救我|快报警|帮我报警|(?<!怎么)(?<!如何)(?<!怎样)求救|right now|(?<![a-z])now(?![a-z])|just now|help|sos|urgent|hurry|please come"
 )
 NOT_NOW_RE = re.compile(
     # told as past
@@ -360,6 +360,13 @@ NOT_NOW_RE = re.compile(
     r"|新闻|报道|电视|电影|电视剧|小说|剧里|剧情|听说|据说|网上看到|新闻上看到|朋友圈|游戏里|梦见|梦到|做梦|写作文|作文|考试题"
     r"|纪录片|文章|书里|课上|节目"
     r"|in the news|movie|film|novel|a story|a game|dream"
+    r"|(刷到|看到|看了).{0,6}视频|视频(里|上|说)|短视频|刷到|微博|群里(传|说)|旧闻|是真的吗|动画片|灾难片|历史课|综艺"
+    r"|short video|on tiktok|rumou?r"
+    # a pet or a thing, not a person; figures of speech
+    r"|(猫|狗狗?|宠物|鹦鹉|兔子|cat|dog|pet|puppy|kitten).{0,8}(走失|丢了|不见了|跑丢|跑了|missing|lost|gone)"
+    r"|原地爆炸|敲冒烟|写冒烟|冒烟了.{0,4}(赶|写|敲)|抢.{0,6}抽筋|救救我的(头发|头發|頭髮|成绩|钱包|发际线)|(视频|帖子|文章)火了|火了火了"
+    # a complaint or a question of who pays, not a danger
+    r"|怎么投诉|管不管|谁负责|谁出|谁来赔|停车费"
     # paperwork after the event
     r"|补办|办理|手续|进度|立案|回执|报案证明|开证明|调解|赔偿|理赔|保险|起诉|法院判|律师|怎么查询|处理结果|结案|案件进展|退赃"
     r"|消防检查|年检|罚款|扣分|违章|驾照|申请|保护令|怎么认定|鉴定|多久能|多长时间|流程|材料"
@@ -367,6 +374,9 @@ NOT_NOW_RE = re.compile(
 # It is over: whatever else the message says, nobody needs the emergency numbers now.
 RESOLVED_RE = re.compile(
     r"已经没事|没事了|误会了|是误会|虚惊|(已经|终于)?找到了(?!一个|个)|找回来了|平安到家|is fine now|found (him|her|them)"
+    # averted: nothing was sent, nobody was let in
+    r"|差点.{0,12}(被我|拦)|被我拦|拦下来了|我拒绝了|我没理|没理(他|她|它|对方)|没(有)?转(账|钱)|(我|就)?挂了电话|挂断了"
+    r"|didn'?t (send|transfer|pay)"
 )
 # An accident where nobody is hurt is paperwork (快处快赔), not an emergency.
 NO_INJURY_RE = re.compile(
