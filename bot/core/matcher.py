@@ -37,7 +37,7 @@ from bot.core.understanding.training import Trained, cross_validate, train
 log = logging.getLogger(__name__)
 
 # Bump when features, training or the scorers change: cached models of older code are not reused.
-MODEL_VERSION = "hybrid-15"
+MODEL_VERSION = "hybrid-16"
 
 __all__ = ["Matcher", "Thresholds"]
 

@@ -20,15 +20,19 @@ from bot.core.understanding.training import folds_of
 def test_folds_hold_out_every_question_once_and_remove_topics_whole(small_kb: KnowledgeBase) -> None:
     corpus = Corpus.from_kb(small_kb)
     folds = folds_of(corpus)
-    held = [pair for fold, _ in folds for pair in fold]
+    held = [pair for fold, _, _ in folds for pair in fold]
     assert sorted(held) == sorted((d.id, q) for d in corpus.docs for q in d.questions)
-    removed = [doc for _, gone in folds for doc in gone]
+    held_nc = [pair for _, _, fold in folds for pair in fold]
+    assert sorted(held_nc) == sorted((d.id, q) for d in corpus.docs for q in d.not_covered)
+    removed = [doc for _, gone, _ in folds for doc in gone]
     assert len(removed) == len(set(removed))
-    fold_held, fold_removed = folds[0]
-    smaller = corpus.without(fold_held, fold_removed)
-    assert not set(fold_removed) & set(smaller.ids)
-    kept = {(d.id, q) for d in smaller.docs for q in d.questions}
-    assert not kept & set(fold_held)
+    for fold_held, fold_removed, fold_nc in folds:
+        smaller = corpus.without(fold_held, fold_removed, fold_nc)
+        assert not set(fold_removed) & set(smaller.ids)
+        kept = {(d.id, q) for d in smaller.docs for q in d.questions}
+        assert not kept & set(fold_held)
+        kept_nc = {(d.id, q) for d in smaller.docs for q in d.not_covered}
+        assert not kept_nc & set(fold_nc)
 
 
 def _t(answer: float = 0.9, clarify: float = 0.5) -> Thresholds:

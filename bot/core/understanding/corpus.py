@@ -74,18 +74,27 @@ class Corpus:
     def ids(self) -> list[str]:
         return [d.id for d in self.docs]
 
-    def without(self, held_out: Iterable[tuple[str, str]] = (), removed: Iterable[str] = ()) -> Corpus:
-        """This corpus less some (doc id, question) pairs and some whole documents."""
+    def without(
+        self,
+        held_out: Iterable[tuple[str, str]] = (),
+        removed: Iterable[str] = (),
+        held_not_covered: Iterable[tuple[str, str]] = (),
+    ) -> Corpus:
+        """This corpus less some (doc id, question) pairs, some (doc id, not-covered question) pairs and
+        some whole documents."""
         gone = set(removed)
         held: dict[str, set[str]] = {}
         for doc_id, question in held_out:
             held.setdefault(doc_id, set()).add(question)
+        held_nc: dict[str, set[str]] = {}
+        for doc_id, question in held_not_covered:
+            held_nc.setdefault(doc_id, set()).add(question)
         docs = []
         for d in self.docs:
             if d.id in gone:
                 continue
-            drop = held.get(d.id)
-            if drop:
+            drop, drop_nc = held.get(d.id, set()), held_nc.get(d.id, set())
+            if drop or drop_nc:
                 d = Doc(
                     d.id,
                     d.referral,
@@ -93,7 +102,7 @@ class Corpus:
                     d.keywords,
                     tuple(q for q in d.questions if q not in drop),
                     d.answer_text,
-                    d.not_covered,
+                    tuple(q for q in d.not_covered if q not in drop_nc),
                     d.community,
                 )
             docs.append(d)

@@ -1,11 +1,11 @@
 """Cross-validation over the knowledge base's own phrasings: the fusion's training data.
 
 Each fold builds every scorer on the knowledge base less
-- a fifth of every document's questions (wording we never saw: the right document is still there), and
+- a fifth of every document's questions (wording we never saw: the right document is still there),
+- a fifth of every entry's `not_covered` questions (scored as wrong for that entry), and
 - a few whole documents (a topic we do not cover: nothing is right, the officers should take it).
-The held-out questions, and each entry's `not_covered` questions (wrong for that entry), are scored by
-the fold's scorers. Their candidate rows with right/wrong labels train the fusion; the fusion's own
-held-out predictions (grouped by fold) choose the thresholds.
+The held-out questions are scored by the fold's scorers. Their candidate rows with right/wrong labels
+train the fusion; the fusion's own held-out predictions (grouped by fold) choose the thresholds.
 """
 
 from __future__ import annotations
@@ -89,15 +89,17 @@ class Trained:
 
 def folds_of(
     corpus: Corpus, folds: int = FOLDS, seed: int = SEED
-) -> list[tuple[list[tuple[str, str]], list[str]]]:
-    """For each fold: the (doc id, question) pairs held out and the documents removed whole."""
+) -> list[tuple[list[tuple[str, str]], list[str], list[tuple[str, str]]]]:
+    """For each fold: the (doc id, question) pairs held out, the documents removed whole, and the
+    (doc id, not-covered question) pairs held out (so a question is never scored against itself)."""
     rng = random.Random(seed)
     held: list[list[tuple[str, str]]] = [[] for _ in range(folds)]
+    held_nc: list[list[tuple[str, str]]] = [[] for _ in range(folds)]
     for doc in corpus.docs:
-        questions = list(doc.questions)
-        rng.shuffle(questions)
-        for n, q in enumerate(questions):
-            held[n % folds].append((doc.id, q))
+        for pairs, texts in ((held, list(doc.questions)), (held_nc, list(doc.not_covered))):
+            rng.shuffle(texts)
+            for n, q in enumerate(texts):
+                pairs[n % folds].append((doc.id, q))
     referrals = [d.id for d in corpus.docs if d.referral]
     entries = [d.id for d in corpus.docs if not d.referral]
     rng.shuffle(referrals)
@@ -107,7 +109,7 @@ def folds_of(
         *entries[: round(len(entries) * REMOVED_ENTRIES)],
     ]
     removed: list[list[str]] = [removable[k::folds] for k in range(folds)]
-    return [(held[k], removed[k]) for k in range(folds)]
+    return [(held[k], removed[k], held_nc[k]) for k in range(folds)]
 
 
 def cross_validate(
@@ -120,8 +122,8 @@ def cross_validate(
 ) -> FoldRows:
     out = FoldRows()
     referral_ids = {d.id for d in corpus.docs if d.referral}
-    for k, (held, removed) in enumerate(folds_of(corpus, folds)):
-        fold = corpus.without(held, removed)
+    for k, (held, removed, held_nc) in enumerate(folds_of(corpus, folds)):
+        fold = corpus.without(held, removed, held_nc)
         if len(fold.docs) < 2:
             continue
         scorers = Scorers(fold, normalizer, domain_words, store)
@@ -134,8 +136,7 @@ def cross_validate(
         for doc in corpus.docs:
             if doc.id in gone:
                 queries.extend(Query(q, frozenset(), False) for q in doc.questions)
-            else:
-                queries.extend(Query(q, frozenset(), True, only_wrong=doc.id) for q in doc.not_covered)
+        queries.extend(Query(q, frozenset(), True, only_wrong=d) for d, q in held_nc if d not in gone)
         visible = np.ones(len(fold.docs), dtype=bool)
         if not queries:
             continue
