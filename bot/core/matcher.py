@@ -21,12 +21,12 @@ import logging
 import pickle
 import threading
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 
 from bot.core.knowledge import KnowledgeBase
 from bot.core.models import Candidate, Evidence, MatchResult, Outcome
+from bot.core.ports import ArtifactStore
 from bot.core.text import Normalizer
 from bot.core.understanding.corpus import Corpus
 from bot.core.understanding.dense import Encoder, VectorStore
@@ -35,6 +35,8 @@ from bot.core.understanding.fusion import Decision, Thresholds, decide
 from bot.core.understanding.training import Trained, cross_validate, train
 
 log = logging.getLogger(__name__)
+
+KEEP_CACHED = 3  # trained states kept between runs
 
 # Bump when features, training or the scorers change: cached models of older code are not reused.
 MODEL_VERSION = "hybrid-16"
@@ -78,7 +80,7 @@ class Matcher:
         kb: KnowledgeBase,
         *,
         encoder: Encoder | None = None,
-        cache_dir: Path | None = None,
+        artifacts: ArtifactStore | None = None,
         answer_threshold: float | None = None,
         clarify_threshold: float | None = None,
     ) -> None:
@@ -86,8 +88,8 @@ class Matcher:
         self.kb = kb
         self._override = {"answer": answer_threshold, "clarify": clarify_threshold}
         self._encoder = encoder
-        self._cache_dir = cache_dir
-        self._store = VectorStore(encoder, cache_dir) if encoder is not None else None
+        self._artifacts = artifacts
+        self._store = VectorStore(encoder, artifacts) if encoder is not None else None
         self._retrain: threading.Thread | None = None
         self._view = self._make_view(full=True)
 
@@ -150,23 +152,21 @@ class Matcher:
         )
         return hashlib.sha256(content.encode("utf-8")).hexdigest()[:24]
 
-    def _cache_path(self, key: str) -> Path | None:
-        return self._cache_dir / f"matcher-{key}.pkl" if self._cache_dir is not None else None
-
     def _cached_state(self, key: str) -> _State | None:
         with _memo_lock:
             state = _memo.get(key)
-        if state is not None:
+        if state is not None or self._artifacts is None:
             return state
-        path = self._cache_path(key)
-        if path is not None and path.exists():
-            try:
-                state = pickle.loads(path.read_bytes())
-            except Exception as exc:  # stale or damaged: train again
-                log.warning("ignoring unreadable matcher cache %s: %s", path.name, exc)
-                return None
-            with _memo_lock:
-                _memo[key] = state
+        data = self._artifacts.load(f"matcher-{key}.pkl")
+        if data is None:
+            return None
+        try:
+            state = pickle.loads(data)
+        except Exception as exc:  # stale or damaged: train again
+            log.warning("ignoring unreadable matcher cache %s: %s", key, exc)
+            return None
+        with _memo_lock:
+            _memo[key] = state
         return state
 
     def _train_and_cache(
@@ -177,16 +177,10 @@ class Matcher:
             "training the matcher on %d questions (first use of this knowledge; cached after)", questions
         )
         state = _train(corpus, normalizer, domain_words, self._store)
-        path = self._cache_path(key)
-        if path is not None:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
-                tmp.write_bytes(pickle.dumps(state))
-                tmp.replace(path)
-                _prune(path)
-            except OSError as exc:
-                log.warning("could not write the matcher cache: %s", exc)
+        if self._artifacts is not None:
+            self._artifacts.save(f"matcher-{key}.pkl", pickle.dumps(state))
+            # Every knowledge change trains a new state: keep the newest few (a revert finds its own).
+            self._artifacts.prune("matcher-", KEEP_CACHED)
         with _memo_lock:
             _memo[key] = state
         return state
@@ -367,16 +361,6 @@ def _evidence(view: _View, analysis: Analysis, pos: int, used: str) -> Evidence:
         tuple((name, round(float(v), 3)) for name, v in sure.items()),
         tuple(analysis.uncovered[pos][:5]),
     )
-
-
-KEEP_CACHED = 3  # the newest trained states kept on disk (a revert finds its version still there)
-
-
-def _prune(latest: Path) -> None:
-    """Every knowledge change writes a new state: keep the newest few, not all of them."""
-    states = sorted(latest.parent.glob("matcher-*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in states[KEEP_CACHED:]:
-        old.unlink(missing_ok=True)
 
 
 def _field_of(doc, text: str) -> str:

@@ -274,3 +274,13 @@ class Notifier(Protocol):
     """Delivers outbox messages of one channel. Must not raise for delivery problems: it reports them."""
 
     async def deliver(self, message: OutboxMessage) -> DeliveryResult: ...
+
+
+class ArtifactStore(Protocol):
+    """Where learned models and vectors are kept between runs (a folder in production, nothing in tests)."""
+
+    def load(self, name: str) -> bytes | None: ...
+
+    def save(self, name: str, data: bytes) -> None: ...
+
+    def prune(self, prefix: str, keep: int) -> None: ...

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot.adapters.artifacts import DirectoryArtifacts
 from bot.core.knowledge import KnowledgeBase
 from bot.core.matcher import Matcher
 from bot.core.models import Outcome
@@ -135,7 +136,7 @@ def test_an_encoder_adds_its_scores_and_vectors_are_cached_on_disk(
     small_kb: KnowledgeBase, tmp_path: Path
 ) -> None:
     encoder = HashingEncoder()
-    matcher = Matcher(small_kb, encoder=encoder, cache_dir=tmp_path)
+    matcher = Matcher(small_kb, encoder=encoder, artifacts=DirectoryArtifacts(tmp_path))
     result = matcher.match("身份证不见了要怎么重新办一张", "gongyuan")
     assert result.evidence is not None
     assert "encoder" in dict(result.evidence.scores)
@@ -143,13 +144,15 @@ def test_an_encoder_adds_its_scores_and_vectors_are_cached_on_disk(
     assert list(tmp_path.glob("matcher-*.pkl"))
     # A second process (a fresh store) encodes only the question, not the phrasings again.
     again = HashingEncoder()
-    Matcher(small_kb, encoder=again, cache_dir=tmp_path).match("身份证不见了要怎么重新办一张", "gongyuan")
+    Matcher(small_kb, encoder=again, artifacts=DirectoryArtifacts(tmp_path)).match(
+        "身份证不见了要怎么重新办一张", "gongyuan"
+    )
     assert again.calls == 1
 
 
 def test_a_failing_encoder_does_not_stop_answering(small_kb: KnowledgeBase, tmp_path: Path) -> None:
     encoder = BrokenEncoder()
-    matcher = Matcher(small_kb, encoder=encoder, cache_dir=tmp_path)
+    matcher = Matcher(small_kb, encoder=encoder, artifacts=DirectoryArtifacts(tmp_path))
     encoder.broken = True
     result = matcher.match("身份证丢了怎么补办", "gongyuan")
     assert result.best is not None and result.best.entry_id == "idcard.lost"
@@ -240,7 +243,20 @@ def test_old_trained_states_are_pruned_from_the_cache(small_kb: KnowledgeBase, t
     from bot.core import matcher as matcher_module
 
     matcher_module._memo.clear()  # force training, hence a write
-    Matcher(small_kb, cache_dir=tmp_path)
+    Matcher(small_kb, artifacts=DirectoryArtifacts(tmp_path))
     left = sorted(p.name for p in tmp_path.glob("matcher-*.pkl"))
     assert len(left) == 3
     assert "matcher-stale4.pkl" in left and "matcher-stale0.pkl" not in left
+
+
+def test_an_unwritable_cache_folder_only_costs_time(small_kb: KnowledgeBase, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    artifacts = DirectoryArtifacts(blocker / "cache")
+    artifacts.save("matcher-x.pkl", b"data")  # logged, not raised
+    assert artifacts.load("matcher-x.pkl") is None
+    from bot.core import matcher as matcher_module
+
+    matcher_module._memo.clear()
+    result = Matcher(small_kb, artifacts=artifacts).match("身份证丢了怎么补办", "gongyuan")
+    assert result.best is not None and result.best.entry_id == "idcard.lost"

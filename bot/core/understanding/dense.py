@@ -8,15 +8,14 @@ hash of each text, so a changed knowledge base only encodes what is new.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from bot.core.ports import ArtifactStore
 from bot.core.understanding.corpus import Corpus
 
 log = logging.getLogger(__name__)
@@ -32,32 +31,32 @@ class Encoder(Protocol):
 
 
 class VectorStore:
-    """Vectors of texts for one encoder, in memory and (when given a folder) on disk."""
+    """Vectors of texts for one encoder, in memory and (given an ArtifactStore) between runs."""
 
-    def __init__(self, encoder: Encoder, folder: Path | None = None) -> None:
+    def __init__(self, encoder: Encoder, artifacts: ArtifactStore | None = None) -> None:
         self.encoder = encoder
         self._vectors: dict[str, np.ndarray] = {}
-        self._path = None
-        if folder is not None:
-            safe = "".join(
-                ch if ch.isalnum() or ch in "-_." else "_" for ch in f"{encoder.name}-{encoder.version}"
-            )
-            self._path = folder / f"vectors-{safe}.npz"
-            self._load()
+        self._artifacts = artifacts
+        safe = "".join(
+            ch if ch.isalnum() or ch in "-_." else "_" for ch in f"{encoder.name}-{encoder.version}"
+        )
+        self._name = f"vectors-{safe}.npz"
+        self._load()
 
     @staticmethod
     def key(text: str) -> str:
         return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
     def _load(self) -> None:
-        if self._path is None or not self._path.exists():
+        data = self._artifacts.load(self._name) if self._artifacts is not None else None
+        if data is None:
             return
         try:
-            with np.load(self._path) as data:
-                for k, v in zip(data["keys"], data["vectors"], strict=True):
+            with np.load(io.BytesIO(data)) as arrays:
+                for k, v in zip(arrays["keys"], arrays["vectors"], strict=True):
                     self._vectors[str(k)] = v
         except Exception as exc:  # a damaged cache is rebuilt, never fatal
-            log.warning("ignoring unreadable vector cache %s: %s", self._path.name, exc)
+            log.warning("ignoring unreadable vector cache %s: %s", self._name, exc)
 
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
         keys = [self.key(t) for t in texts]
@@ -74,18 +73,11 @@ class VectorStore:
         return np.stack([self._vectors[k] for k in keys])
 
     def _save(self) -> None:
-        if self._path is None:
+        if self._artifacts is None:
             return
-        try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            keys = np.array(list(self._vectors))
-            vectors = np.stack(list(self._vectors.values()))
-            fd, tmp = tempfile.mkstemp(dir=self._path.parent, suffix=".npz")
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, keys=keys, vectors=vectors)
-            os.replace(tmp, self._path)
-        except OSError as exc:  # a read-only data folder only costs the next start-up time
-            log.warning("could not write the vector cache: %s", exc)
+        buffer = io.BytesIO()
+        np.savez(buffer, keys=np.array(list(self._vectors)), vectors=np.stack(list(self._vectors.values())))
+        self._artifacts.save(self._name, buffer.getvalue())
 
 
 class DenseIndex:
