@@ -163,50 +163,25 @@ class AskService:
         """Recorded as urgent, a ticket due in minutes, the officers and the duty group alarmed at once."""
         assert triage.kind is not None
         log.warning("urgent consultation in %s: %s (%s)", community, triage.kind.value, triage.evidence)
-        now = self._clock.now()
-        due_at = now + timedelta(minutes=self._service_time.urgent_minutes)
-        async with self._uow() as uow:
-            consultation = await uow.consultations.add(
-                NewConsultation(
-                    community=community,
-                    resident=resident,
-                    channel=channel,
-                    text_masked=stored,
-                    outcome=Outcome.ESCALATE,
-                    entry_id=None,
-                    score=0.0,
-                    urgent=True,
-                    created_at=now,
-                    urgent_kind=triage.kind.value,
-                )
-            )
-            escalation = await uow.escalations.open(consultation.id, NewEscalation(due_at=due_at))
-            common = dict(escalation_id=escalation.id, community=community, question=stored, now=now)
-            await post_to_officers(
-                uow,
-                self._kb,
-                urgent=True,
-                urgent_kind=triage.kind.value,
-                candidates=(),
-                due_at=due_at,
-                **common,
-            )
-            await raise_alarm(
-                uow,
-                self._kb,
-                urgent_kind=triage.kind.value,
-                due_at=due_at,
-                duty_chat_id=self._duty_chat_id,
-                **common,
-            )
-            await uow.commit()
+        consultation_id, escalation_id, due_at = await self._record(
+            community,
+            resident,
+            channel,
+            stored,
+            Outcome.ESCALATE,
+            None,
+            0.0,
+            urgent=True,
+            escalate=True,
+            urgent_kind=triage.kind.value,
+        )
         return Reply(
             Outcome.ESCALATE,
             self._kb.community(community),
             0.0,
             True,
-            consultation.id,
-            ticket=escalation.ticket,
+            consultation_id,
+            ticket=ticket_number(escalation_id) if escalation_id is not None else None,
             due_at=due_at,
             notice=notice,
             urgent_kind=triage.kind,
@@ -314,7 +289,10 @@ class AskService:
         escalate: bool,
         candidates: tuple[tuple[str, float], ...] = (),
         via_menu: bool = False,
+        urgent_kind: str | None = None,
     ) -> tuple[int, int | None, datetime | None]:
+        """One transaction: the consultation, and when escalated its ticket and the officers' post; an
+        emergency (`urgent_kind`) also alarms the officers' group and the duty group at once."""
         now = self._clock.now()
         due_at = self._due(now, urgent) if escalate else None
         async with self._uow() as uow:
@@ -332,23 +310,32 @@ class AskService:
                     candidates=tuple(c for c, _ in candidates),
                     candidate_scores=tuple(s for _, s in candidates),
                     via_menu=via_menu,
+                    urgent_kind=urgent_kind,
                 )
             )
             escalation_id = None
             if escalate and due_at is not None:
                 escalation = await uow.escalations.open(consultation.id, NewEscalation(due_at=due_at))
                 escalation_id = escalation.id
+                common = dict(escalation_id=escalation.id, community=community, question=text_masked, now=now)
                 await post_to_officers(
                     uow,
                     self._kb,
-                    escalation_id=escalation.id,
-                    community=community,
-                    question=text_masked,
                     urgent=urgent,
+                    urgent_kind=urgent_kind,
                     candidates=candidates,
                     due_at=due_at,
-                    now=now,
+                    **common,
                 )
+                if urgent_kind is not None:
+                    await raise_alarm(
+                        uow,
+                        self._kb,
+                        urgent_kind=urgent_kind,
+                        due_at=due_at,
+                        duty_chat_id=self._duty_chat_id,
+                        **common,
+                    )
             await uow.commit()
         return consultation.id, escalation_id, due_at
 
