@@ -173,8 +173,9 @@ class Matcher:
         self, key: str, corpus: Corpus, normalizer: Normalizer, domain_words: set[str]
     ) -> _State:
         questions = sum(len(d.questions) for d in corpus.docs)
-        log.info(
-            "training the matcher on %d questions (first use of this knowledge; cached after)", questions
+        # Said at warning level so that an operator sees why a first start takes a minute or more.
+        log.warning(
+            "first use of this knowledge: training the matcher on %d questions (cached after)", questions
         )
         state = _train(corpus, normalizer, domain_words, self._store)
         if self._artifacts is not None:
