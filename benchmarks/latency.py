@@ -1,4 +1,4 @@
-"""Per-query latency of the matcher (shipped or synthesised larger bases) beside two baselines; start-up, memory.
+"""Per-query latency of the matcher (shipped or larger synthetic bases) beside two baselines; start-up.
 
     python benchmarks/latency.py [--sizes 60,1000] [--queries N] [--encoder auto|none]
 
