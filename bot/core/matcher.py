@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 KEEP_CACHED = 3  # trained states kept between runs
 
 # Bump when features, training or the scorers change: cached models of older code are not reused.
-MODEL_VERSION = "hybrid-16"
+MODEL_VERSION = "hybrid-17"
 
 __all__ = ["Matcher", "Thresholds"]
 
@@ -137,9 +137,10 @@ class Matcher:
             previous = self._view.state
             scorers = Scorers(corpus, normalizer, domain_words, self._store)
             state = _State(scorers.classifier, previous.lexical_only, previous.dense)
+        elif state is None:
+            scorers = Scorers(corpus, normalizer, domain_words, self._store)  # fits the classifier once
+            state = self._train_and_cache(key, corpus, normalizer, domain_words, scorers.classifier)
         else:
-            if state is None:
-                state = self._train_and_cache(key, corpus, normalizer, domain_words)
             scorers = Scorers(corpus, normalizer, domain_words, self._store, classifier=state.classifier)
         referral = np.array([d.referral for d in corpus.docs], dtype=bool)
         return _View(key, normalizer, corpus, scorers, state, referral, {}, frozenset(domain_words))
@@ -170,14 +171,16 @@ class Matcher:
         return state
 
     def _train_and_cache(
-        self, key: str, corpus: Corpus, normalizer: Normalizer, domain_words: set[str]
+        self, key: str, corpus: Corpus, normalizer: Normalizer, domain_words: set[str], classifier: object
     ) -> _State:
         questions = sum(len(d.questions) for d in corpus.docs)
         # Said at warning level so that an operator sees why a first start takes a minute or more.
         log.warning(
             "first use of this knowledge: training the matcher on %d questions (cached after)", questions
         )
-        state = _train(corpus, normalizer, domain_words, self._store)
+        data = cross_validate(corpus, normalizer, domain_words, self._store)
+        dense = train(data, dense=True) if self._store is not None else None
+        state = _State(classifier, train(data, dense=False), dense)
         if self._artifacts is not None:
             self._artifacts.save(f"matcher-{key}.pkl", pickle.dumps(state))
             # Every knowledge change trains a new state: keep the newest few (a revert finds its own).
@@ -336,9 +339,10 @@ def _phrasing(view: _View, analysis: Analysis, pos: int) -> tuple[str, str]:
     doc_index = analysis.candidates[pos]
     lexical = analysis.lexical.best_phrasing.get(doc_index)
     dense = view.scorers.dense
-    if dense is not None and analysis.enc_where is not None and analysis.enc_where[doc_index] >= 0:
-        enc_text = dense.phrasing(int(analysis.enc_where[doc_index]))
-        if lexical is None or lexical[1] < 0.5:
+    # The encoder's closest phrasing speaks when the lexical one is weak or missing.
+    if dense is not None and analysis.enc_sims is not None and (lexical is None or lexical[1] < 0.5):
+        enc_text = dense.closest(analysis.enc_sims, doc_index)
+        if enc_text is not None:
             return enc_text, _field_of(view.corpus.docs[doc_index], enc_text)
     if lexical is not None:
         return lexical[0].text, lexical[0].field
@@ -373,16 +377,3 @@ def _field_of(doc, text: str) -> str:
 
 def _doc_json(doc) -> list:
     return [doc.id, doc.referral, doc.title, doc.keywords, doc.questions, doc.answer_text, doc.not_covered]
-
-
-def _train(
-    corpus: Corpus, normalizer: Normalizer, domain_words: set[str], store: VectorStore | None
-) -> _State:
-    from bot.core.understanding.classifier import PhrasingClassifier
-
-    data = cross_validate(corpus, normalizer, domain_words, store)
-    lexical_only = train(data, dense=False)
-    dense = train(data, dense=True) if store is not None else None
-    scorers = Scorers(corpus, normalizer, domain_words, None)
-    classifier: PhrasingClassifier = scorers.classifier
-    return _State(classifier, lexical_only, dense)

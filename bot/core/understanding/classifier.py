@@ -85,12 +85,10 @@ class PhrasingClassifier:
         full = np.exp(full - full[np.isfinite(full)].max())
         return full / full.sum()
 
-    def scope(self, xc) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per document, by character cosine (0-1): its closest own phrasing and that phrasing's
-        position in phrasings(), and its closest not-covered question."""
-        own, where = self._own.best(xc)
-        neg, _ = self._not.best(xc)
-        return own, where, neg
+    def scope(self, xc) -> tuple[np.ndarray, np.ndarray]:
+        """Per document, by character cosine (0-1): its closest own phrasing and its closest
+        not-covered question."""
+        return self._own.best(xc), self._not.best(xc)
 
     def __getstate__(self) -> dict:
         # The text preparation belongs to the scorers that own this classifier: set again on load.
@@ -118,15 +116,10 @@ class _Runs:
         self.matrix = vectorizer.transform([prepare(t)[0] for t in texts]).T.tocsr() if texts else None
         self.starts = np.flatnonzero(np.r_[True, np.diff(owner) != 0]) if texts else np.array([], int)
         self.docs = owner[self.starts] if texts else np.array([], int)
-        self.stops = np.r_[self.starts[1:], len(texts)] if texts else np.array([], int)
 
-    def best(self, xc) -> tuple[np.ndarray, np.ndarray]:
+    def best(self, xc) -> np.ndarray:
         best = np.zeros(self.n)
-        where = np.full(self.n, -1, dtype=np.int64)
-        if self.matrix is None:
-            return best, where
-        sims = np.asarray((xc @ self.matrix).todense()).ravel()
-        best[self.docs] = np.maximum.reduceat(sims, self.starts)
-        for doc, start, stop in zip(self.docs, self.starts, self.stops, strict=True):
-            where[doc] = int(np.argmax(sims[start:stop]))  # position within the document's texts
-        return best, where
+        if self.matrix is not None:
+            sims = np.asarray((xc @ self.matrix).todense()).ravel()
+            best[self.docs] = np.maximum.reduceat(sims, self.starts)
+        return best

@@ -100,21 +100,16 @@ class DenseIndex:
         return self.store.encoder.encode([text])[0].astype(np.float32)
 
     def similarities(self, query: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(best cosine per document, index of that phrasing); -1 where invisible or empty."""
+        """(best cosine per document, -1 where invisible or empty; the cosine of every phrasing)."""
         best = np.full(len(self.corpus.docs), -1.0)
-        where = np.full(len(self.corpus.docs), -1, dtype=np.int64)
         if not len(self._texts):
-            return best, where
+            return best, np.zeros(0)
         sims = self._matrix @ query
         best[self._docs_with] = np.maximum.reduceat(sims, self._starts)
-        # argmax within each document's run of phrasings
-        for doc, start, stop in zip(
-            self._docs_with, self._starts, [*self._starts[1:], len(sims)], strict=True
-        ):
-            if visible[doc]:
-                where[doc] = start + int(np.argmax(sims[start:stop]))
         best[~visible] = -1.0
-        return best, where
+        return best, sims
 
-    def phrasing(self, row: int) -> str:
-        return self._texts[row]
+    def closest(self, sims: np.ndarray, doc: int) -> str | None:
+        """Document `doc`'s phrasing closest to the question whose phrasing cosines are `sims`."""
+        run = np.flatnonzero(self._owner == doc)
+        return self._texts[run[int(np.argmax(sims[run]))]] if len(run) else None

@@ -59,7 +59,7 @@ class Analysis:
     lexical: LexicalRanking
     clf_p: np.ndarray
     enc: np.ndarray | None  # best cosine per document
-    enc_where: np.ndarray | None  # its phrasing row
+    enc_sims: np.ndarray | None  # the encoder's cosine for every phrasing
     uncovered: list[list[str]]  # per candidate
     blocked: list[bool]  # per candidate: may be offered, never answered outright (fusion.decide)
     xc: object = None  # the question's character vector (kept for a second pass with the encoder)
@@ -88,15 +88,14 @@ class Scorers:
         self.classifier = classifier
         self.dense = DenseIndex(corpus, store) if store is not None else None
         self.is_referral = np.array([d.referral for d in corpus.docs], dtype=bool)
-        # Documents whose own questions name other cities: they answer how to deal with elsewhere.
+        # Documents whose own wording names other cities: they answer how to deal with elsewhere.
         self.cross_place = np.array(
             [
                 any(
-                    (p := place_of(w)) is not None and p not in corpus.home
-                    for text, _ in d.phrasings()
-                    for w in self.prepare(text)[1].split()
+                    (p := place_of(t)) is not None and p not in corpus.home
+                    for t in self.lexical.asked_terms(i)
                 )
-                for d in corpus.docs
+                for i in range(len(corpus.docs))
             ],
             dtype=bool,
         )
@@ -122,15 +121,16 @@ class Scorers:
     ) -> Analysis:
         """`vectors`: the classifier's (xc, x) for this text when computed in a batch; `earlier`: this
         question's analysis without the encoder, whose lexical and classifier work is reused."""
+        words = self.prepare(text)[1].split()
         if earlier is not None:
             lex, xc, clf_p = earlier.lexical, earlier.xc, earlier.clf_p
         else:
-            lex = self.lexical.rank(normalized, visible)
+            lex = self.lexical.rank(normalized, visible, words)
             xc, x = vectors if vectors is not None else self.classifier.vectorize(text)
             clf_p = self.classifier.probabilities(x, visible)
-        enc = enc_where = None
+        enc = enc_sims = None
         if self.dense is not None and query_vector is not None:
-            enc, enc_where = self.dense.similarities(query_vector, visible)
+            enc, enc_sims = self.dense.similarities(query_vector, visible)
 
         pools = [top_indices(lex.probs, PER_SCORER), top_indices(clf_p, PER_SCORER)]
         if enc is not None:
@@ -152,14 +152,14 @@ class Scorers:
             float(enc[self.is_referral].max()) if enc is not None and self.is_referral.any() else 0.0
         )
         length = math.log1p(len(normalized)) / 5.0
-        named = {p for t in self.prepare(text)[1].split() if (p := place_of(t)) is not None}
+        named = {p for t in words if (p := place_of(t)) is not None}
         elsewhere = sorted(named - self.corpus.home)
         about_elsewhere = bool(elsewhere) and not named & self.corpus.home
         # ... unless the candidate itself is about dealing with other places (异地办证, 迁往外省).
         away = [about_elsewhere and not self.cross_place[i] for i in candidates]
         rows = np.zeros((len(candidates), len(NAMES)))
         uncovered: list[list[str]] = []
-        own_all, _, not_all = self.classifier.scope(xc)
+        own_all, not_all = self.classifier.scope(xc)
         for r, i in enumerate(candidates):
             # Another place's name the document never mentions is a key word it does not explain.
             own = self.lexical.doc_terms[i]
@@ -200,11 +200,11 @@ class Scorers:
             rows[r] = [row.get(name, 0.0) for name in NAMES]
         # A candidate that leaves a key word unexplained, or shares no word with the question at all
         # (only the classifier's or the encoder's similarity speaks for it), is never answered outright.
-        shared = self.lexical.is_bare_shared_word(normalized)
+        shared = self.lexical.is_bare_shared_word(words)
         blocked = [
             shared or bool(u) or lex.probs[i] == 0.0 for u, i in zip(uncovered, candidates, strict=True)
         ]
-        return Analysis(candidates, rows, lex, clf_p, enc, enc_where, uncovered, blocked, xc, away)
+        return Analysis(candidates, rows, lex, clf_p, enc, enc_sims, uncovered, blocked, xc, away)
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:

@@ -164,7 +164,8 @@ class LexicalScorer:
                             added.add(word)
         return terms, repaired, added
 
-    def rank(self, normalized: str, visible: np.ndarray) -> LexicalRanking:
+    def rank(self, normalized: str, visible: np.ndarray, words: list[str] | None = None) -> LexicalRanking:
+        """`words`: the question as self.segmenter cuts `normalized`, when the caller has it already."""
         n = len(self.corpus.docs)
         terms, repaired, added = self.query_terms(normalized)
         scores = np.zeros(n, dtype=np.float64)
@@ -193,7 +194,7 @@ class LexicalScorer:
 
         top = top_indices(scores, RERANK)
         top = [int(i) for i in top if scores[i] > 0]
-        query_joined = " ".join(self.segmenter.segment(normalized))
+        query_joined = " ".join(words if words is not None else self.segmenter.segment(normalized))
         best = self._rescore(top, query_joined)
         evidence = scores.copy()
         for i, (_, sim) in best.items():
@@ -226,9 +227,13 @@ class LexicalScorer:
             start += count
         return best
 
-    def is_bare_shared_word(self, normalized: str) -> bool:
+    def asked_terms(self, doc: int) -> list[str]:
+        """The terms of a document's title, keywords and questions (not of its answer)."""
+        return [t for t, w in self.doc_terms[doc].items() if w >= _FIELD_WEIGHT["question"]]
+
+    def is_bare_shared_word(self, words: list[str]) -> bool:
         """One word that several documents are asked with (身份证, 补办): "which one?" by itself."""
-        terms = set(self.segmenter.segment(normalized))
+        terms = set(words)
         whole = [t for t in terms if not any(t != u and t in u for u in terms)]  # not 身份 of 身份证
         return len(whole) == 1 and self._df_asked.get(whole[0], 0) > 1
 

@@ -20,7 +20,7 @@ from bot.core.text import Normalizer
 from bot.core.understanding.corpus import Corpus
 from bot.core.understanding.dense import VectorStore
 from bot.core.understanding.features import DENSE_FEATURES, NAMES, Scorers
-from bot.core.understanding.fusion import FusionModel, HeldOut, Thresholds, choose_thresholds
+from bot.core.understanding.fusion import FusionModel, HeldOut, Thresholds, choose_thresholds, decide
 
 FOLDS = 5
 # Topics taken out whole, each in one fold. Mostly other bodies' matters: a question about a missing
@@ -59,8 +59,6 @@ class FoldRows:
     elsewhere: list[list[bool] | None] = field(default_factory=list)
     in_scope: list[bool | None] = field(default_factory=list)
     weights: list[float] = field(default_factory=list)
-    texts: list[str] = field(default_factory=list)
-    candidates: list[list[str]] = field(default_factory=list)
 
     def reweigh(self) -> None:
         """Weigh questions no police entry answers to OUT_OF_SCOPE_PRIOR of all (not-covered ones: 1)."""
@@ -161,8 +159,6 @@ def cross_validate(
             else:
                 labels = np.array([1 if d in query.right else 0 for d in ids])
             out.rows.append(analysis.rows)
-            out.texts.append(query.text)
-            out.candidates.append(ids)
             out.labels.append(labels)
             out.groups.append(k)
             out.referral.append(np.array([fold.docs[i].referral for i in analysis.candidates]))
@@ -226,8 +222,6 @@ def train(data: FoldRows, dense: bool) -> Trained:
 
 def _report(held: list[HeldOut], t: Thresholds) -> dict[str, float]:
     """Held-out figures at the chosen thresholds (the same definitions as benchmarks/quality.py)."""
-    from bot.core.understanding.fusion import decide
-
     answers = wrong = n_in = right_or_offered = n_out = escalated = 0.0
     for h in held:
         d = decide(h.probs, h.referral, h.blocked, t, h.elsewhere)
