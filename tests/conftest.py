@@ -25,6 +25,24 @@ FIXTURE_KB = Path(__file__).resolve().parent / "fixtures" / "kb"
 SHARED_EVAL = ROOT.parent / "shared" / "eval"
 
 
+def fixture_kb_copy(tmp_path: Path, community: str = "gongyuan", **changes: object) -> Path:
+    """A copy of the fixture knowledge base with `changes` applied to one community's file (top-level
+    keys; `officer_telegram_id` sets the first officer's Telegram id)."""
+    import shutil
+
+    import yaml
+
+    kb_dir = tmp_path / "kb"
+    shutil.copytree(FIXTURE_KB, kb_dir)
+    path = kb_dir / "communities" / f"{community}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if "officer_telegram_id" in changes:
+        data["officers"][0]["telegram_id"] = changes.pop("officer_telegram_id")
+    data.update(changes)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return kb_dir
+
+
 @pytest.fixture(scope="session")
 def small_kb() -> KnowledgeBase:
     return load_knowledge(FIXTURE_KB)

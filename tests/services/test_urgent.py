@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import text as sql
 
 from bot.core.models import Channel, Outcome, ResidentRef, Role
@@ -17,7 +15,7 @@ from bot.core.triage import UrgentKind
 from bot.services.ask import NotUrgentError
 from bot.settings import Settings
 from bot.wiring import Container, build_container
-from tests.conftest import FIXTURE_KB
+from tests.conftest import fixture_kb_copy
 
 RESIDENT = ResidentRef(Channel.WEB, "resident-token-9")
 OFFICERS_CHAT = -100300
@@ -27,13 +25,7 @@ OFFICER_TG = 4242
 
 @pytest.fixture
 async def container(database_url: str, tmp_path: Path) -> AsyncIterator[Container]:
-    kb_dir = tmp_path / "kb"
-    shutil.copytree(FIXTURE_KB, kb_dir)
-    community = kb_dir / "communities" / "gongyuan.yaml"
-    data = yaml.safe_load(community.read_text(encoding="utf-8"))
-    data["officer_chat_id"] = OFFICERS_CHAT
-    data["officers"][0]["telegram_id"] = OFFICER_TG
-    community.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    kb_dir = fixture_kb_copy(tmp_path, officer_chat_id=OFFICERS_CHAT, officer_telegram_id=OFFICER_TG)
     settings = Settings(
         database_url=database_url,
         knowledge_dir=kb_dir,

@@ -9,7 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 
 from bot.core.models import Channel, EscalationStatus, OutboxMessage, ResidentRef, Role
 from bot.core.ports import ConflictError, DeliveryOutcome, DeliveryResult
@@ -17,7 +16,7 @@ from bot.services.delivery import DeliveryService
 from bot.services.officers import PermissionDenied
 from bot.settings import Settings
 from bot.wiring import Container, build_container
-from tests.conftest import FIXTURE_KB
+from tests.conftest import fixture_kb_copy
 
 RESIDENT = ResidentRef(Channel.TELEGRAM, "5001")
 OFFICERS_CHAT = -100200
@@ -48,14 +47,7 @@ class SteppingClock:
 
 @pytest.fixture
 async def container(database_url: str, tmp_path: Path) -> AsyncIterator[Container]:
-    kb_dir = tmp_path / "kb"
-    import shutil
-
-    shutil.copytree(FIXTURE_KB, kb_dir)
-    community = kb_dir / "communities" / "gongyuan.yaml"
-    data = yaml.safe_load(community.read_text(encoding="utf-8"))
-    data["officer_chat_id"] = OFFICERS_CHAT
-    community.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    kb_dir = fixture_kb_copy(tmp_path, officer_chat_id=OFFICERS_CHAT)
     settings = Settings(database_url=database_url, knowledge_dir=kb_dir, data_dir=tmp_path / "data")
     container = await build_container(settings)
     yield container
