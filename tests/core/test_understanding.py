@@ -297,3 +297,12 @@ def test_many_classes_use_nearest_centroids_and_still_rank(small_kb: KnowledgeBa
     p = scorers.classifier.probabilities(x, np.ones(len(corpus.docs), dtype=bool))
     assert p.sum() == pytest.approx(1.0)
     assert corpus.docs[int(p.argmax())].id == "idcard.lost"
+
+
+@pytest.mark.parametrize("text", ["身份证丢了怎么补办", "", "🙂", "abc def 户口", "身份證掉了咋补 zzz"])
+def test_one_question_is_vectorised_as_scikit_learn_would(small_matcher: Matcher, text: str) -> None:
+    classifier = small_matcher._view.scorers.classifier
+    xc, x = classifier.vectorize(text)
+    xc_many, x_many = classifier.vectorize_many([text])
+    np.testing.assert_allclose(xc.toarray(), xc_many.toarray())
+    np.testing.assert_allclose(x.toarray(), x_many.toarray())

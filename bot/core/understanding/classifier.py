@@ -39,6 +39,7 @@ class PhrasingClassifier:
 
         self.corpus = corpus
         self._prepare = prepare
+        self._analyzers: tuple | None = None  # the vectorizers' n-gram analyzers, built on first use
         texts: list[tuple[str, str]] = []
         labels: list[int] = []
         for i, doc in enumerate(corpus.docs):
@@ -76,7 +77,26 @@ class PhrasingClassifier:
         self._not = _Runs(self._chars, prepare, [list(d.not_covered) for d in corpus.docs])
 
     def vectorize(self, text: str):
-        return self.vectorize_many([text])
+        """vectorize_many for one text, computed directly: the same vectors without scikit-learn's
+        per-call validation, which costs more than the arithmetic (a resident's question on the hot path)."""
+        from scipy.sparse import csr_matrix
+
+        chars, words = self._prepare(text)
+        if getattr(self, "_analyzers", None) is None:
+            self._analyzers = (self._chars.build_analyzer(), self._words.build_analyzer())
+        char_idx, char_val = _tfidf(self._chars, self._analyzers[0](chars))
+        word_idx, word_val = _tfidf(self._words, self._analyzers[1](words))
+        n_chars, n_words = len(self._chars.idf_), len(self._words.idf_)
+        xc = csr_matrix((char_val, char_idx, [0, len(char_idx)]), shape=(1, n_chars))
+        x = csr_matrix(
+            (
+                np.r_[char_val, word_val],
+                np.r_[char_idx, word_idx + n_chars],
+                [0, len(char_idx) + len(word_idx)],
+            ),
+            shape=(1, n_chars + n_words),
+        )
+        return xc, x
 
     def vectorize_many(self, texts: list[str]):
         """(character vectors, all features) for many texts at once: one transform call each."""
@@ -110,6 +130,7 @@ class PhrasingClassifier:
         state = self.__dict__.copy()
         state["_prepare"] = None
         state["_hstack"] = None
+        state["_analyzers"] = None
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -117,6 +138,22 @@ class PhrasingClassifier:
 
         self.__dict__.update(state)
         self._hstack = hstack
+
+
+def _tfidf(vectorizer, grams: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """What TfidfVectorizer.transform gives one text (sublinear tf, idf, l2 norm): sorted indices, values."""
+    vocabulary = vectorizer.vocabulary_
+    counts: dict[int, int] = {}
+    for gram in grams:
+        index = vocabulary.get(gram)
+        if index is not None:
+            counts[index] = counts.get(index, 0) + 1
+    if not counts:
+        return np.zeros(0, dtype=np.int32), np.zeros(0)
+    indices = np.fromiter(sorted(counts), dtype=np.int32, count=len(counts))
+    tf = np.fromiter((counts[i] for i in indices), dtype=np.float64, count=len(counts))
+    values = (1.0 + np.log(tf)) * vectorizer.idf_[indices]
+    return indices, values / np.sqrt(values @ values)
 
 
 def _centroids(x, y: np.ndarray, present: np.ndarray):
