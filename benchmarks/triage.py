@@ -1,10 +1,12 @@
 """Emergency triage: recall and precision per kind, false alarms on look-alike controls, latency.
 
-    python benchmarks/triage.py [--eval benchmarks/data/triage_eval.jsonl] [--folds 5]
+    python benchmarks/triage.py [--eval FILE ...] [--folds 5]
 
 (a) k-fold cross-validation over the shipped phrasings (bot/core/triage/phrasings.jsonl) and (b) the
-separate evaluation set, written afterwards in other wording and never used for fitting or choosing the
-threshold. Both for the triage (rules + classifier) and for the old fixed regex list
+separate evaluation sets in benchmarks/data/, written apart from the phrasings and never used for
+fitting or choosing the threshold: triage_eval (written after the first phrasings and looked at while
+the rules were written), triage_fresh and triage_blind (written blind to the phrasings and the rules;
+only their totals are ever read). Both for the triage (rules + classifier) and for the old fixed regex list
 (benchmarks/baseline_urgent.py) as a baseline. "number" counts emergencies whose reply carries the
 kind's first number (110, 119, ...).
 """
@@ -22,10 +24,10 @@ from _common import ROOT
 from baseline_urgent import is_urgent
 
 from bot.core.text import fold
-from bot.core.triage import Sample, Triage, UrgentKind, choose_threshold, cross_validated, numbers_for
+from bot.core.triage import THRESHOLD, Sample, Triage, UrgentKind, choose_threshold, held_out, numbers_for
 from bot.core.triage.data import load_phrasings
 
-DEFAULT_EVAL = ROOT / "benchmarks" / "data" / "triage_eval.jsonl"
+DEFAULT_EVAL = [ROOT / "benchmarks" / "data" / f"triage_{name}.jsonl" for name in ("eval", "fresh", "blind")]
 
 # A prediction: the kind, or None for "not an emergency". The old rule has no kinds: "any".
 Predict = Callable[[str], "UrgentKind | str | None"]
@@ -90,7 +92,7 @@ def latency(
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--eval", type=Path, default=DEFAULT_EVAL)
+    parser.add_argument("--eval", type=Path, nargs="*", default=DEFAULT_EVAL)
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args()
 
@@ -98,35 +100,30 @@ def main() -> None:
     started = time.perf_counter()
     triage = Triage.trained(phrasings)
     fit_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    triage.trained(phrasings)
-    refit_seconds = time.perf_counter() - started
     positives = sum(1 for s in phrasings if s.kind)
     print(f"training phrasings: {positives} emergencies, {len(phrasings) - positives} controls")
-    print(f"fit: {fit_seconds:.2f} s first (imports included), {refit_seconds:.2f} s again")
-    print(
-        f"threshold in use {triage.threshold}; chosen by {args.folds}-fold CV: {choose_threshold(phrasings)}"
-    )
+    print(f"fit (classifier out of fold for the stacker, then on everything): {fit_seconds:.2f} s")
+    assert triage._stacker is not None
+    print("stacker weights:", ", ".join(f"{k} {v:+.2f}" for k, v in triage._stacker.explain().items()))
 
-    cv = cross_validated(phrasings, folds=args.folds)
-    report(f"(a) {args.folds}-fold cross-validation, triage", phrasings, [r.kind for r in cv])
+    held = held_out(phrasings, folds=args.folds)
+    chosen = choose_threshold(phrasings, results=held)
+    print(f"threshold in use {triage.threshold}; chosen by {args.folds}-fold CV: {chosen}")
+    cv = [r.kind if (r.probability or 0.0) >= THRESHOLD else None for r in held]
+    report(f"(a) {args.folds}-fold cross-validation, triage", phrasings, cv)
     report(
         "(a) training phrasings, old fixed rule (baseline_urgent.py)",
         phrasings,
         [old_rule(s.text) for s in phrasings],
     )
 
-    evaluation = load_eval(args.eval)
-    report(
-        f"(b) evaluation set {args.eval.name}, triage", evaluation, [triage(s.text).kind for s in evaluation]
-    )
-    report(
-        f"(b) evaluation set {args.eval.name}, old fixed rule",
-        evaluation,
-        [old_rule(s.text) for s in evaluation],
-    )
+    texts: list[str] = []
+    for path in args.eval:
+        evaluation = load_eval(path)
+        texts += [s.text for s in evaluation]
+        report(f"(b) {path.name}, triage", evaluation, [triage(s.text).kind for s in evaluation])
+        report(f"(b) {path.name}, old fixed rule", evaluation, [old_rule(s.text) for s in evaluation])
 
-    texts = [s.text for s in evaluation]
     print()
     for name, clock in (("wall", time.perf_counter), ("CPU", time.thread_time)):
         p50, p99 = latency(triage, texts, clock=clock)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.core.knowledge import KnowledgeBase
@@ -55,10 +55,11 @@ def build_matcher(settings: Settings, kb: KnowledgeBase) -> Matcher:
     )
 
 
-@lru_cache(maxsize=1)
-def build_triage() -> Triage:
-    """Fitted once per process (about a quarter of a second): the phrasings ship with the package."""
-    return Triage.trained()
+def build_triage(data_dir: Path) -> Triage:
+    """Fitted once (about five seconds) and kept under the data folder: later starts load it."""
+    from bot.adapters.artifacts import DirectoryArtifacts
+
+    return Triage.trained(artifacts=DirectoryArtifacts(data_dir / "cache"))
 
 
 @dataclass
@@ -93,7 +94,7 @@ async def build_container(settings: Settings | None = None, *, kb: KnowledgeBase
     settings = settings or Settings()
     kb = kb or load_knowledge(settings.knowledge_dir)
     matcher = build_matcher(settings, kb)
-    triage = build_triage()
+    triage = build_triage(settings.data_dir)
     await migrate(settings.database_url)
     engine = create_engine(settings.database_url)
     clock = SystemClock()

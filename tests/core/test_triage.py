@@ -157,6 +157,11 @@ CONTROLS = [
     "救命稻草是什么意思",
     "this queue is killing me lol",
     "孩子找到了，谢谢民警",
+    # a rule's words, but a figure of speech or a question about the service itself
+    "这个停车费简直是明抢",
+    "麻辣烫辣得我喉咙着火",
+    "打120叫救护车要收费吗",
+    "骗子打电话叫我转账到安全账户，我直接挂了",
 ]
 
 
@@ -251,3 +256,57 @@ def test_the_shipped_phrasings_cover_every_kind_with_enough_controls() -> None:
     assert controls >= 400 and len(samples) - controls >= 400
     for kind in UrgentKind:
         assert sum(1 for s in samples if s.kind is kind) >= 50
+
+
+def test_the_stacker_weighs_rules_and_cues_the_way_they_point() -> None:
+    weights = TRAINED._stacker.explain()  # type: ignore[union-attr]
+    assert weights["classifier_logit"] > 0 and weights["rule"] > 0 and weights["now"] > 0
+    assert weights["not_now"] < 0 and weights["resolved"] < 0 and weights["hyperbole"] < 0
+    assert weights["rule_and_told_as_not_now"] < 0  # a rule counts less in a story told as past or "if"
+
+
+def test_a_rule_alone_does_not_raise_the_alarm_in_a_figure_of_speech() -> None:
+    text = "这价格简直是抢劫"
+    assert RULES_ONLY(text).urgent  # the readable rule fires ...
+    assert not TRAINED(text).urgent  # ... but the learned weighing does not follow it
+
+
+def test_homophones_and_pinyin_share_the_sounds_of_the_words() -> None:
+    from bot.core.triage.classifier import ngrams
+
+    typed, pinyin = set(ngrams(prepare("着伙了"))), set(ngrams(prepare("huo le")))
+    assert {"~huo", "~le", "~huo~le"} <= typed & pinyin
+
+
+class _Shelf:
+    def __init__(self) -> None:
+        self.items: dict[str, bytes] = {}
+        self.saves = 0
+
+    def load(self, name: str) -> bytes | None:
+        return self.items.get(name)
+
+    def save(self, name: str, data: bytes) -> None:
+        self.saves += 1
+        self.items[name] = data
+
+    def prune(self, prefix: str, keep: int) -> None:
+        pass
+
+
+def test_a_fit_is_kept_and_loaded_and_a_damaged_one_is_fitted_again(monkeypatch) -> None:
+    import bot.core.triage as triage_module
+
+    samples = load_phrasings()[::3]  # a set of its own: not fitted in this process yet
+    monkeypatch.setattr(triage_module, "_memo", {})
+    shelf = _Shelf()
+    first = Triage.trained(samples, artifacts=shelf)
+    assert shelf.saves == 1 and first("着火了").kind is FIRE
+    monkeypatch.setattr(triage_module, "_memo", {})
+    second = Triage.trained(samples, artifacts=shelf)  # loaded, not fitted
+    assert shelf.saves == 1 and second("着火了").kind is FIRE
+    monkeypatch.setattr(triage_module, "_memo", {})
+    (name,) = shelf.items
+    shelf.items[name] = b"not a pickle"
+    third = Triage.trained(samples, artifacts=shelf)
+    assert shelf.saves == 2 and third("着火了").kind is FIRE

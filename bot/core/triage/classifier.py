@@ -8,27 +8,58 @@ scikit-learn's per-call checks cost more than the whole message budget (≤ 1 ms
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from bot.core.segment import char_pinyin
 from bot.core.triage.kinds import UrgentKind
 
 NONE = "none"
 NGRAMS = (1, 3)
-# The classifier reads the beginning of a message: longer texts are the rules' job.
+# The classifier reads a message in windows of this many characters (the phrasings are far shorter)
+# and keeps the most alarming one: a cry for help after a page of abuse is read as a cry for help.
 CLASSIFIER_CHAR_LIMIT = 400
+WINDOW_STEP = 360
 SEED = 0
+C = 20.0  # weak regularisation: phrasings are short and each n-gram counts
+
+
+_LATIN_WORD = re.compile(r"[a-z]+")
 
 
 def ngrams(text: str) -> Iterable[str]:
+    """Character 1-3-grams, plus the message's sounds: toneless pinyin syllables and pairs of them, so
+    a homophone typo (着伙, 就命), a word typed in pinyin (zhao huo le) and the right characters meet."""
     text = text[:CLASSIFIER_CHAR_LIMIT]
     low, high = NGRAMS
     for n in range(low, high + 1):
         for i in range(len(text) - n + 1):
             yield text[i : i + n]
+    sounds = list(_syllables(text))
+    for i, sound in enumerate(sounds):
+        yield "~" + sound
+        if i:
+            yield f"~{sounds[i - 1]}~{sound}"
+
+
+def _syllables(text: str) -> Iterable[str]:
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if "a" <= ch <= "z":
+            word = _LATIN_WORD.match(text, i)
+            assert word is not None
+            yield word.group(0)
+            i = word.end()
+            continue
+        sound = char_pinyin(ch)
+        if sound:
+            yield sound
+        i += 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +95,7 @@ class TriageClassifier:
         matrix = vectorizer.fit_transform(prepared_texts)
         labels = [k.value if k else NONE for k in kinds]
         # newton-cg converges in a handful of steps here; lbfgs takes seconds on the same data.
-        model = LogisticRegression(C=20.0, solver="newton-cg", max_iter=100, random_state=SEED)
+        model = LogisticRegression(C=C, solver="newton-cg", max_iter=100, random_state=SEED)
         # One BLAS thread: on a busy machine several threads make this small fit ten times slower.
         with threadpool_limits(1):
             model.fit(matrix, labels)
@@ -77,6 +108,12 @@ class TriageClassifier:
         )
 
     def predict(self, prepared: str) -> Prediction:
+        if len(prepared) <= CLASSIFIER_CHAR_LIMIT:
+            return self._predict_window(prepared)
+        windows = range(0, len(prepared) - CLASSIFIER_CHAR_LIMIT + WINDOW_STEP, WINDOW_STEP)
+        return max((self._predict_window(prepared[i:]) for i in windows), key=lambda p: p.p_urgent)
+
+    def _predict_window(self, prepared: str) -> Prediction:
         counts = Counter(i for g in ngrams(prepared) if (i := self._vocabulary.get(g)) is not None)
         if not counts:
             scores = self._bias

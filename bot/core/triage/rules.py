@@ -375,7 +375,7 @@ NOT_NOW_RE = re.compile(
 RESOLVED_RE = re.compile(
     r"已经没事|没事了|误会了|是误会|虚惊|(已经|终于)?找到了(?!一个|个)|找回来了|平安到家|is fine now|found (him|her|them)"
     # averted: nothing was sent, nobody was let in
-    r"|差点.{0,12}(被我|拦)|被我拦|拦下来了|我拒绝了|我没理|没理(他|她|它|对方)|没(有)?转(账|钱)|(我|就)?挂了电话|挂断了"
+    r"|差点.{0,12}(被我|拦)|被我拦|拦下来了|我拒绝了|我没理|没理(他|她|它|对方)|没(有)?转(账|钱)|(我|就)?挂了电话|挂断了|(直接|马上|立马|我就|就)挂了"
     r"|didn'?t (send|transfer|pay)"
 )
 # An accident where nobody is hurt is paperwork (快处快赔), not an emergency.
