@@ -310,3 +310,19 @@ def test_a_fit_is_kept_and_loaded_and_a_damaged_one_is_fitted_again(monkeypatch)
     shelf.items[name] = b"not a pickle"
     third = Triage.trained(samples, artifacts=shelf)
     assert shelf.saves == 2 and third("着火了").kind is FIRE
+
+
+def test_no_evaluation_message_is_among_the_training_phrasings() -> None:
+    import json
+    from pathlib import Path
+
+    from bot.core.text import fold
+
+    data = Path(__file__).resolve().parents[2] / "benchmarks" / "data"
+    trained = {fold(s.text).replace(" ", "") for s in load_phrasings()}
+    for name in ("triage_eval.jsonl", "triage_fresh.jsonl", "triage_blind.jsonl"):
+        lines = (data / name).read_text(encoding="utf-8").splitlines()
+        texts = [json.loads(line)["text"] for line in lines if line.strip()]
+        assert len(texts) >= 300
+        leaked = [t for t in texts if fold(t).replace(" ", "") in trained]
+        assert not leaked, (name, leaked[:3])

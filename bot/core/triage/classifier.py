@@ -20,10 +20,9 @@ from bot.core.triage.kinds import UrgentKind
 
 NONE = "none"
 NGRAMS = (1, 3)
-# The classifier reads a message in windows of this many characters (the phrasings are far shorter)
-# and keeps the most alarming one: a cry for help after a page of abuse is read as a cry for help.
+# The classifier reads at most this many characters of a message (the phrasings are far shorter);
+# triage chooses which (Triage._focus).
 CLASSIFIER_CHAR_LIMIT = 400
-WINDOW_STEP = 360
 SEED = 0
 C = 20.0  # weak regularisation: phrasings are short and each n-gram counts
 
@@ -108,12 +107,6 @@ class TriageClassifier:
         )
 
     def predict(self, prepared: str) -> Prediction:
-        if len(prepared) <= CLASSIFIER_CHAR_LIMIT:
-            return self._predict_window(prepared)
-        windows = range(0, len(prepared) - CLASSIFIER_CHAR_LIMIT + WINDOW_STEP, WINDOW_STEP)
-        return max((self._predict_window(prepared[i:]) for i in windows), key=lambda p: p.p_urgent)
-
-    def _predict_window(self, prepared: str) -> Prediction:
         counts = Counter(i for g in ngrams(prepared) if (i := self._vocabulary.get(g)) is not None)
         if not counts:
             scores = self._bias

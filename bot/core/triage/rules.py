@@ -388,6 +388,7 @@ NO_INJURY_RE = re.compile(
 class RuleHit:
     rule: str
     kind: UrgentKind | None
+    at: int = 0  # where in the prepared text the rule matched
 
 
 # Which kind wins when a message says several things: the one whose first number matters most.
@@ -403,7 +404,7 @@ PRIORITY: tuple[UrgentKind, ...] = (
 
 
 def rule_hits(prepared: str) -> list[RuleHit]:
-    hits = [RuleHit(r.name, r.kind) for r in RULES if r.pattern.search(prepared)]
+    hits = [RuleHit(r.name, r.kind, m.start()) for r in RULES if (m := r.pattern.search(prepared))]
     if hits and NO_INJURY_RE.search(prepared):
         hits = [h for h in hits if h.kind is not UrgentKind.TRAFFIC or h.rule == "traffic.motorway"]
     return hits
