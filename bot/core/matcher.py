@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 KEEP_CACHED = 3  # trained states kept between runs
 
 # Bump when features, training or the scorers change: cached models of older code are not reused.
-MODEL_VERSION = "hybrid-18"
+MODEL_VERSION = "hybrid-19"
 
 __all__ = ["Matcher", "Thresholds"]
 
@@ -239,6 +239,22 @@ class Matcher:
             return MatchResult(Outcome.ESCALATE, 0.0, (), urgent, normalized, "empty")
         visible = self._mask(view, community)
         scorers = view.scorers
+
+        # The title or a question of one entry, word for word: the answer its authors wrote for exactly
+        # this wording. Nothing to weigh; a referral topic's wording still goes the whole way (escalate).
+        # (An operator's answer threshold above certainty, MATCH_ANSWER_THRESHOLD > 100, still holds.)
+        exact = scorers.lexical.exact_hit(normalized, visible)
+        if (
+            exact is not None
+            and not view.referral[exact[0]]
+            and self._thresholds(view.state.lexical_only).answer <= 1.0
+        ):
+            doc, phrasing, field = exact
+            entry = Candidate(view.corpus.docs[doc].id, 100.0, phrasing, field)
+            evidence = Evidence("exact", phrasing)
+            return MatchResult(
+                Outcome.ANSWER, 100.0, (entry,), urgent, normalized, "exact wording", 1.0, evidence
+            )
 
         # First without the encoder: when lexical and classifier alone already answer (an exact or
         # close phrasing), the encoder's ~25 ms are saved.

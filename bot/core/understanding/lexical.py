@@ -86,6 +86,7 @@ class LexicalScorer:
         memo: dict[str, list[str]] = {}
         asked_terms: set[str] = set()
         self.exact: dict[str, int] = {}
+        self.exact_wording: dict[str, tuple[str, str]] = {}  # key → (phrasing, field)
         for i, doc in enumerate(self.corpus.docs):
             phrasings: list[Phrasing] = []
             weights: dict[str, float] = {}
@@ -103,6 +104,7 @@ class LexicalScorer:
                         # is no evidence for either.
                         key = normalized.replace(" ", "")
                         self.exact[key] = -1 if self.exact.get(key, i) != i else i
+                        self.exact_wording.setdefault(key, (text, field))
                 for term in set(terms):
                     if field == "question":
                         question_hits[term] += 1
@@ -152,6 +154,15 @@ class LexicalScorer:
         self._pinyin_vocab = {k: tuple(sorted(v)) for k, v in pinyin_vocab.items()}
 
     # ---- query -------------------------------------------------------------------------------
+    def exact_hit(self, normalized: str, visible: np.ndarray) -> tuple[int, str, str] | None:
+        """(document, phrasing, field) when the question repeats the title or a question of exactly one
+        visible document, word for word once normalised."""
+        key = normalized.replace(" ", "")
+        doc = self.exact.get(key)
+        if doc is None or doc < 0 or not visible[doc]:
+            return None
+        return (doc, *self.exact_wording[key])
+
     def query_terms(self, normalized: str) -> tuple[dict[str, float], set[str], set[str]]:
         """Terms with their weight in the query, the typo fragments repaired and the words put in."""
         terms = self.segmenter.segment_weighted(normalized)
