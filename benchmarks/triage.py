@@ -5,10 +5,10 @@
 (a) k-fold cross-validation over the shipped phrasings (bot/core/triage/phrasings.jsonl) and (b) the
 separate evaluation sets in benchmarks/data/, written apart from the phrasings and never used for
 fitting or choosing the threshold: triage_eval (written after the first phrasings and looked at while
-the rules were written), triage_fresh and triage_blind (written blind to the phrasings and the rules;
-only their totals are ever read). Both for the triage (rules + classifier) and for the old fixed regex list
-(benchmarks/baseline_urgent.py) as a baseline. "number" counts emergencies whose reply carries the
-kind's first number (110, 119, ...).
+the rules were written), triage_fresh, triage_blind and triage_blind2 (written blind to the phrasings
+and the rules; only their totals are ever read). Both for the triage (rules + classifier + stacker) and
+for the old fixed regex list (benchmarks/baseline_urgent.py) as a baseline. "number" counts emergencies
+whose reply carries the kind's first number (110, 119, ...).
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ from bot.core.text import fold
 from bot.core.triage import THRESHOLD, Sample, Triage, UrgentKind, choose_threshold, held_out, numbers_for
 from bot.core.triage.data import load_phrasings
 
-DEFAULT_EVAL = [ROOT / "benchmarks" / "data" / f"triage_{name}.jsonl" for name in ("eval", "fresh", "blind")]
+DEFAULT_EVAL = [
+    ROOT / "benchmarks" / "data" / f"triage_{name}.jsonl" for name in ("eval", "fresh", "blind", "blind2")
+]
 
 # A prediction: the kind, or None for "not an emergency". The old rule has no kinds: "any".
 Predict = Callable[[str], "UrgentKind | str | None"]

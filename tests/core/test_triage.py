@@ -320,7 +320,7 @@ def test_no_evaluation_message_is_among_the_training_phrasings() -> None:
 
     data = Path(__file__).resolve().parents[2] / "benchmarks" / "data"
     trained = {fold(s.text).replace(" ", "") for s in load_phrasings()}
-    for name in ("triage_eval.jsonl", "triage_fresh.jsonl", "triage_blind.jsonl"):
+    for name in ("triage_eval.jsonl", "triage_fresh.jsonl", "triage_blind.jsonl", "triage_blind2.jsonl"):
         lines = (data / name).read_text(encoding="utf-8").splitlines()
         texts = [json.loads(line)["text"] for line in lines if line.strip()]
         assert len(texts) >= 300

@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 # P(emergency) from the stacker (rules, "now"/"not now" cues and the classifier together) above which
 # the alarm is raised, chosen by cross-validation over the shipped phrasings within MAX_FALSE_ALARMS
 # (benchmarks/triage.py prints the choice; a test keeps the two equal).
-THRESHOLD = 0.66
+THRESHOLD = 0.64
 # Channels accept up to about 4,000 characters; triage reads that much at most, in two parts.
 MESSAGE_CHAR_LIMIT = 4096
 OVERLAP = 40
@@ -165,8 +165,10 @@ class Triage:
         p = self._stacker.probability(signals(focus, hits, prediction.p_urgent))
         if p < self.threshold:
             return TriageResult(None, "", (), p)
+        # The kind is the classifier's: on held-out phrasings it names the right kind more often (0.952)
+        # than the strongest rule does (0.945), and it weighs the whole message.
         hit = strongest(hits)
-        kind = hit.kind if hit is not None and hit.kind is not None else prediction.kind
+        kind = prediction.kind
         evidence = f"p {p:.2f}" + (f", rule {hit.rule}" if hit is not None else "")
         return _result(kind, evidence, p)
 
