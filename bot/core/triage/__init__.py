@@ -56,16 +56,16 @@ MAX_FALSE_ALARMS = 0.025
 # Bump when the classifier, the signals or the stacker change: cached fits of older code are not used.
 MODEL_VERSION = "triage-2"
 KEEP_CACHED = 2
-# Fits by phrasings key, for this process: both models are read-only once fitted.
-_memo: dict[str, tuple[TriageClassifier, Stacker]] = {}
 STACK_FOLDS = 4  # folds of the classifier whose held-out probabilities the stacker learns from
 SEED = 0
+# Fits by phrasings key, for this process: both models are read-only once fitted.
+_memo: dict[str, tuple[TriageClassifier, Stacker]] = {}
 
 
 @dataclass(frozen=True, slots=True)
 class TriageResult:
     kind: UrgentKind | None
-    evidence: str = ""  # "rule crime.weapon", "classifier 0.93", or why it is not urgent
+    evidence: str = ""  # "p 0.93, rule crime.weapon" (the stacker's P and the strongest rule), "rule ..."
     numbers: tuple[str, ...] = ()
     probability: float | None = None  # the classifier's P(emergency), when it was asked
 
@@ -114,8 +114,8 @@ class Triage:
 
             prepared = [prepare(s.text) for s in samples]
             kinds = [s.kind for s in samples]
-            held_out = _out_of_fold(prepared, kinds)
-            rows = np.vstack([signals(t, rule_hits(t), p) for t, p in zip(prepared, held_out, strict=True)])
+            unseen = _out_of_fold(prepared, kinds)
+            rows = np.vstack([signals(t, rule_hits(t), p) for t, p in zip(prepared, unseen, strict=True)])
             stacker = Stacker.fit(rows, [k is not None for k in kinds])
             classifier = TriageClassifier.fit(prepared, kinds)
         except Exception:
