@@ -146,6 +146,7 @@ def reply_json(reply: Reply, timezone: str) -> dict[str, object]:
         "numbers": list(reply.numbers),
         "confidence": round(reply.confidence, 3),
         "evidence": _evidence_json(reply),
+        "reason": reply.reason,
         "community": reply.community.slug,
         "matched": reply.matched,
         "ticket": reply.ticket,

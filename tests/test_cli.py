@@ -19,7 +19,7 @@ from tests.conftest import FIXTURE_KB
 
 REQUIRED_KEYS = {
     "outcome", "entry_id", "candidates", "score", "urgent", "urgent_kind", "numbers", "confidence",
-    "evidence", "text",
+    "evidence", "reason", "text",
 }  # fmt: skip
 OUTCOMES = {"answer", "clarify", "escalate"}
 # Variables bot.settings.Settings reads: the caller's environment must not leak into the runs.
@@ -133,6 +133,8 @@ def test_ask_json_from_stdin_prints_one_object_per_line_in_order(tmp_path: Path)
     assert long["notice"] == "truncated"
     assert html["outcome"] in OUTCOMES
     assert urgent["urgent"] is True and urgent["urgent_kind"] == "crime"
+    assert urgent["reason"].startswith("emergency: p ") and clear["reason"]
+    assert all(isinstance(r["reason"], str) for r in replies)
     assert urgent["numbers"] == ["110", "12110"]
     assert urgent["outcome"] == "escalate" and urgent["ticket"]
     assert urgent["text"].startswith("【紧急求助】请立即拨打 110") and "工作日" not in urgent["text"]

@@ -44,6 +44,7 @@ class Reply:
     numbers: tuple[str, ...] = ()  # the numbers to call, the first one first
     confidence: float = 0.0  # the matcher's calibrated P(top entry is right), 0-1
     evidence: Evidence | None = None
+    reason: str = ""  # why this band: "clear match", "several close matches", "emergency: p 0.97, ..."
 
     @property
     def entry_id(self) -> str | None:

@@ -93,7 +93,9 @@ class AskService:
                 urgent=False,
                 escalate=False,
             )
-            return Reply(Outcome.CLARIFY, place, 0.0, False, consultation_id, notice=Notice.EMPTY)
+            return Reply(
+                Outcome.CLARIFY, place, 0.0, False, consultation_id, notice=Notice.EMPTY, reason="no words"
+            )
 
         outcome = result.outcome
         best = result.best
@@ -186,6 +188,7 @@ class AskService:
             notice=notice,
             urgent_kind=triage.kind,
             numbers=triage.numbers,
+            reason=f"emergency: {triage.evidence}",
         )
 
     async def leave_callback(self, consultation_id: int, phone: str) -> str:
@@ -240,7 +243,16 @@ class AskService:
             escalate=False,
             via_menu=True,
         )
-        return Reply(Outcome.ANSWER, place, 100.0, False, consultation_id, entry=entry, matched=entry.title)
+        return Reply(
+            Outcome.ANSWER,
+            place,
+            100.0,
+            False,
+            consultation_id,
+            entry=entry,
+            matched=entry.title,
+            reason="chosen from the menu",
+        )
 
     async def escalate_consultation(self, consultation_id: int) -> Reply:
         """ "None of these": the resident's clarified question goes to the officers after all."""
@@ -346,5 +358,5 @@ class AskService:
 
 
 def _explained(result: MatchResult) -> dict:
-    """The matcher's calibrated confidence and its evidence, passed on to the reply."""
-    return {"confidence": result.confidence, "evidence": result.evidence}
+    """The matcher's calibrated confidence, its evidence and the reason for the band, for the reply."""
+    return {"confidence": result.confidence, "evidence": result.evidence, "reason": result.reason}

@@ -46,6 +46,10 @@ def openapi_document() -> dict[str, Any]:
                     "uncovered": {"type": "array", "items": _TEXT},
                 },
             },
+            "reason": {
+                **_TEXT,
+                "description": "why this band, e.g. clear match, several close matches, emergency: ...",
+            },
             "community": _TEXT,
             "matched": _NULLABLE_TEXT,
             "ticket": {**_NULLABLE_TEXT, "description": "escalation ticket number, e.g. WJ000042"},
