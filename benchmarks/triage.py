@@ -24,7 +24,15 @@ from _common import ROOT
 from baseline_urgent import is_urgent
 
 from bot.core.text import fold
-from bot.core.triage import THRESHOLD, Sample, Triage, UrgentKind, choose_threshold, held_out, numbers_for
+from bot.core.triage import (
+    Sample,
+    Triage,
+    UrgentKind,
+    at_threshold,
+    choose_threshold,
+    held_out,
+    numbers_for,
+)
 from bot.core.triage.data import load_phrasings
 
 DEFAULT_EVAL = [
@@ -111,7 +119,7 @@ def main() -> None:
     held = held_out(phrasings, folds=args.folds)
     chosen = choose_threshold(phrasings, results=held)
     print(f"threshold in use {triage.threshold}; chosen by {args.folds}-fold CV: {chosen}")
-    cv = [r.kind if (r.probability or 0.0) >= THRESHOLD else None for r in held]
+    cv = [at_threshold(r).kind for r in held]
     report(f"(a) {args.folds}-fold cross-validation, triage", phrasings, cv)
     report(
         "(a) training phrasings, old fixed rule (baseline_urgent.py)",

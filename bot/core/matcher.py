@@ -207,10 +207,6 @@ class Matcher:
         return self._view.normalizer
 
     @property
-    def entry_ids(self) -> list[str]:
-        return self._view.corpus.ids
-
-    @property
     def thresholds(self) -> Thresholds:
         view = self._view
         trained = view.state.dense if view.use_dense else view.state.lexical_only

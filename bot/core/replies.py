@@ -64,12 +64,16 @@ def emergency_text(reply: Reply, language: str = "zh") -> str | None:
     return EMERGENCY_GUIDANCE if reply.urgent else None
 
 
+def officer_names(community: Community) -> str:
+    """How a reply names the community's officers: their names, or 社区民警 when none is listed."""
+    return "、".join(o.name for o in community.officers) or "社区民警"
+
+
 def alerted_text(reply: Reply) -> str:
     """The line after the guidance: the officers know, and no promise of days."""
     c = reply.community
-    officers = "、".join(o.name for o in c.officers) or "社区民警"
     return (
-        f"已同时通知{c.name}的民警（{officers}）和值班民警，他们会尽快与您联系。"
+        f"已同时通知{c.name}的民警（{officer_names(c)}）和值班民警，他们会尽快与您联系。"
         "请先按上面的提示拨打电话求助。"
     )
 
@@ -139,7 +143,7 @@ def render_plain(reply: Reply, timezone: str = "Asia/Shanghai") -> str:
             text += f"\n工单号：{reply.ticket}"
         parts.append(text)
     else:
-        officers = "、".join(o.name for o in c.officers) or "社区民警"
+        officers = officer_names(c)
         if reply.referral is not None:
             text = (
                 f"您问的“{reply.referral.title}”一般不属于公安业务，通常由{reply.referral.handled_by}办理。"

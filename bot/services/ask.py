@@ -90,7 +90,6 @@ class AskService:
                 Outcome.CLARIFY,
                 None,
                 0.0,
-                urgent=False,
                 escalate=False,
             )
             return Reply(
@@ -108,7 +107,6 @@ class AskService:
             outcome,
             entry_id,
             result.score,
-            urgent=False,
             escalate=outcome is Outcome.ESCALATE,
             candidates=tuple((c.entry_id, c.score) for c in result.candidates),
         )
@@ -173,7 +171,6 @@ class AskService:
             Outcome.ESCALATE,
             None,
             0.0,
-            urgent=True,
             escalate=True,
             urgent_kind=triage.kind.value,
         )
@@ -239,7 +236,6 @@ class AskService:
             Outcome.ANSWER,
             entry_id,
             100.0,
-            urgent=False,
             escalate=False,
             via_menu=True,
         )
@@ -297,7 +293,6 @@ class AskService:
         entry_id: str | None,
         score: float,
         *,
-        urgent: bool,
         escalate: bool,
         candidates: tuple[tuple[str, float], ...] = (),
         via_menu: bool = False,
@@ -305,6 +300,7 @@ class AskService:
     ) -> tuple[int, int | None, datetime | None]:
         """One transaction: the consultation, and when escalated its ticket and the officers' post; an
         emergency (`urgent_kind`) also alarms the officers' group and the duty group at once."""
+        urgent = urgent_kind is not None
         now = self._clock.now()
         due_at = self._due(now, urgent) if escalate else None
         async with self._uow() as uow:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.cli import reply_json
 from bot.core.models import Community, Entry, EscalationStatus, EscalationView, Outcome
-from bot.core.replies import Notice, Reply, alerted_text, emergency_text
+from bot.core.replies import Notice, Reply, alerted_text, emergency_text, officer_names
 
 NOTICES = {
     Notice.EMPTY: "没有看到文字内容。请用一两句话描述您想咨询的事情，例如：“身份证丢了怎么补办？”",
@@ -84,7 +84,7 @@ def _escalation_text(reply: Reply, timezone: str) -> dict[str, Any]:
         # Urgent: the officers have been alerted; no promise of days. A call-back number may be left.
         return {"text": alerted_text(reply), "ticket": reply.ticket, "due": "", "callback": True}
     c = reply.community
-    officers = "、".join(o.name for o in c.officers) or "社区民警"
+    officers = officer_names(c)
     if reply.referral is not None:
         text = (
             f"您问的“{reply.referral.title}”一般不属于公安业务，通常由{reply.referral.handled_by}办理。"

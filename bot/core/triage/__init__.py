@@ -144,13 +144,12 @@ class Triage:
     def _decide(self, text: str) -> TriageResult:
         if self._classifier is None or self._stacker is None:
             return self._rules_only(text)
-        result = self._decide_part(text)
-        if result.urgent or len(text) <= TRIAGE_CHAR_LIMIT:
+        first, *rest = _parts(text)
+        result = self._decide_part(first)
+        if result.urgent or not rest:
             return result
-        # A huge message (abuse, a pasted story) may say it at the end: read the rest too, bounded by
-        # the longest message a channel accepts, overlapping so a cry cut at the seam is still read.
-        rest = self._decide_part(text[TRIAGE_CHAR_LIMIT - OVERLAP : MESSAGE_CHAR_LIMIT])
-        return rest if rest.urgent else result
+        later = self._decide_part(rest[0])
+        return later if later.urgent else result
 
     def _decide_part(self, text: str) -> TriageResult:
         assert self._classifier is not None and self._stacker is not None
@@ -173,7 +172,7 @@ class Triage:
         return _result(kind, evidence, p)
 
     def _rules_only(self, text: str) -> TriageResult:
-        for part in (text[:TRIAGE_CHAR_LIMIT], text[TRIAGE_CHAR_LIMIT - OVERLAP : MESSAGE_CHAR_LIMIT]):
+        for part in _parts(text):
             prepared = prepare(part)
             hits = rule_hits(prepared)
             if hits and not said_as_not_now(prepared):
@@ -181,6 +180,15 @@ class Triage:
                 assert hit is not None
                 return _result(hit.kind or UrgentKind.CRIME, f"rule {hit.rule}", None)
         return NOT_URGENT
+
+
+def _parts(text: str) -> tuple[str, ...]:
+    """What triage reads: the beginning, and of a huge message (abuse, a pasted story may say it at the
+    end) the rest too, bounded by the longest message a channel accepts, overlapping so a cry cut at
+    the seam is still read."""
+    if len(text) <= TRIAGE_CHAR_LIMIT:
+        return (text,)
+    return (text[:TRIAGE_CHAR_LIMIT], text[TRIAGE_CHAR_LIMIT - OVERLAP : MESSAGE_CHAR_LIMIT])
 
 
 def _focus(prepared: str, hits: Sequence[RuleHit]) -> str:
@@ -231,13 +239,6 @@ def _result(kind: UrgentKind, evidence: str, p: float | None) -> TriageResult:
     return TriageResult(kind, evidence, numbers_for(kind), p)
 
 
-def cross_validated(
-    samples: Sequence[Sample], folds: int = FOLDS, seed: int = 0, threshold: float = THRESHOLD
-) -> list[TriageResult]:
-    """Each sample triaged by a Triage fitted without its fold, at `threshold`."""
-    return [_at(r, threshold) for r in held_out(samples, folds, seed)]
-
-
 def held_out(samples: Sequence[Sample], folds: int = FOLDS, seed: int = 0) -> list[TriageResult]:
     """Each sample triaged by a Triage fitted without its fold, at threshold 0: every result carries
     its P(emergency) and the kind it would be given."""
@@ -252,7 +253,8 @@ def held_out(samples: Sequence[Sample], folds: int = FOLDS, seed: int = 0) -> li
     return [r for r in results if r is not None]
 
 
-def _at(result: TriageResult, threshold: float) -> TriageResult:
+def at_threshold(result: TriageResult, threshold: float = THRESHOLD) -> TriageResult:
+    """A held-out result (threshold 0) as a Triage at `threshold` would have given it."""
     if result.probability is None or result.probability >= threshold:
         return result
     return TriageResult(None, "", (), result.probability)
@@ -284,8 +286,8 @@ __all__ = [
     "Triage",
     "TriageResult",
     "UrgentKind",
+    "at_threshold",
     "choose_threshold",
-    "cross_validated",
     "guidance_text",
     "held_out",
     "load_phrasings",

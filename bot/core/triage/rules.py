@@ -412,9 +412,14 @@ def rule_hits(prepared: str) -> list[RuleHit]:
 
 def said_as_not_now(prepared: str) -> bool:
     """Told as past, hypothetical, prevention, news or paperwork, with nothing saying "now"; or over."""
-    if RESOLVED_RE.search(prepared):
-        return True
-    return bool(NOT_NOW_RE.search(prepared)) and not NOW_RE.search(prepared)
+    return told_as_not_now(
+        bool(NOW_RE.search(prepared)), bool(NOT_NOW_RE.search(prepared)), bool(RESOLVED_RE.search(prepared))
+    )
+
+
+def told_as_not_now(now: bool, not_now: bool, resolved: bool) -> bool:
+    """said_as_not_now from cues already looked for (the stacker has all three)."""
+    return resolved or (not_now and not now)
 
 
 def strongest(hits: list[RuleHit]) -> RuleHit | None:

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.core.triage.rules import NO_INJURY_RE, NOT_NOW_RE, NOW_RE, RESOLVED_RE, RuleHit
+from bot.core.triage.rules import (
+    NO_INJURY_RE,
+    NOT_NOW_RE,
+    NOW_RE,
+    RESOLVED_RE,
+    RuleHit,
+    told_as_not_now,
+)
 
 SIGNALS: tuple[str, ...] = (
     "classifier_logit",  # log-odds of the classifier's P(emergency), scaled
@@ -61,7 +68,7 @@ def signals(prepared: str, hits: Sequence[RuleHit], p_urgent: float) -> np.ndarr
         float(pattern.search(prepared) is not None)
         for pattern in (NOW_RE, NOT_NOW_RE, RESOLVED_RE, NO_INJURY_RE, QUESTION_RE, HYPERBOLE_RE, PRESSING_RE)
     )
-    told = float(bool(resolved) or (bool(not_now) and not now))
+    told = float(told_as_not_now(bool(now), bool(not_now), bool(resolved)))
     length = math.log1p(len(prepared)) / 5.0
     return np.array(
         [
