@@ -60,7 +60,9 @@ async def test_empty_and_emoji_only_messages_ask_for_words(tg: Harness) -> None:
 async def test_forged_callback_data_does_nothing(tg: Harness) -> None:
     await tg.start_in(RESIDENT)
     question = (await tg.api.next_call("sendMessage", RESIDENT.id)).result
-    for data in ("n:1:AAAAAAAA", "u:1:1:forged00", "r:1:0:forged00", "x:c:1", "garbage", "e:../../etc:0:0"):
+    forged = ("n:1:AAAAAAAA", "u:1:1:forged00", "r:1:0:forged00", "x:c:1", "garbage", "e:../../etc:0:0")
+    non_ascii = ("n:1:签名签名签名签名", "u:1:1:éééééééé", "r:1:0:签名")  # compared as bytes
+    for data in forged + non_ascii:
         answer = await tg.callback_answer(await tg.press(RESIDENT, question, data))
         assert "失效" in answer["text"] or "更新" in answer["text"], (data, answer)
     async with tg.c.uow_factory() as uow:

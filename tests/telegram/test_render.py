@@ -259,6 +259,12 @@ def test_signatures_bind_user_and_values() -> None:
     assert not Signer("other").valid(sig, 1001, "u", 5, 1)
 
 
+def test_forged_signatures_of_any_text_are_simply_invalid() -> None:
+    signer = Signer("secret")
+    for forged in ("签名签名签名签名", "é" * 8, "\ud800" * 8, "", signer.sign(1001, "u", 5, 1) + "é"):
+        assert not signer.valid(forged, 1001, "u", 5, 1), forged
+
+
 # ---- texts
 
 

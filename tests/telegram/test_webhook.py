@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from bot.wiring import Container, build_container
 from tests.telegram.fake_api import TOKEN, FakeBotAPI
 from tests.telegram.harness import officer_kb
 from tests.telegram.webhook_client import PATH, SECRET, WEBHOOK_URL, message_update, post
+from tests.web.raw_http import raw_request
 from tests.web.test_resident import rows
 
 USER = 1001
@@ -143,3 +145,45 @@ async def test_a_duplicate_is_acknowledged_and_not_handled_again(
     assert await post(client, update) == 200
     await receiver.drain(5)
     assert len([c for c in api.calls[after:] if c.method == "sendMessage" and c.chat_id == USER]) == 1
+
+
+async def test_a_non_ascii_or_undecodable_secret_is_refused_with_401(
+    client: TestClient, container: Container
+) -> None:
+    body = json.dumps(message_update(USER, "/start")).encode()
+    for secret in ("é" * 40).encode(), "签名".encode() * 8, b"\xff" * 48, SECRET.encode() + b"\xff":
+        status, _ = await raw_request(
+            client,
+            b"POST",
+            PATH.encode(),
+            {b"X-Telegram-Bot-Api-Secret-Token": secret, b"Content-Type": b"application/json"},
+            body,
+        )
+        assert status == 401, secret
+    assert await post(client, message_update(USER, "/start"), secret="签名" * 20) == 401
+    assert await rows(container, "select count(*) from telegram_updates") == [(0,)]
+    assert await post(client, message_update(USER, "/start gongyuan")) == 200
+
+
+async def test_deeply_nested_bodies_are_refused_with_400(
+    client: TestClient, container: Container, receiver: WebhookReceiver
+) -> None:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
+    deep = {"update_id": 777, "extra": json.loads("[" * 70 + "]" * 70)}  # a valid update otherwise
+    unclosed, balanced = b"[" * 100_000, b"[" * 50_000 + b"]" * 50_000
+    for body, says in ((unclosed, ""), (balanced, "nested"), (json.dumps(deep).encode(), "nested")):
+        response = await client.post(PATH, data=body, headers=headers)
+        text = await response.text()
+        assert response.status == 400 and text.startswith("malformed update") and says in text
+    assert await rows(container, "select count(*) from telegram_updates") == [(0,)]
+    assert await post(client, message_update(USER, "/start gongyuan")) == 200
+    await receiver.drain(5)
+
+
+async def test_other_methods_get_405_with_allow_and_no_server_version(client: TestClient) -> None:
+    for method in ("GET", "TRACE", "PUT", "DELETE", "PROPFIND"):
+        response = await client.request(method, PATH)
+        assert response.status == 405 and response.headers["Allow"] == "POST", method
+        assert response.headers["Server"] == "policebot"
+    response = await client.post(PATH, json=message_update(USER, "/start"))
+    assert response.status == 401 and response.headers["Server"] == "policebot"

@@ -17,6 +17,8 @@ from functools import lru_cache
 
 from aiogram.filters.callback_data import CallbackData
 
+from bot.channels.untrusted import same_secret
+
 MAX_CALLBACK_BYTES = 64
 
 
@@ -101,7 +103,7 @@ class Signer:
         return base64.urlsafe_b64encode(digest).decode()  # 8 characters, no padding for 6 bytes
 
     def valid(self, signature: str, user_id: int, *values: object) -> bool:
-        return hmac.compare_digest(signature, self.sign(user_id, *values))
+        return same_secret(signature, self.sign(user_id, *values))
 
 
 @lru_cache(maxsize=4)

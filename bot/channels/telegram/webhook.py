@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
-import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -26,6 +24,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.channels.telegram.app import set_commands
+from bot.channels.untrusted import JSONTooDeep, parse_json, same_secret
 
 if TYPE_CHECKING:
     from bot.wiring import Container
@@ -123,8 +122,7 @@ class WebhookReceiver:
     # ---- receiving
 
     async def handle(self, request: web.Request) -> web.Response:
-        given = request.headers.get(SECRET_HEADER, "").encode()
-        if not hmac.compare_digest(given, self._secret):
+        if not same_secret(request.headers.get(SECRET_HEADER, ""), self._secret):
             return web.Response(status=401, text="unauthorized")
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return web.Response(status=413, text="too large")
@@ -132,8 +130,10 @@ class WebhookReceiver:
         if body is None:
             return web.Response(status=413, text="too large")
         try:
-            payload = json.loads(body)
+            payload = parse_json(body)
             update = Update.model_validate(payload, context={"bot": self.bot})
+        except JSONTooDeep as exc:
+            return web.Response(status=400, text=f"malformed update: {exc}")
         except (ValueError, ValidationError):  # JSONDecodeError is a ValueError
             return web.Response(status=400, text="malformed update")
         if not isinstance(payload, dict):

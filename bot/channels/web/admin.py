@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.channels.web.body import form_fields
 from bot.channels.web.charting import CHART_KINDS
 from bot.channels.web.exports import send_csv, send_xlsx
 from bot.channels.web.filters import StatsFilter, today_in
@@ -129,7 +130,7 @@ async def drafts(request: web.Request) -> web.Response:
 async def approve(request: web.Request) -> web.Response:
     container = request.app[CONTAINER]
     draft_id = int(request.match_info["draft_id"])
-    form = await request.post()
+    form = await form_fields(request)
     community = str(form.get("community", "")) or None
     approval = Approval(
         title=str(form.get("title", "")).strip(),

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.channels.web.body import json_object
 from bot.channels.web.keys import CONTAINER, METRICS, SECRETS
 from bot.channels.web.openapi import openapi_document
 from bot.channels.web.security import check_ref, sign_ref
@@ -35,7 +36,7 @@ routes = web.RouteTableDef()
 async def ask(request: web.Request) -> web.Response:
     app = request.app
     container = app[CONTAINER]
-    body = await _body(request)
+    body = await json_object(request)
     community, question = body.get("community"), body.get("question")
     if not isinstance(community, str) or not isinstance(question, str):
         return _error(400, "bad_request", "需要 community（社区代码）和 question（问题）两个字符串字段。")
@@ -56,7 +57,7 @@ async def ask(request: web.Request) -> web.Response:
 async def escalate(request: web.Request) -> web.Response:
     """都不是，转民警 for a consultation this caller was handed (ref from /api/v1/ask)."""
     container = request.app[CONTAINER]
-    body = await _body(request)
+    body = await json_object(request)
     resident = _resident(body.get("resident"), required=True)
     consultation_id = body.get("consultation_id")
     if not isinstance(consultation_id, int) or not check_ref(
@@ -102,16 +103,6 @@ def _resident(value: Any, *, required: bool = False) -> ResidentRef:
     if required or value is not None:
         raise web.HTTPBadRequest(reason="resident")
     return ResidentRef(Channel.API, secrets.token_urlsafe(18))
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(reason="json") from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(reason="json")
-    return body
 
 
 def _json(data: Any, status: int = 200) -> web.Response:

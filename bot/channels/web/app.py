@@ -21,6 +21,7 @@ from bot.channels.web.metrics import WebMetrics
 from bot.channels.web.proxy import client_address
 from bot.channels.web.security import (
     csrf_protect,
+    hide_server_version,
     load_secrets,
     security_headers,
     session_idle_middleware,
@@ -41,6 +42,7 @@ def create_app(container: Container, *, hub: LiveHub | None = None) -> web.Appli
     settings = container.settings
     secrets_ = load_secrets(settings)
     hub = hub or live_hub_for(settings)
+    hide_server_version()
     app = web.Application(
         middlewares=[
             client_address,  # the client's address from the reverse proxy's X-Real-IP

@@ -8,6 +8,7 @@ import math
 from aiohttp import web
 from aiohttp_session import get_session
 
+from bot.channels.web.body import form_fields
 from bot.channels.web.identity import current_staff, safe_next
 from bot.channels.web.keys import CONTAINER, THROTTLE
 from bot.channels.web.pages import render
@@ -31,7 +32,7 @@ async def login_form(request: web.Request) -> web.Response:
 
 @routes.post("/login")
 async def login(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await form_fields(request)
     username = str(form.get("username", "")).strip()[:MAX_USERNAME]
     password = str(form.get("password", ""))[:MAX_PASSWORD]
     next_path = safe_next(str(form.get("next", "")), "")

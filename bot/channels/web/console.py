@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.channels.web.body import form_fields
 from bot.channels.web.identity import staff_of, staff_only
 from bot.channels.web.keys import CONTAINER
 from bot.channels.web.pages import flash, render
@@ -62,7 +63,7 @@ async def act(request: web.Request) -> web.Response:
     officer = staff_of(request)
     escalation_id = _id(request)
     action = request.match_info["action"]
-    form = await request.post()
+    form = await form_fields(request)
     ticket = ticket_number(escalation_id)
     target = request.app.router["escalation"].url_for(escalation_id=str(escalation_id))
     try:

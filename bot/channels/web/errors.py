@@ -8,6 +8,7 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from bot.channels.web.body import MESSAGES as BODY_MESSAGES
 from bot.channels.web.pages import render, wants_json
 from bot.core.knowledge import UnknownCommunityError
 from bot.core.ports import NotFoundError
@@ -26,6 +27,10 @@ MESSAGES = {
     500: "系统出了点问题，请稍后再试。紧急情况请直接拨打 110。",
 }
 REASONS = {"csrf": "页面已过期或来源不明，请刷新页面后再试。", "admin": "只有管理员可以查看这个页面。"}
+# Clearer messages for some reasons; the error code stays the status's own (bad_request).
+DETAILS = BODY_MESSAGES
+# Headers of a refusal that belong to its meaning: which methods the path takes, when to come back.
+KEPT_HEADERS = ("Allow", "Retry-After")
 
 
 @web.middleware
@@ -35,7 +40,8 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return await _error(request, exc.status, exc.reason, exc.headers.get("Retry-After"))
+        kept = {name: exc.headers[name] for name in KEPT_HEADERS if name in exc.headers}
+        return await _error(request, exc.status, exc.reason, kept)
     except UnknownCommunityError:
         return await _error(request, 404, "community")
     except NotFoundError:
@@ -48,12 +54,17 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
 
 
 async def _error(
-    request: web.Request, status: int, reason: str, retry_after: str | None = None
+    request: web.Request, status: int, reason: str, headers: dict[str, str] | None = None
 ) -> web.Response:
-    message = REASONS.get(reason) or MESSAGES.get(status) or MESSAGES[400 if status < 500 else 500]
+    message = (
+        REASONS.get(reason)
+        or DETAILS.get(reason)
+        or MESSAGES.get(status)
+        or MESSAGES[400 if status < 500 else 500]
+    )
     code = reason if reason in REASONS else _code(status)
-    headers = {"Retry-After": retry_after} if retry_after else None
-    if request.path.startswith("/api/") or wants_json(request):
+    # A script that sent JSON reads JSON back, whatever its Accept header says.
+    if request.path.startswith("/api/") or wants_json(request) or request.content_type == "application/json":
         body = json.dumps({"error": code, "message": message}, ensure_ascii=False)
         return web.Response(status=status, text=body, content_type="application/json", headers=headers)
     try:

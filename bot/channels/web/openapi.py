@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.channels.untrusted import MAX_JSON_DEPTH
+
 _RESIDENT = {
     "type": "string",
     "pattern": "^[A-Za-z0-9_.:-]{8,64}$",
@@ -87,7 +89,8 @@ def openapi_document() -> dict[str, Any]:
             "title": "网上警务室 API",
             "version": "1.0.0",
             "description": "Ask the community online police room a question, as a resident would. "
-            "Emergencies: always show `emergency` (call 110) first.",
+            "Emergencies: always show `emergency` (call 110) first. Request bodies are JSON objects in "
+            f"UTF-8, nested at most {MAX_JSON_DEPTH} levels; anything else is a 400.",
         },
         "paths": {
             "/api/v1/ask": {

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.channels.web.body import form_fields, json_object
 from bot.channels.web.identity import RESIDENT_COOKIE, resident_of
 from bot.channels.web.keys import CONTAINER, HUB, METRICS, SECRETS
 from bot.channels.web.live import LiveEvent
@@ -261,14 +262,8 @@ def _own_consultation(request: web.Request, data: Mapping[str, Any]) -> int:
 
 async def _fields(request: web.Request) -> Mapping[str, Any]:
     if request.content_type == "application/json":
-        try:
-            data = await request.json()
-        except ValueError:
-            raise web.HTTPBadRequest() from None
-        if not isinstance(data, dict):
-            raise web.HTTPBadRequest()
-        return data
-    return await request.post()
+        return await json_object(request)
+    return await form_fields(request)
 
 
 def _int(value: Any) -> int:

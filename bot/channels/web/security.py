@@ -17,12 +17,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import web, web_response
 from aiohttp.typedefs import Handler
 from aiohttp_session import Session, get_session, session_middleware
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
+from bot.channels.untrusted import same_secret
+from bot.channels.web.body import form_fields
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,8 @@ SEEN_REFRESH_SECONDS = 60
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # The JSON API takes no cookies (callers name the resident in the body), so it has no CSRF to fear.
 CSRF_EXEMPT_PREFIX = "/api/"
+# Instead of aiohttp's default, which names the Python and aiohttp versions to every scanner.
+SERVER_NAME = "policebot"
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -93,7 +97,7 @@ def sign_ref(secrets_: Secrets, *parts: object) -> str:
 
 
 def check_ref(secrets_: Secrets, ref: str, *parts: object) -> bool:
-    return hmac.compare_digest(sign_ref(secrets_, *parts), ref or "")
+    return same_secret(ref or "", sign_ref(secrets_, *parts))
 
 
 def session_setup(settings: Settings, secrets_: Secrets) -> web.Middleware:
@@ -152,7 +156,10 @@ def renew_session(session: Session) -> str:
 
 @web.middleware
 async def csrf_protect(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.method in UNSAFE_METHODS and not request.path.startswith(CSRF_EXEMPT_PREFIX):
+    # A request no route takes (unknown path, or a method the path does not allow) changes nothing:
+    # it goes on to its 404 or 405, which names the allowed methods, rather than a CSRF refusal.
+    routed = request.match_info.http_exception is None
+    if routed and request.method in UNSAFE_METHODS and not request.path.startswith(CSRF_EXEMPT_PREFIX):
         session = await get_session(request)
         expected = session.get("csrf")
         given = request.headers.get(CSRF_HEADER)
@@ -160,12 +167,8 @@ async def csrf_protect(request: web.Request, handler: Handler) -> web.StreamResp
             "application/x-www-form-urlencoded",
             "multipart/form-data",
         ):
-            given = (await request.post()).get(CSRF_FIELD)
-        if (
-            not isinstance(expected, str)
-            or not isinstance(given, str)
-            or not hmac.compare_digest(expected.encode(), given.encode())
-        ):
+            given = (await form_fields(request)).get(CSRF_FIELD)
+        if not isinstance(expected, str) or not isinstance(given, str) or not same_secret(given, expected):
             raise web.HTTPForbidden(reason="csrf")
     return await handler(request)
 
@@ -173,6 +176,7 @@ async def csrf_protect(request: web.Request, handler: Handler) -> web.StreamResp
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """on_response_prepare: every response, static files and error pages included."""
     headers = response.headers
+    headers["Server"] = SERVER_NAME  # set here, aiohttp only fills it in when absent
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
@@ -180,3 +184,11 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     if not request.path.startswith("/static/"):
         # Pages carry personal answers and CSRF tokens: never keep them in shared caches.
         headers.setdefault("Cache-Control", "no-store")
+
+
+def hide_server_version() -> None:
+    """aiohttp answers a request it cannot parse (a broken request line or header, a method token it
+    does not know) itself, before any application hook runs, with its default Server value. That
+    default is read from this module attribute whenever a response is prepared, so the neutral name
+    replaces it there too; it is the same for every app in the process."""
+    web_response.SERVER_SOFTWARE = SERVER_NAME
