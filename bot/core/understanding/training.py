@@ -228,7 +228,7 @@ def train(data: FoldRows, dense: bool) -> Trained:
 
 def _report(held: list[HeldOut], t: Thresholds) -> dict[str, float]:
     """Held-out figures at the chosen thresholds (the same definitions as benchmarks/quality.py)."""
-    answers = wrong = n_in = right_or_offered = n_out = escalated = 0.0
+    answers = wrong = n_in = answered_right = right_or_offered = n_out = escalated = 0.0
     for h in held:
         d = decide(h.probs, h.referral, h.blocked, t, h.elsewhere)
         right_top = bool(d.order) and bool(h.right[d.order[0]])
@@ -237,6 +237,7 @@ def _report(held: list[HeldOut], t: Thresholds) -> dict[str, float]:
             wrong += h.weight * (not right_top)
         if h.in_scope:
             n_in += 1
+            answered_right += d.outcome == "answer" and right_top
             right_or_offered += (d.outcome == "answer" and right_top) or (
                 d.outcome == "clarify" and bool(h.right[list(d.order)].any())
             )
@@ -247,6 +248,7 @@ def _report(held: list[HeldOut], t: Thresholds) -> dict[str, float]:
         "answer_threshold": t.answer,
         "clarify_threshold": t.clarify,
         "wrong_per_answer": wrong / answers if answers else 0.0,
+        "top1": answered_right / n_in if n_in else 0.0,
         "top1_or_clarify": right_or_offered / n_in if n_in else 0.0,
         "oos_escalated": escalated / n_out if n_out else 0.0,
         "held_out_questions": float(len(held)),
