@@ -56,7 +56,7 @@ def build_matcher(settings: Settings, kb: KnowledgeBase) -> Matcher:
 
 
 def build_triage(data_dir: Path) -> Triage:
-    """Fitted once (about fifteen seconds) and kept under the data folder: later starts load it."""
+    """Fitted once (about twenty seconds) and kept under the data folder: later starts load it."""
     from bot.adapters.artifacts import DirectoryArtifacts
 
     return Triage.trained(artifacts=DirectoryArtifacts(data_dir / "cache"))

@@ -19,7 +19,7 @@ from bot.core.models import (
 )
 from bot.core.policy import answer_due
 from bot.core.ports import Clock, NotFoundError, UnitOfWorkFactory
-from bot.core.privacy import mask_personal_numbers, mask_phone, normalize_phone
+from bot.core.privacy import mask_and_truncate, mask_phone, normalize_phone
 from bot.core.replies import Choice, Notice, Reply
 from bot.core.text import MATCH_CHAR_LIMIT, strip_controls
 from bot.core.triage import Triage, TriageResult
@@ -71,7 +71,8 @@ class AskService:
         place = self._kb.community(community)
         text = text if isinstance(text, str) else ""
         cleaned = strip_controls(text).strip()
-        stored = mask_personal_numbers(cleaned[:STORED_CHAR_LIMIT])
+        # Masked before it is cut: a number the cut runs through is still read (and masked) whole.
+        stored = mask_and_truncate(cleaned, STORED_CHAR_LIMIT)
         notice = Notice.TRUNCATED if len(cleaned) > MATCH_CHAR_LIMIT else None
 
         # Before anything else: somebody in danger gets the numbers first, not a menu or a referral.

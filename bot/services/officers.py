@@ -21,11 +21,13 @@ from bot.core.models import (
     ticket_number,
 )
 from bot.core.ports import Clock, NotFoundError, UnitOfWork, UnitOfWorkFactory
+from bot.core.privacy import mask_and_truncate, mask_personal_numbers
 from bot.services.posting import post_to_officers
 
 # Answers can only be delivered where the resident can be reached again.
 DELIVERABLE_CHANNELS = frozenset({Channel.TELEGRAM, Channel.WEB, Channel.API})
 MAX_ANSWER_CHARS = 3500  # leaves room for the heading within Telegram's 4,096 characters
+DRAFT_TITLE_CHARS = 40
 
 
 class PermissionDenied(Exception):
@@ -71,6 +73,9 @@ class OfficerService:
         text = text.strip()
         if not text:
             raise ValueError("答复内容不能为空")
+        # Kept as written: it is what the resident was told (their ticket page shows it again, and an
+        # officer who edits it starts from it), and an officer may give a number to call. Where it
+        # leaves the ticket (exports, knowledge drafts) it is masked like every other text.
         text = text[:MAX_ANSWER_CHARS]
         now = self._clock.now()
         async with self._uow() as uow:
@@ -133,11 +138,13 @@ class OfficerService:
             answer = view.escalation.answer
             if not answer:
                 raise ValueError("请先答复，再把答复存为知识")
+            # Knowledge is read by everybody: no resident's number goes into it (the question is
+            # recorded masked already; masking again covers records from before every form was).
             draft = await uow.drafts.add(
                 NewDraft(
-                    question=view.question,
-                    answer=answer,
-                    title=view.question[:40],
+                    question=mask_personal_numbers(view.question),
+                    answer=mask_personal_numbers(answer),
+                    title=mask_and_truncate(view.question, DRAFT_TITLE_CHARS),
                     community=None if city_wide else view.escalation.community,
                     created_by=officer.id,
                     created_at=self._clock.now(),

@@ -73,7 +73,9 @@ async def consultation_rows(engine: AsyncEngine, query: StatsQuery) -> AsyncIter
             round(score, 1),
             bool(urgent),
             bool(via_menu),
-            question,
+            # Recorded masked; masked again on the way out (a no-op then) for rows that reached the
+            # table another way, such as a bulk load or an old backup restored.
+            mask_personal_numbers(question),
         )
 
 
@@ -101,8 +103,9 @@ async def escalation_rows(engine: AsyncEngine, query: StatsQuery) -> AsyncIterat
             as_utc(closed),
             in_time,
             officer or "",
-            question,
-            # Officers' answers were never masked on the way in: mask them on the way out.
+            # The question is recorded masked (masked again for rows that reached the table another
+            # way); the answer is kept as the resident was told it, and masked here on its way out.
+            mask_personal_numbers(question),
             mask_personal_numbers(answer or ""),
         )
 

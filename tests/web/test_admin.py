@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from bot.channels.web.filters import today_in
 from bot.core.models import Channel, ResidentRef, Role
 from bot.wiring import Container
+from tests.privacy_checks import survivors
 from tests.web.conftest import login, post_form
 from tests.web.test_console import escalate
 
@@ -177,6 +178,22 @@ async def test_csv_exports_are_masked_and_defused(client: TestClient, container:
     assert table[0][0] == "工单号" and len(table) == 2
     assert table[1][0].startswith("WJ") and "路灯坏了" in table[1][10]
     assert "13812345678" not in table[1][10]
+
+
+async def test_csv_export_masks_numbers_in_an_officers_answer(
+    client: TestClient, container: Container, people
+) -> None:
+    escalation_id = await escalate(container, "hexi", "路灯坏了，我电话１７７.５５５５.４４４４")
+    officer = await container.staff.add("李警官", Role.OFFICER, ["hexi"])
+    answer = "已派人修。您身份证510107 20010229 0333的材料已收到，回电177.5555.4444；值班电话0772-1234567"
+    await container.officers.answer(officer, escalation_id, answer)
+    await admin_client(client, people)
+    raw = await (await client.get("/admin/export/escalations.csv")).read()
+    (row,) = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))[1:]
+    question, exported = row[-2], row[-1]
+    assert not survivors("17755554444", question) and not survivors("17755554444", exported)
+    assert not survivors("510107200102290333", exported)
+    assert "0772-1234567" in exported and "已派人修" in exported
 
 
 async def test_formula_like_text_is_defused_in_csv(client: TestClient, container: Container, people) -> None:
