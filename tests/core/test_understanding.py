@@ -319,3 +319,34 @@ def test_one_question_is_vectorised_as_scikit_learn_would(small_matcher: Matcher
     xc_many, x_many = classifier.vectorize_many([text])
     np.testing.assert_allclose(xc.toarray(), xc_many.toarray())
     np.testing.assert_allclose(x.toarray(), x_many.toarray())
+
+
+def test_a_key_word_is_one_an_entry_is_named_by_not_a_word_of_one_back_story() -> None:
+    from bot.core.text import Normalizer
+    from bot.core.understanding.corpus import Doc
+    from bot.core.understanding.lexical import LexicalScorer
+
+    corpus = Corpus(
+        (
+            Doc(
+                "idcard.lost",
+                False,
+                "身份证丢失补领",
+                ("身份证补办",),
+                ("身份证丢了怎么补办", "补办身份证要带什么"),
+            ),
+            Doc("hukou.split", False, "分户", ("分户",), ("怎么分户", "分户要什么材料")),
+            Doc("residence.permit", False, "居住证", ("居住证",), ("我在外地打工想办居住证", "居住证怎么办")),
+        )
+    )
+    normalizer = Normalizer()
+    lexical = LexicalScorer(corpus, normalizer, {"身份证", "分户", "居住证", "打工"})
+    visible = np.ones(3, dtype=bool)
+
+    def unexplained_by_idcard(question: str) -> list[str]:
+        return lexical.uncovered(lexical.rank(normalizer(question), visible), 0)
+
+    # 打工 is in one question's back-story of another entry: context, the ID card entry still answers.
+    assert unexplained_by_idcard("我在这边打工 身份证丢了怎么补办") == []
+    # 分户 names another entry: an ID card answer would leave it unexplained.
+    assert unexplained_by_idcard("身份证丢了还能分户吗") == ["分户"]

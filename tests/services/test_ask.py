@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from bot.core.knowledge import UnknownCommunityError
 from bot.core.models import Channel, Helpfulness, Outcome, ResidentRef, Satisfaction, StatsQuery
 from bot.core.replies import Notice, render_plain
-from bot.settings import Settings
-from bot.wiring import Container, build_container
-from tests.conftest import FIXTURE_KB
+from bot.wiring import Container
 
 RESIDENT = ResidentRef(Channel.WEB, "resident-token-1")
-
-
-@pytest.fixture
-async def container(database_url: str, tmp_path: Path) -> AsyncIterator[Container]:
-    settings = Settings(database_url=database_url, knowledge_dir=FIXTURE_KB, data_dir=tmp_path / "data")
-    container = await build_container(settings)
-    yield container
-    await container.close()
 
 
 async def _consultations(container: Container) -> list[tuple]:

@@ -4,8 +4,6 @@ posted to the officers, the officer's answer, the knowledge draft and the export
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -13,11 +11,9 @@ from sqlalchemy import select, update
 
 from bot.core.models import Channel, ResidentRef, Role, StatsQuery
 from bot.services.ask import STORED_CHAR_LIMIT
-from bot.settings import Settings
 from bot.storage.exports import ESCALATION_COLUMNS
 from bot.storage.tables import ConsultationRow, DraftRow, EscalationRow, KnowledgeGapRow, OutboxRow
-from bot.wiring import Container, build_container
-from tests.conftest import FIXTURE_KB
+from bot.wiring import Container
 from tests.privacy_checks import survivors
 
 RESIDENT = ResidentRef(Channel.WEB, "resident-token-masking-01")
@@ -36,14 +32,6 @@ ANSWER = (
     "已核实：身份证510107 20010229 0333，手机177.5555.4444。"
     "请带户口簿到所里，或打0772-1234567（工单WJ000001）。"
 )
-
-
-@pytest.fixture
-async def container(database_url: str, tmp_path: Path) -> AsyncIterator[Container]:
-    settings = Settings(database_url=database_url, knowledge_dir=FIXTURE_KB, data_dir=tmp_path / "data")
-    container = await build_container(settings)
-    yield container
-    await container.close()
 
 
 async def _escalate(container: Container, text: str) -> int:
