@@ -27,8 +27,6 @@ MESSAGES = {
     500: "系统出了点问题，请稍后再试。紧急情况请直接拨打 110。",
 }
 REASONS = {"csrf": "页面已过期或来源不明，请刷新页面后再试。", "admin": "只有管理员可以查看这个页面。"}
-# Clearer messages for some reasons; the error code stays the status's own (bad_request).
-DETAILS = BODY_MESSAGES
 # Headers of a refusal that belong to its meaning: which methods the path takes, when to come back.
 KEPT_HEADERS = ("Allow", "Retry-After")
 
@@ -58,7 +56,7 @@ async def _error(
 ) -> web.Response:
     message = (
         REASONS.get(reason)
-        or DETAILS.get(reason)
+        or BODY_MESSAGES.get(reason)  # a clearer message; the error code stays the status's own
         or MESSAGES.get(status)
         or MESSAGES[400 if status < 500 else 500]
     )

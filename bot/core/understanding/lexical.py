@@ -127,19 +127,16 @@ class LexicalScorer:
         # almost everywhere, and counting that would make the words that name a topic look common.
         df_asked: dict[str, int] = defaultdict(int)
         df_any: dict[str, int] = defaultdict(int)
+        self._naming: dict[str, float] = {}  # how strongly any entry names each word (KEY_MIN_WEIGHT)
         for weights in self.doc_terms:
             for term, w in weights.items():
                 df_any[term] += 1
                 if w >= _FIELD_WEIGHT["question"]:
                     df_asked[term] += 1
+                self._naming[term] = max(self._naming.get(term, 0.0), w)
         self.idf = {t: math.log((n + 1) / (df_asked.get(t) or d + 0.5)) for t, d in df_any.items()}
         self._df_asked = dict(df_asked)
         self.median_idf = float(np.median(list(self.idf.values()))) if self.idf else 1.0
-        # How strongly any entry names each word (see KEY_MIN_WEIGHT).
-        self._naming: dict[str, float] = {}
-        for weights in self.doc_terms:
-            for term, w in weights.items():
-                self._naming[term] = max(self._naming.get(term, 0.0), w)
 
         postings_idx: dict[str, list[int]] = defaultdict(list)
         postings_w: dict[str, list[float]] = defaultdict(list)
