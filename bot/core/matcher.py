@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 KEEP_CACHED = 3  # trained states kept between runs
 
 # Bump when features, training or the scorers change: cached models of older code are not reused.
-MODEL_VERSION = "hybrid-20"
+MODEL_VERSION = "hybrid-21"
 
 __all__ = ["Matcher", "Thresholds"]
 
@@ -389,4 +389,13 @@ def _field_of(doc, text: str) -> str:
 
 
 def _doc_json(doc) -> list:
-    return [doc.id, doc.referral, doc.title, doc.keywords, doc.questions, doc.answer_text, doc.not_covered]
+    return [
+        doc.id,
+        doc.referral,
+        doc.title,
+        doc.keywords,
+        doc.questions,
+        doc.answer_text,
+        doc.not_covered,
+        doc.local_rules,
+    ]

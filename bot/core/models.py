@@ -89,6 +89,7 @@ class Entry:
     # None for a city-wide entry, else the slug of the only community that has it.
     community: str | None = None
     not_covered: tuple[str, ...] = ()  # what sounds like this entry but is not it
+    local_rules: bool = True  # its conditions, fees or offices are this city's own (schema: rules)
 
 
 @dataclass(frozen=True, slots=True)

@@ -252,6 +252,7 @@ def _entry(em: EntryModel, community: str | None) -> Entry:
         source=em.source,
         community=community,
         not_covered=tuple(em.not_covered),
+        local_rules=em.rules == "local",
     )
 
 

@@ -54,6 +54,11 @@ class EntryModel(_Strict):
     # What residents ask that sounds like this entry but is not it (上牌 is not 防盗): the entry's
     # negatives when the matcher learns, and its scope as officers see it.
     not_covered: list[Text] = []
+    # Whose rules the answer states: `national` (the same in every city: 身份证, 护照, 驾驶证) or
+    # `local` (this city's conditions, fees, offices or bans: 落户条件, 居住证, 电动车上牌, 禁放). A
+    # question about another city's local rules goes to an officer, however well its words match.
+    # Local by default: an entry nobody classified is not offered as another city's answer.
+    rules: Literal["national", "local"] = "local"
     answer: AnswerModel
     checked: date | None = None
     source: OptionalText = ""

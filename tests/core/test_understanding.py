@@ -204,6 +204,18 @@ def test_another_citys_rules_go_to_officers_but_our_residents_away_do_not(small_
     assert ours.best is not None and ours.best.entry_id == "idcard.lost"
 
 
+def test_only_entries_stating_local_rules_leave_another_citys_question_to_officers(
+    shipped_matcher: Matcher,
+) -> None:
+    # 落户条件 are each city's own: Sanya's are not ours to state.
+    local = shipped_matcher.match("三亚户口迁入的条件是什么")
+    assert local.outcome is Outcome.ESCALATE and local.reason == "another place's rules"
+    # An identity card is replaced under one national law: the place changes nothing.
+    national = shipped_matcher.match("三亚的身份证丢了怎么补办")
+    assert national.reason != "another place's rules"
+    assert national.best is not None and national.best.entry_id == "idcard.lost"
+
+
 def test_decide_sends_another_places_question_to_officers() -> None:
     d = decide(np.array([0.99, 0.01]), np.array([False, False]), [False, False], _t(), [True, True])
     assert (d.outcome, d.reason) == ("escalate", "another place's rules")

@@ -79,6 +79,15 @@ def test_not_covered_repeating_an_own_question_names_file_entry_and_field(kb_dir
     assert "repeats" in problem
 
 
+def test_whose_rules_an_entry_states_is_local_unless_said_national(kb_dir: Path) -> None:
+    assert load_knowledge(kb_dir).entries["idcard.lost"].local_rules
+    _edit(kb_dir / "base/idcard.yaml", lambda d: d["entries"][0].update(rules="national"))
+    assert not load_knowledge(kb_dir).entries["idcard.lost"].local_rules
+    _edit(kb_dir / "base/idcard.yaml", lambda d: d["entries"][0].update(rules="provincial"))
+    (problem,) = _problems(kb_dir)
+    assert problem.startswith("knowledge/base/idcard.yaml: entry idcard.lost: field rules")
+
+
 def test_duplicate_ids_across_files(kb_dir: Path) -> None:
     _edit(kb_dir / "base/prevention.yaml", lambda d: d["entries"][0].update(id="idcard.lost"))
     (problem,) = _problems(kb_dir)

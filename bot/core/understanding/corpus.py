@@ -7,7 +7,7 @@ have done on wording (or a topic) we never saw".
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.core.knowledge import KnowledgeBase
 from bot.core.understanding.places import home_places
@@ -23,6 +23,7 @@ class Doc:
     answer_text: tuple[str, ...] = ()
     not_covered: tuple[str, ...] = ()
     community: str | None = None  # a community's own entry
+    local_rules: bool = False  # an entry stating this city's own rules (schema: rules)
 
     def phrasings(self) -> list[tuple[str, str]]:
         """(text, field) for everything residents might ask with: title, keywords, questions."""
@@ -58,6 +59,7 @@ class Corpus:
                     tuple(t for t in answer_text if t),
                     entry.not_covered,
                     entry.community,
+                    entry.local_rules,
                 )
             )
         for referral in kb.referrals.values():
@@ -95,15 +97,10 @@ class Corpus:
                 continue
             drop, drop_nc = held.get(d.id, set()), held_nc.get(d.id, set())
             if drop or drop_nc:
-                d = Doc(
-                    d.id,
-                    d.referral,
-                    d.title,
-                    d.keywords,
-                    tuple(q for q in d.questions if q not in drop),
-                    d.answer_text,
-                    tuple(q for q in d.not_covered if q not in drop_nc),
-                    d.community,
+                d = replace(
+                    d,
+                    questions=tuple(q for q in d.questions if q not in drop),
+                    not_covered=tuple(q for q in d.not_covered if q not in drop_nc),
                 )
             docs.append(d)
         return Corpus(tuple(docs), self.home)

@@ -94,17 +94,9 @@ class Scorers:
         self.classifier = classifier
         self.dense = DenseIndex(corpus, store) if store is not None else None
         self.is_referral = np.array([d.referral for d in corpus.docs], dtype=bool)
-        # Documents whose own wording names other cities: they answer how to deal with elsewhere.
-        self.cross_place = np.array(
-            [
-                any(
-                    (p := place_of(t)) is not None and p not in corpus.home
-                    for t in self.lexical.asked_terms(i)
-                )
-                for i in range(len(corpus.docs))
-            ],
-            dtype=bool,
-        )
+        # Entries stating this city's own rules: a question about another city's version of them
+        # (三亚户口迁入条件) is not theirs to answer, nor is the other place a word they explain.
+        self.local = np.array([d.local_rules and not d.referral for d in corpus.docs], dtype=bool)
 
     def prepare(self, text: str) -> tuple[str, str]:
         cached = self._prepared.get(text)
@@ -161,15 +153,16 @@ class Scorers:
         named = {p for t in words if (p := place_of(t)) is not None}
         elsewhere = sorted(named - self.corpus.home)
         about_elsewhere = bool(elsewhere) and not named & self.corpus.home
-        # ... unless the candidate itself is about dealing with other places (异地办证, 迁往外省).
-        away = [about_elsewhere and not self.cross_place[i] for i in candidates]
+        # ... when the candidate states local rules (national ones, 身份证 or 护照, hold there too).
+        away = [about_elsewhere and bool(self.local[i]) for i in candidates]
         rows = np.zeros((len(candidates), len(NAMES)))
         uncovered: list[list[str]] = []
         own_all, not_all = self.classifier.scope(xc)
         for r, i in enumerate(candidates):
-            # Another place's name the document never mentions is a key word it does not explain.
+            # Another place's name a local entry never mentions is a key word it does not explain.
             own = self.lexical.doc_terms[i]
-            missing = [p for p in elsewhere if p not in own] + self.lexical.uncovered(lex, i)
+            places = [p for p in elsewhere if p not in own] if self.local[i] else []
+            missing = places + self.lexical.uncovered(lex, i)
             uncovered.append(missing)
             own_sim, not_sim = float(own_all[i]), float(not_all[i])
             firsts = (

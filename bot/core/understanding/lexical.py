@@ -260,10 +260,6 @@ class LexicalScorer:
             start += count
         return best
 
-    def asked_terms(self, doc: int) -> list[str]:
-        """The terms of a document's title, keywords and questions (not of its answer)."""
-        return [t for t, w in self.doc_terms[doc].items() if w >= _FIELD_WEIGHT["question"]]
-
     def is_bare_shared_word(self, words: list[str]) -> bool:
         """One word that several documents are asked with (身份证, 补办): "which one?" by itself."""
         terms = set(words)
