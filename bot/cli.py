@@ -19,6 +19,7 @@ from typing import TextIO
 from bot.core.knowledge import UnknownCommunityError
 from bot.core.models import Channel, Outcome, ResidentRef, StatsQuery
 from bot.core.replies import Reply, render_plain
+from bot.core.reply_json import reply_json
 from bot.kb.loader import KnowledgeError, load_knowledge
 from bot.settings import Settings
 
@@ -53,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--community", required=True, help="community slug, e.g. chengzhong-gongyuan")
     ask.add_argument("--json", action="store_true", help="one JSON object per result line")
     ask.add_argument("--resident", default=None, help="pseudonymous resident id (default: the OS user)")
+    ask.add_argument(
+        "--conversation",
+        default=None,
+        metavar="NAME",
+        help="read the questions as one conversation (follow-ups use what came before); it starts afresh "
+        "with each run. Without it every question stands alone",
+    )
     ask.add_argument("question", help="the question, or - to read one question per line from stdin")
     ask.set_defaults(handler=_cmd_ask)
 
@@ -135,40 +143,6 @@ def _resident(explicit: str | None) -> ResidentRef:
     return ResidentRef(Channel.CLI, user)
 
 
-def reply_json(reply: Reply, timezone: str) -> dict[str, object]:
-    return {
-        "outcome": reply.outcome.value,
-        "entry_id": reply.entry_id,
-        "candidates": [c.entry_id for c in reply.choices],
-        "score": round(reply.score, 2),
-        "urgent": reply.urgent,
-        "urgent_kind": reply.urgent_kind.value if reply.urgent_kind else None,
-        "numbers": list(reply.numbers),
-        "confidence": round(reply.confidence, 3),
-        "evidence": _evidence_json(reply),
-        "reason": reply.reason,
-        "community": reply.community.slug,
-        "matched": reply.matched,
-        "ticket": reply.ticket,
-        "due_at": reply.due_at.isoformat() if reply.due_at else None,
-        "consultation_id": reply.consultation_id,
-        "notice": reply.notice.value if reply.notice else None,
-        "text": render_plain(reply, timezone),
-    }
-
-
-def _evidence_json(reply: Reply) -> dict[str, object] | None:
-    e = reply.evidence
-    if e is None:
-        return None
-    return {
-        "scorer": e.scorer,
-        "phrasing": e.phrasing,
-        "scores": {name: round(value, 3) for name, value in e.scores},
-        "uncovered": list(e.uncovered),
-    }
-
-
 def _summary_line(reply: Reply) -> str:
     if reply.outcome is Outcome.ANSWER and reply.entry:
         detail = f"{reply.entry.id} {reply.entry.title}"
@@ -193,8 +167,12 @@ async def _ask(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
         container.kb.community(args.community)
         resident = _resident(args.resident)
         questions = (line.rstrip("\r\n") for line in stdin) if args.question == "-" else [args.question]
+        if args.conversation:
+            await container.ask.forget_conversation(Channel.CLI, resident, args.conversation)
         for question in questions:
-            reply = await container.ask.ask(args.community, resident, question, Channel.CLI)
+            reply = await container.ask.ask(
+                args.community, resident, question, Channel.CLI, conversation=args.conversation
+            )
             if args.json:
                 stdout.write(json.dumps(reply_json(reply, settings.timezone), ensure_ascii=False) + "\n")
             elif args.question == "-":

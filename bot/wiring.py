@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from bot.core.knowledge import KnowledgeBase
 from bot.core.matcher import Matcher
-from bot.core.ports import UnitOfWorkFactory
+from bot.core.ports import Clock, ConversationStore, UnitOfWorkFactory
 from bot.core.triage import Triage
 from bot.kb.loader import load_knowledge
 from bot.services.ask import AskService, ServiceTime
@@ -55,6 +55,17 @@ def build_matcher(settings: Settings, kb: KnowledgeBase) -> Matcher:
     )
 
 
+def build_conversations(settings: Settings, session_factory) -> ConversationStore:
+    """Redis when REDIS_URL is set (replicas share the conversations), the database otherwise."""
+    if settings.redis_url:
+        from bot.adapters.conversations_redis import RedisConversations
+
+        return RedisConversations(settings.redis_url)
+    from bot.storage.conversations import SqlConversations
+
+    return SqlConversations(session_factory)
+
+
 def build_triage(data_dir: Path) -> Triage:
     """Fitted once (about twenty seconds) and kept under the data folder: later starts load it."""
     from bot.adapters.artifacts import DirectoryArtifacts
@@ -69,7 +80,7 @@ class Container:
     matcher: Matcher
     triage: Triage
     engine: AsyncEngine
-    clock: SystemClock
+    clock: Clock
     uow_factory: UnitOfWorkFactory
     ask: AskService
     feedback: FeedbackService
@@ -80,12 +91,18 @@ class Container:
     reports: ReportService
     reminders: ReminderService
     exports: ExportService
+    conversations: ConversationStore
 
     async def close(self) -> None:
+        closing = getattr(self.conversations, "close", None)
+        if closing is not None:
+            await closing()
         await self.engine.dispose()
 
 
-async def build_container(settings: Settings | None = None, *, kb: KnowledgeBase | None = None) -> Container:
+async def build_container(
+    settings: Settings | None = None, *, kb: KnowledgeBase | None = None, clock: Clock | None = None
+) -> Container:
     """Load and validate knowledge, migrate the database, sync communities, wire the services."""
     from bot.storage.db import create_engine, create_session_factory
     from bot.storage.schema import migrate
@@ -97,11 +114,13 @@ async def build_container(settings: Settings | None = None, *, kb: KnowledgeBase
     triage = build_triage(settings.data_dir)
     await migrate(settings.database_url)
     engine = create_engine(settings.database_url)
-    clock = SystemClock()
-    uow_factory = make_uow_factory(create_session_factory(engine), clock)
+    clock = clock or SystemClock()
+    session_factory = create_session_factory(engine)
+    uow_factory = make_uow_factory(session_factory, clock)
     async with uow_factory() as uow:
         await uow.communities.upsert_many(list(kb.communities.values()))
         await uow.commit()
+    conversations = build_conversations(settings, session_factory)
     service_time = ServiceTime(settings.service_working_days, settings.timezone, settings.urgent_due_minutes)
     drafts = DraftService(kb, matcher, uow_factory, clock)
     await drafts.load_approved()
@@ -116,8 +135,16 @@ async def build_container(settings: Settings | None = None, *, kb: KnowledgeBase
         clock=clock,
         uow_factory=uow_factory,
         ask=AskService(
-            kb, matcher, uow_factory, clock, service_time, triage=triage, duty_chat_id=settings.duty_chat_id
+            kb,
+            matcher,
+            uow_factory,
+            clock,
+            service_time,
+            triage=triage,
+            duty_chat_id=settings.duty_chat_id,
+            conversations=conversations,
         ),
+        conversations=conversations,
         feedback=FeedbackService(uow_factory, clock),
         stats=StatsService(uow_factory),
         officers=OfficerService(kb, uow_factory, clock),

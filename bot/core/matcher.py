@@ -31,7 +31,7 @@ from bot.core.text import Normalizer
 from bot.core.understanding.corpus import Corpus
 from bot.core.understanding.dense import Encoder, VectorStore
 from bot.core.understanding.features import NAMES, Analysis, Scorers
-from bot.core.understanding.fusion import Decision, Thresholds, decide
+from bot.core.understanding.fusion import MAX_OFFERED, Decision, Thresholds, decide
 from bot.core.understanding.training import Trained, cross_validate, train
 
 log = logging.getLogger(__name__)
@@ -272,13 +272,14 @@ class Matcher:
         if not analysis.candidates:
             return MatchResult(Outcome.ESCALATE, 0.0, (), urgent, normalized, "no known words")
         probs = trained.fusion.predict(analysis.rows)
-        decision = decide(
-            probs,
-            view.referral[analysis.candidates],
-            analysis.blocked,
-            self._thresholds(trained),
-            analysis.elsewhere,
-        )
+        referral = view.referral[analysis.candidates]
+        decision = decide(probs, referral, analysis.blocked, self._thresholds(trained), analysis.elsewhere)
+        if analysis.broad and decision.reason == "no confident match":
+            # One word several entries are asked with ("身份证的事"): nothing is likely on its own, yet
+            # an officer would only ask "which one?". The entries it names are offered instead.
+            entries = [i for i in np.argsort(-probs, kind="stable") if not referral[i]][:MAX_OFFERED]
+            if len(entries) > 1:
+                decision = Decision("clarify", tuple(int(i) for i in entries), "which one is meant")
         return self._result(view, analysis, probs, decision, normalized, used)
 
     @staticmethod

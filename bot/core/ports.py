@@ -225,6 +225,19 @@ class UpdateInbox(Protocol):
         ...
 
 
+class ConversationStore(Protocol):
+    """Where a resident's conversation state lives between messages (Redis, or the database).
+
+    States are small JSON objects keyed by an opaque string; a store may forget one after `ttl_seconds`.
+    Callers treat every failure as "no context": a conversation is a convenience, never a dependency."""
+
+    async def load(self, key: str) -> dict[str, Any] | None: ...
+
+    async def save(self, key: str, state: Mapping[str, Any], ttl_seconds: int) -> None: ...
+
+    async def forget(self, key: str) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction per use case: repositories share it; nothing is written until commit()."""
 

@@ -6,10 +6,11 @@ Channels with richer output (Telegram HTML, web pages) render the same model the
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.core.conversation import FIELD_LABELS, field_text
 from bot.core.models import Community, Entry, Evidence, Outcome, Referral
 from bot.core.triage.kinds import UrgentKind, guidance_text
 
@@ -45,6 +46,9 @@ class Reply:
     confidence: float = 0.0  # the matcher's calibrated P(top entry is right), 0-1
     evidence: Evidence | None = None
     reason: str = ""  # why this band: "clear match", "several close matches", "emergency: p 0.97, ..."
+    field: str | None = None  # the part of the answer asked for (bot.core.conversation.FIELDS)
+    from_context: bool = False  # the entry came from the conversation, not from this message's words
+    parts: tuple[Reply, ...] = ()  # one reply per question when a message held several (this is the first)
 
     @property
     def entry_id(self) -> str | None:
@@ -115,11 +119,37 @@ def render_entry(entry: Entry) -> str:
     return "\n\n".join(parts)
 
 
+def _single(reply: Reply) -> Reply:
+    return replace(reply, parts=())
+
+
 def format_due(due_at: datetime, timezone: str = "Asia/Shanghai") -> str:
     return due_at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
 
 
+def field_lines(reply: Reply) -> tuple[str, str] | None:
+    """(heading, text) of the part of the answer asked for, shown before the whole card; None when no
+    part was asked for. An entry that does not say gives the summary with a pointer to the officers."""
+    if reply.field is None or reply.entry is None or reply.outcome is not Outcome.ANSWER:
+        return None
+    entry = reply.entry
+    heading = f"{entry.title} · {FIELD_LABELS[reply.field]}"
+    value = field_text(entry, reply.field)
+    if isinstance(value, tuple) and len(value) > 1:
+        text = "\n".join(f"{i}. {item}" for i, item in enumerate(value, 1))
+    else:
+        text = "".join(value)
+    if not text:
+        missing = "网上办理的说明" if reply.field == "online" else f"“{FIELD_LABELS[reply.field]}”的统一说明"
+        text = f"这一项没有{missing}，请以当地公安最新公布为准，或问社区民警。{entry.answer.summary}"
+    return heading, text
+
+
 def render_plain(reply: Reply, timezone: str = "Asia/Shanghai") -> str:
+    if reply.parts:
+        return "\n\n".join(
+            f"（{n}）{render_plain(_single(part), timezone)}" for n, part in enumerate(reply.parts, 1)
+        )
     c = reply.community
     parts: list[str] = []
     emergency = emergency_text(reply)
@@ -131,6 +161,10 @@ def render_plain(reply: Reply, timezone: str = "Asia/Shanghai") -> str:
     if reply.notice is Notice.TRUNCATED:
         parts.append("您的消息很长，我先按开头部分为您解答；细节可以转给社区民警。")
     if reply.outcome is Outcome.ANSWER and reply.entry is not None:
+        asked = field_lines(reply)
+        if asked is not None:
+            parts.append(f"【{asked[0]}】\n{asked[1]}")
+            parts.append("完整的办事指南：")
         parts.append(render_entry(reply.entry))
     elif reply.outcome is Outcome.CLARIFY:
         lines = ["您想问的是下面哪一项？请回复序号："]

@@ -340,3 +340,15 @@ class TelegramUpdateRow(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     claimed_until: Mapped[datetime] = mapped_column(UtcDateTime)
     processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ConversationRow(Base):
+    """A resident's conversation state between messages (bot.core.conversation), when no Redis holds
+    it. Keyed by an opaque hash of channel, resident and conversation; rows idle for a day are pruned."""
+
+    __tablename__ = "conversation_states"
+    __table_args__ = (Index(None, "updated_at"),)
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

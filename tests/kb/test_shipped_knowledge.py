@@ -57,7 +57,18 @@ def test_community_topics_answer_with_the_communitys_facts(shipped_kb: Knowledge
 EVALUATION_SETS = [
     SHARED_EVAL / "dev.jsonl",
     Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "real_questions.jsonl",
+    Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "dialogues.jsonl",
 ]
+
+
+def _asked(path: Path) -> list[str]:
+    """The questions of an evaluation set: one per line, or every turn of every dialogue."""
+    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return (
+        [turn["text"] for item in items for turn in item["turns"]]
+        if "turns" in items[0]
+        else [item["q"] for item in items]
+    )
 
 
 @pytest.mark.parametrize("questions", EVALUATION_SETS, ids=lambda p: p.name)
@@ -67,11 +78,7 @@ def test_no_evaluation_question_was_copied_into_the_knowledge(
     if not questions.exists():
         pytest.skip(f"{questions.name} not available")
     normalize = Normalizer()
-    asked = {
-        normalize(json.loads(line)["q"])
-        for line in questions.read_text(encoding="utf-8").splitlines()
-        if line
-    }
+    asked = {normalize(q) for q in _asked(questions)}
     assert len(asked) >= 100  # the set itself is there, not an empty file
     phrasings = {
         normalize(text)

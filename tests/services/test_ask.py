@@ -167,7 +167,7 @@ async def test_the_matchers_confidence_and_evidence_reach_the_reply_and_the_offi
     ask = AskService(container.kb, StubMatcher(), container.uow_factory, container.clock)  # type: ignore[arg-type]
     reply = await ask.ask("gongyuan", RESIDENT, "身份证和宠物", Channel.WEB)
     assert (reply.confidence, reply.evidence) == (0.625, evidence)
-    from bot.cli import reply_json
+    from bot.core.reply_json import reply_json
 
     data = reply_json(reply, "Asia/Shanghai")
     assert data["confidence"] == 0.625

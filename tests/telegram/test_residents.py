@@ -133,3 +133,32 @@ async def test_my_lists_open_and_answered_questions(tg: Harness) -> None:
     await tg.reply_to(RESIDENT, "楼上装修太吵了怎么办")
     mine = await tg.reply_to(RESIDENT, "/my")
     assert "WJ000001" in mine["text"] and "待认领" in mine["text"] and "装修" in mine["text"]
+
+
+async def test_a_follow_up_in_the_chat_gets_the_part_asked_for_and_the_card_one_tap_away(tg: Harness) -> None:
+    await tg.start_in(RESIDENT)
+    await tg.reply_to(RESIDENT, "身份证丢了怎么补办")
+    fee = await tg.reply_to(RESIDENT, "要多少钱")
+    assert fee["text"].startswith("<b>【居民身份证丢失补领 · 收费】</b>") and "每证40元" in fee["text"]
+    assert "居民户口簿" not in fee["text"]  # only the part asked for
+    after = len(tg.api.calls)
+    await tg.click(RESIDENT, fee, "查看完整办事指南")
+    card = await tg.api.next_call("sendMessage", RESIDENT.id, after=after)
+    assert "【居民身份证丢失补领】" in card.params["text"] and "居民户口簿" in card.params["text"]
+    # A picked card is the topic too; /start begins afresh.
+    assert "每证20元" in (await tg.reply_to(RESIDENT, "身份证到期了怎么换"))["text"]
+    after = len(tg.api.calls)
+    await tg.send(RESIDENT, "/start")
+    await tg.api.next_call("sendMessage", RESIDENT.id, after=after)
+    again = await tg.reply_to(RESIDENT, "要多少钱")
+    assert "每证20元" not in again["text"]
+
+
+async def test_several_questions_in_one_message_get_one_reply_each(tg: Harness) -> None:
+    await tg.start_in(RESIDENT)
+    after = len(tg.api.calls)
+    await tg.send(RESIDENT, "身份证丢了怎么补办？另外身份证到期了怎么换")
+    first = await tg.api.next_call("sendMessage", RESIDENT.id, after=after)
+    second = await tg.api.next_call("sendMessage", RESIDENT.id, after=tg.api.calls.index(first) + 1)
+    assert first.params["text"].startswith("（1）") and "丢失补领" in first.params["text"]
+    assert second.params["text"].startswith("（2）") and "有效期满换领" in second.params["text"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp.test_utils import TestClient
 
 from bot.channels.web import LiveHub, create_app, web_notifiers
-from bot.cli import reply_json
 from bot.core.models import Channel, ResidentRef, Role
+from bot.core.reply_json import reply_json
 from bot.services.delivery import DeliveryService
 from bot.storage import exports as web_queries
 from bot.wiring import Container
@@ -49,6 +49,32 @@ async def test_ask_errors(client: TestClient) -> None:
         "/api/v1/ask", data=b"not json", headers={"Content-Type": "application/json"}
     )
     assert response.status == 400 and (await response.json())["error"] == "bad_request"
+
+
+async def test_a_conversation_reads_follow_ups_and_several_questions(client: TestClient) -> None:
+    me = {"community": "gongyuan", "resident": "site-user-conv-1", "conversation": "window-1"}
+    status, first = await api_ask(client, **me, question="身份证丢了怎么补办")
+    assert status == 200 and first["entry_id"] == "idcard.lost" and first["from_context"] is False
+    status, fee = await api_ask(client, **me, question="要多少钱")
+    assert (fee["outcome"], fee["entry_id"], fee["field"], fee["from_context"]) == (
+        "answer",
+        "idcard.lost",
+        "fees",
+        True,
+    )
+    assert fee["field_answer"]["text"] == "每证40元" and fee["entry"]["title"] == "居民身份证丢失补领"
+    # Without the conversation id the same words stand alone.
+    status, alone = await api_ask(
+        client, community="gongyuan", resident="site-user-conv-1", question="要多少钱"
+    )
+    assert alone["outcome"] != "answer"
+    status, both = await api_ask(client, **me, question="身份证丢了怎么补办？另外身份证到期了怎么换")
+    assert [p["entry_id"] for p in both["parts"]] == ["idcard.lost", "idcard.renew"]
+    assert both["entry_id"] == "idcard.lost" and all(p["ref"] for p in both["parts"])
+    assert len({p["consultation_id"] for p in both["parts"]}) == 2
+    for bad in ("", "x" * 65, "<script>", 7):
+        status, data = await api_ask(client, **{**me, "conversation": bad}, question="护照")
+        assert status == 400 and data["error"] == "bad_request", bad
 
 
 async def test_api_needs_no_csrf_and_allows_any_origin(client: TestClient) -> None:

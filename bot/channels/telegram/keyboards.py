@@ -102,7 +102,11 @@ def answer_actions(
     user_id: int,
     signer: Signer,
     back: tuple[int, int] | None = None,
+    full_card: str | None = None,
 ) -> InlineKeyboardMarkup:
+    """Rate the answer, go back or to the menu; `full_card`: the entry whose whole card one tap opens
+    (the reply showed only the part asked for)."""
+    more = [button(t.plain("btn_full_card"), PickCb(e=entry_token(full_card)))] if full_card else []
     ratings = []
     if consultation_id is not None:
         for value, key in ((1, "btn_useful"), (0, "btn_not_useful")):
@@ -110,7 +114,7 @@ def answer_actions(
             ratings.append(button(t.plain(key), HelpfulCb(q=consultation_id, v=value, sig=sig)))
     nav = [button(t.plain("btn_back"), CategoryCb(s=back[0], c=back[1]))] if back is not None else []
     nav.append(button(t.plain("btn_menu"), MenuCb(to="menu")))
-    return markup([ratings], [nav])
+    return markup([more], [ratings], [nav])
 
 
 def clarify_choices(t: Translator, reply: Reply, user_id: int, signer: Signer) -> InlineKeyboardMarkup:

@@ -16,7 +16,7 @@ from typing import Any
 from bot.channels.telegram.markup import CAPTION_LIMIT, MESSAGE_LIMIT, Html, bold, escape, shorten, split_html
 from bot.channels.telegram.texts import Translator
 from bot.core.models import Community, Entry, EscalationStatus, EscalationView, Outcome
-from bot.core.replies import CHECKED_NOTE, Notice, Reply, card_sections, format_due
+from bot.core.replies import CHECKED_NOTE, Notice, Reply, card_sections, field_lines, format_due
 from bot.core.triage.kinds import guidance_text, label_of
 from bot.services.reports import AdminReport
 
@@ -57,7 +57,12 @@ def reply_messages(reply: Reply, t: Translator, timezone: str) -> list[str]:
     if reply.notice is Notice.TRUNCATED:
         parts.append(t("truncated"))
     if reply.outcome is Outcome.ANSWER and reply.entry is not None:
-        parts.append(entry_card(reply.entry, t))
+        asked = field_lines(reply)
+        if asked is not None:
+            # Only the part asked for; the whole card is one tap away (keyboards.answer_actions).
+            parts.append(f"{bold(f'【{asked[0]}】')}\n{escape(asked[1])}")
+        else:
+            parts.append(entry_card(reply.entry, t))
     elif reply.outcome is Outcome.CLARIFY:
         parts.append(t("clarify"))
     else:

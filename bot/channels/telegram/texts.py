@@ -89,6 +89,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "menu_empty": {"zh": "这个栏目暂时没有内容。", "en": "Nothing here yet."},
     "btn_back": {"zh": "« 返回", "en": "« Back"},
     "btn_menu": {"zh": "主菜单", "en": "Menu"},
+    "btn_full_card": {"zh": "查看完整办事指南", "en": "The whole guide"},
     "btn_more": {"zh": "更多 »", "en": "More »"},
     "btn_my": {"zh": "我的咨询", "en": "My questions"},
     "entry_gone": {

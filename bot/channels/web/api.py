@@ -22,6 +22,7 @@ from bot.core.models import Channel, ResidentRef
 
 MAX_QUESTION_CHARS = 4000
 RESIDENT_RE = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
+CONVERSATION_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
@@ -40,16 +41,25 @@ async def ask(request: web.Request) -> web.Response:
     community, question = body.get("community"), body.get("question")
     if not isinstance(community, str) or not isinstance(question, str):
         return _error(400, "bad_request", "需要 community（社区代码）和 question（问题）两个字符串字段。")
+    conversation = body.get("conversation")
+    if conversation is not None and not (
+        isinstance(conversation, str) and CONVERSATION_RE.fullmatch(conversation)
+    ):
+        return _error(400, "bad_request", "conversation 须为 1 到 64 位字母、数字或 _.:- 。")
     resident = _resident(body.get("resident"))
     started = time.perf_counter()
     try:
-        reply = await container.ask.ask(community, resident, question[:MAX_QUESTION_CHARS], Channel.API)
+        reply = await container.ask.ask(
+            community, resident, question[:MAX_QUESTION_CHARS], Channel.API, conversation=conversation
+        )
     except UnknownCommunityError as exc:
         return _error(404, "unknown_community", f"没有这个社区：{exc.slug}", known=exc.known)
     app[METRICS].ask_seconds.labels(Channel.API.value).observe(time.perf_counter() - started)
     app[METRICS].consultations.labels(Channel.API.value, reply.outcome.value).inc()
     ref = sign_ref(app[SECRETS], "api", resident.channel_user_id, reply.consultation_id)
     data = chat_reply(reply, container.settings.timezone, ref=ref)
+    for part, shown in zip(reply.parts, data.get("parts", ()), strict=False):
+        shown["ref"] = sign_ref(app[SECRETS], "api", resident.channel_user_id, part.consultation_id)
     return _json(data | {"resident": resident.channel_user_id})
 
 

@@ -5,12 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from bot.channels.untrusted import MAX_JSON_DEPTH
+from bot.core.conversation import FIELDS
 
 _RESIDENT = {
     "type": "string",
     "pattern": "^[A-Za-z0-9_.:-]{8,64}$",
     "description": "A pseudonym for the resident, kept by the calling site. Use an unguessable value: "
     "whoever knows it can read that resident's tickets. Omit it on the first question to get one.",
+}
+_CONVERSATION = {
+    "type": "string",
+    "pattern": "^[A-Za-z0-9_.:-]{1,64}$",
+    "description": "Names the resident's conversation (one chat window): a follow-up such as 要多少钱 is "
+    "read against the earlier questions of the same resident and conversation, for 30 minutes. Omit it "
+    "and every question stands alone.",
 }
 _TEXT = {"type": "string"}
 _NULLABLE_TEXT = {"type": ["string", "null"]}
@@ -69,6 +77,22 @@ def openapi_document() -> dict[str, Any]:
             "escalation": {"type": ["object", "null"]},
             "ref": {**_NULLABLE_TEXT, "description": "pass back to /api/v1/escalate"},
             "resident": _RESIDENT,
+            "field": {
+                "type": ["string", "null"],
+                "enum": [*FIELDS, None],
+                "description": "the part of the answer asked for; `field_answer` holds it, the card the rest",
+            },
+            "field_answer": {
+                "type": ["object", "null"],
+                "properties": {"heading": _TEXT, "text": _TEXT},
+                "description": "the part asked for, to show before the card",
+            },
+            "from_context": {"type": "boolean", "description": "the entry came from the conversation"},
+            "parts": {
+                "type": "array",
+                "items": {"type": "object", "description": "a reply of this same shape, one per question"},
+                "description": "present when the message held several questions; the top level is the first",
+            },
         },
     }
     error = {
@@ -107,6 +131,7 @@ def openapi_document() -> dict[str, Any]:
                                         "community": {"type": "string", "example": "chengzhong-gongyuan"},
                                         "question": {"type": "string", "maxLength": 4000},
                                         "resident": _RESIDENT,
+                                        "conversation": _CONVERSATION,
                                     },
                                 }
                             }

@@ -31,6 +31,8 @@ from bot.core.replies import Reply
 from bot.services.ask import NotUrgentError
 from bot.wiring import Container
 
+# A browser (its resident cookie) holds one conversation: the room page is one chat window.
+WEB_CONVERSATION = "room"
 MAX_QUESTION_CHARS = 4000  # the service keeps 2,000 and matches fewer; this only bounds the request
 KEEPALIVE_SECONDS = 15.0
 RATABLE = frozenset({"answered", "closed"})
@@ -62,7 +64,9 @@ async def ask(request: web.Request) -> web.StreamResponse:
     question = str(data.get("question", ""))[:MAX_QUESTION_CHARS]
     resident = resident_of(request)
     started = time.perf_counter()
-    reply = await container.ask.ask(place.slug, resident, question, Channel.WEB)
+    reply = await container.ask.ask(
+        place.slug, resident, question, Channel.WEB, conversation=WEB_CONVERSATION
+    )
     app[METRICS].ask_seconds.labels(Channel.WEB.value).observe(time.perf_counter() - started)
     app[METRICS].consultations.labels(Channel.WEB.value, reply.outcome.value).inc()
     return await _reply(request, place, reply, question)
@@ -75,7 +79,11 @@ async def open_entry(request: web.Request) -> web.StreamResponse:
     place = container.kb.community(request.match_info["slug"])
     try:
         reply = await container.ask.view_entry(
-            place.slug, resident_of(request), request.match_info["entry_id"], Channel.WEB
+            place.slug,
+            resident_of(request),
+            request.match_info["entry_id"],
+            Channel.WEB,
+            conversation=WEB_CONVERSATION,
         )
     except KeyError:
         raise web.HTTPNotFound() from None
@@ -214,6 +222,8 @@ async def _reply(
     secrets_ = request.app[SECRETS]
     ref = sign_ref(secrets_, resident.channel_user_id, reply.consultation_id)
     payload = chat_reply(reply, request.app[CONTAINER].settings.timezone, ref=ref)
+    for part, shown in zip(reply.parts, payload.get("parts", ()), strict=False):
+        shown["ref"] = sign_ref(secrets_, resident.channel_user_id, part.consultation_id)
     if wants_json(request):
         return web.json_response(payload, dumps=_dumps)
     if reply.entry is not None and question is None:

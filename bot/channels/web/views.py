@@ -6,13 +6,14 @@ are plain text; escaping is the template's (autoescape) or the script's (textCon
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.cli import reply_json
 from bot.core.models import Community, Entry, EscalationStatus, EscalationView, Outcome
-from bot.core.replies import Notice, Reply, alerted_text, emergency_text, officer_names
+from bot.core.replies import Notice, Reply, alerted_text, emergency_text, field_lines, officer_names
+from bot.core.reply_json import reply_json
 
 NOTICES = {
     Notice.EMPTY: "没有看到文字内容。请用一两句话描述您想咨询的事情，例如：“身份证丢了怎么补办？”",
@@ -66,7 +67,7 @@ def entry_card(entry: Entry) -> dict[str, Any]:
 
 
 def chat_reply(reply: Reply, timezone: str, *, ref: str | None = None) -> dict[str, Any]:
-    """The API's JSON (bot.cli.reply_json, unchanged) plus what a page needs to draw it."""
+    """The API's JSON (bot.core.reply_json, unchanged) plus what a page needs to draw it."""
     data = reply_json(reply, timezone)
     data["emergency"] = emergency_text(reply)
     # The numbers as buttons (tel: links); the old generic guidance names 110 first.
@@ -75,7 +76,12 @@ def chat_reply(reply: Reply, timezone: str, *, ref: str | None = None) -> dict[s
     data["entry"] = entry_card(reply.entry) if reply.outcome is Outcome.ANSWER and reply.entry else None
     data["choices"] = [{"entry_id": c.entry_id, "title": c.title} for c in reply.choices]
     data["escalation"] = _escalation_text(reply, timezone) if reply.outcome is Outcome.ESCALATE else None
+    asked = field_lines(reply)
+    data["field_answer"] = {"heading": asked[0], "text": asked[1]} if asked else None
     data["ref"] = ref
+    if reply.parts:
+        # Each question of the message drawn like a reply of its own (the first is the top level too).
+        data["parts"] = [chat_reply(replace(part, parts=()), timezone, ref=ref) for part in reply.parts]
     return data
 
 

@@ -64,6 +64,7 @@ class Analysis:
     blocked: list[bool]  # per candidate: may be offered, never answered outright (fusion.decide)
     xc: object = None  # the question's character vector (kept for a second pass with the encoder)
     elsewhere: list[bool] | None = None  # per candidate: the question is about another city's rules
+    broad: bool = False  # one word several entries are asked with (身份证, 户口): "which one?"
 
 
 class Scorers:
@@ -203,7 +204,9 @@ class Scorers:
         blocked = [
             shared or bool(u) or lex.probs[i] == 0.0 for u, i in zip(uncovered, candidates, strict=True)
         ]
-        return Analysis(candidates, rows, lex, clf_p, enc, enc_sims, uncovered, blocked, xc, away)
+        # Single characters (事, 的) do not make "身份证的事" any less a bare 身份证.
+        broad = shared or self.lexical.is_bare_shared_word([w for w in words if len(w) > 1])
+        return Analysis(candidates, rows, lex, clf_p, enc, enc_sims, uncovered, blocked, xc, away, broad)
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:

@@ -9,6 +9,9 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
+# A resident's private chat with the bot is one conversation: follow-ups are read against it.
+TELEGRAM_CONVERSATION = "chat"
+
 
 async def send_chunks(
     bot: Bot, chat_id: int, chunks: Sequence[str], markup: InlineKeyboardMarkup | None = None

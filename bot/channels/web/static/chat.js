@@ -98,7 +98,13 @@
     }
     if (reply.notice_text) box.append(el("p", { class: "notice" }, reply.notice_text));
     if (reply.entry) {
-      box.append(card(reply.entry));
+      if (reply.field_answer) {
+        // The part asked for first; the whole card one tap away.
+        box.append(el("div", { class: "field-answer" }, el("h3", {}, reply.field_answer.heading), el("p", {}, reply.field_answer.text)));
+        box.append(el("details", { class: "full-card" }, el("summary", {}, "查看完整办事指南"), card(reply.entry)));
+      } else {
+        box.append(card(reply.entry));
+      }
       box.append(
         consultationForm("helpful", "rate", reply, el("span", {}, "这个回答对您有用吗？"),
           el("button", { name: "value", value: "useful" }, "有用"), el("button", { name: "value", value: "not_useful" }, "没用"))
@@ -188,8 +194,13 @@
       return;
     }
     const reply = await response.json();
-    say(replyNode(reply));
-    if (reply.escalation && reply.escalation.ticket) ensureTicket(reply.escalation.ticket, question, reply.escalation.due);
+    const replies = reply.parts && reply.parts.length ? reply.parts : [reply];
+    replies.forEach((one, i) => {
+      const node = replyNode(one);
+      if (replies.length > 1) node.prepend(el("p", { class: "part-no" }, "第 " + (i + 1) + " 个问题"));
+      say(node);
+      if (one.escalation && one.escalation.ticket) ensureTicket(one.escalation.ticket, question, one.escalation.due);
+    });
   }
 
   const form = document.getElementById("ask-form");

@@ -20,7 +20,7 @@ from bot.channels.telegram.callbacks import (
     signer_for,
 )
 from bot.channels.telegram.filters import CommandLike, HasText
-from bot.channels.telegram.handlers.common import drop_keyboard, send_chunks
+from bot.channels.telegram.handlers.common import TELEGRAM_CONVERSATION, drop_keyboard, send_chunks
 from bot.channels.telegram.handlers.residents.browse import community_of
 from bot.channels.telegram.markup import split_html
 from bot.channels.telegram.middlewares import Actor
@@ -57,20 +57,28 @@ async def ask(message: Message, bot: Bot, actor: Actor, t: Translator, container
         await message.answer(t("community_needed"), reply_markup=keyboards.district_picker(container.kb))
         return
     try:
-        reply = await container.ask.ask(place.slug, actor.resident, message.text, Channel.TELEGRAM)
+        reply = await container.ask.ask(
+            place.slug, actor.resident, message.text, Channel.TELEGRAM, conversation=TELEGRAM_CONVERSATION
+        )
     except UnknownCommunityError:
         await message.answer(t("community_needed"), reply_markup=keyboards.district_picker(container.kb))
         return
     user_id = message.from_user.id
     signer = signer_for(bot.token)
-    markup: InlineKeyboardMarkup | None = None
-    if reply.notice is Notice.EMPTY:
-        markup = None
-    elif reply.outcome is Outcome.ANSWER:
-        markup = keyboards.answer_actions(t, reply.consultation_id, user_id, signer)
-    elif reply.outcome is Outcome.CLARIFY and reply.choices:
-        markup = keyboards.clarify_choices(t, reply, user_id, signer)
-    await send_chunks(bot, message.chat.id, reply_messages(reply, t, container.settings.timezone), markup)
+    # Several questions in one message: one reply each, in order, each with its own buttons.
+    for n, one in enumerate(reply.parts or (reply,), 1):
+        markup: InlineKeyboardMarkup | None = None
+        if one.notice is Notice.EMPTY:
+            markup = None
+        elif one.outcome is Outcome.ANSWER:
+            full = one.entry_id if one.field is not None else None
+            markup = keyboards.answer_actions(t, one.consultation_id, user_id, signer, full_card=full)
+        elif one.outcome is Outcome.CLARIFY and one.choices:
+            markup = keyboards.clarify_choices(t, one, user_id, signer)
+        messages = reply_messages(one, t, container.settings.timezone)
+        if reply.parts:
+            messages[0] = f"（{n}）{messages[0]}"
+        await send_chunks(bot, message.chat.id, messages, markup)
 
 
 async def unknown_command(message: Message, t: Translator) -> None:
@@ -91,7 +99,9 @@ async def pick(
         await callback.answer(t.plain("entry_gone"), show_alert=True)
         return
     try:
-        reply = await container.ask.view_entry(place.slug, actor.resident, entry_id, Channel.TELEGRAM)
+        reply = await container.ask.view_entry(
+            place.slug, actor.resident, entry_id, Channel.TELEGRAM, conversation=TELEGRAM_CONVERSATION
+        )
     except KeyError:
         await callback.answer(t.plain("entry_gone"), show_alert=True)
         return

@@ -17,7 +17,7 @@ from bot.channels.telegram.callbacks import (
     resolve_entry_token,
     signer_for,
 )
-from bot.channels.telegram.handlers.common import send_chunks, show
+from bot.channels.telegram.handlers.common import TELEGRAM_CONVERSATION, send_chunks, show
 from bot.channels.telegram.markup import split_html
 from bot.channels.telegram.middlewares import Actor
 from bot.channels.telegram.render import entry_card, my_questions
@@ -127,7 +127,9 @@ async def entry(
     try:
         if entry_id is None:
             raise KeyError(callback_data.e)
-        reply = await container.ask.view_entry(place.slug, actor.resident, entry_id, Channel.TELEGRAM)
+        reply = await container.ask.view_entry(
+            place.slug, actor.resident, entry_id, Channel.TELEGRAM, conversation=TELEGRAM_CONVERSATION
+        )
     except KeyError:
         await callback.answer(t.plain("entry_gone"), show_alert=True)
         return

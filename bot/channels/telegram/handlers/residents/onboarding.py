@@ -12,9 +12,10 @@ from bot.channels.telegram import keyboards
 from bot.channels.telegram.adapters import PrefsService
 from bot.channels.telegram.callbacks import CommunityCb, DistrictCb, LanguageCb, MenuCb
 from bot.channels.telegram.filters import PrivateChat
-from bot.channels.telegram.handlers.common import show
+from bot.channels.telegram.handlers.common import TELEGRAM_CONVERSATION, show
 from bot.channels.telegram.middlewares import Actor
 from bot.channels.telegram.texts import Translator
+from bot.core.models import Channel
 from bot.core.ports import NotFoundError
 
 if TYPE_CHECKING:
@@ -43,6 +44,8 @@ async def start(
     container: Container,
     prefs_service: PrefsService,
 ) -> None:
+    # /start begins a new conversation: an earlier topic no longer counts.
+    await container.ask.forget_conversation(Channel.TELEGRAM, actor.resident, TELEGRAM_CONVERSATION)
     # A deep link (t.me/<bot>?start=<slug>, e.g. from a QR code on the community's notice board)
     # chooses the community in one step.
     slug = (command.args or "").strip()

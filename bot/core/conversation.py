@@ -1,0 +1,279 @@
+"""Reading a message as part of a conversation, the way a 窗口民警 does.
+
+What a message alone cannot say, the conversation can: "要多少钱" after the passport card asks for the
+passport's fee; "临时的呢" after the lost-ID card asks about the temporary ID; "第二个" after a "did
+you mean" list picks its second entry. This module holds the text side of that: which part of an
+answer a message asks for, whether anything of its own is left once the follow-up words are taken out,
+how a list is picked by words, and where one message holds several questions. What the matcher makes
+of the words is the service's business (bot/services/ask.py); nothing here guesses a topic.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.core.models import Entry
+from bot.core.text import fold
+
+# Silence after which the last topic no longer counts: a question half an hour later is a new one.
+EXPIRES_AFTER = timedelta(minutes=30)
+# Several questions in one message are answered up to this many; the rest is one question more.
+MAX_PARTS = 3
+
+FIELDS = ("fees", "materials", "where", "time_limit", "who", "steps", "legal_basis", "online")
+FIELD_LABELS = {
+    "fees": "收费",
+    "materials": "需要带的材料",
+    "where": "办理地点",
+    "time_limit": "办理时限",
+    "who": "谁可以办",
+    "steps": "办理步骤",
+    "legal_basis": "法律依据",
+    "online": "网上办理",
+}
+
+# The words that ask for one part of an answer, on folded text (simplified, lower case). Checked in
+# this order: "网上交钱" asks whether it can be done online before it asks the fee.
+_FIELD_CUES: tuple[tuple[str, str], ...] = (
+    (
+        "online",
+        r"网上|线上|网办|在线|手机上|手机里|手机能|小程序|公众号|app|微信上|支付宝|12123|一网通办|不用跑|不跑腿|远程",
+    ),
+    (
+        "legal_basis",
+        r"依据|根据哪|哪条|哪一条|什么法|哪个法|哪部法|法律规定|法规|条例|有规定吗|规定在哪|法条|合法吗|违法吗|犯法吗",
+    ),
+    (
+        "fees",
+        r"多少钱|交多少钱|要多少钱|花多少钱|给多少钱|收多少钱|交多少|给多少|费多少|花多少|几块钱|几多钱|多钱|费用|收费|收钱|要钱|花钱|交钱|给钱|付钱|工本费|免费|不要钱|贵不贵|贵吗|价格|价钱|手续费|缴费|交费|多少费",
+    ),
+    (
+        "materials",
+        r"材料|资料|(?<!办)什么证件|(?<!办)啥证件|带什么|带啥|带哪些|拿什么|拿啥|准备什么|准备啥|准备哪些|要带|得带|需带|带上|带齐|证明材料|手续要什么|要啥证|提供什么|提交什么|照片|复印件",
+    ),
+    (
+        "time_limit",
+        r"多久|几点|周六|周日|周末|节假日|晚上|上班时间|下班|当天|当场|马上能|立等|即办|现场能|多长时间|几天|几个工作日|多少天|几周|几个月|多快|啥时候能|什么时候能|何时能|时限|时间限制|期限|限期|拿到|能拿|能领|下来|出证|到手|加急|要等|等多久",
+    ),
+    (
+        "where",
+        r"在哪|去哪|找谁|哪个部门|什么部门|哪个单位|哪里|哪儿|哪个窗口|哪个派出所|什么地方|啥地方|地址|地点|窗口|大厅|到哪|上哪|几楼|怎么走|位置",
+    ),
+    (
+        "who",
+        r"谁能|谁可以|谁来|谁去|能不能办|能办吗|能办不|可以办吗|可以办不|办得了|有资格|条件|本人|亲自|代办|代领|代替|委托|别人帮|家人帮|帮我办|帮忙办|孩子|小孩|未成年|老人|老年人|爸妈|父母|家属|亲属|家人|老公|老婆|爷爷|奶奶|外公|外婆|我爸|我妈|大人|监护人|外地人|外地户口|外国人|学生",
+    ),
+    ("steps", r"流程|步骤|程序|先干嘛|先做什么|第一步|分几步|怎么操作|咋操作|具体怎么弄|具体咋弄"),
+)
+
+
+def _longest_first(pattern: str) -> str:
+    """Alternatives longest first, so that 在哪里 is taken whole rather than 在哪 with 里 left over."""
+    return "|".join(sorted(pattern.split("|"), key=len, reverse=True))
+
+
+_FIELD_RES = tuple((name, re.compile(_longest_first(pattern))) for name, pattern in _FIELD_CUES)
+
+# What a follow-up says besides its topic: asking words, particles, pronouns, generic verbs. What is
+# left when these and the field cues are gone is the message's own topic (临时, 台湾, 驾照到期).
+_FOLLOW_UP_WORDS = (
+    r"请问一下|请问|想问一下|想问下|问一下|问下|再问|还想问|顺便问|另外|还有|那么|然后|那个|这个|那|这|它|其|该|此|"
+    r"你们|我们|我家|我的|我|你|您|他|她|咱|俺|"
+    r"怎么样|怎么办|怎么|咋办|咋样|咋|如何|什么|啥|哪些|哪个|多少|几|是不是|是否|有没有|能不能|可不可以|"
+    r"需要|需|要|得|能|可以|可|会|想|应该|必须|一定|还|也|都|就|才|再|又|先|"
+    r"办理|办|弄|搞|整|做|去|来|拿|交|带|有|是|在|到|给|让|用|"
+    r"申请|申领|报名|审批|审核|提前|限制|结果|部门|单位|那边|这边|派出所|办完|开好|改好|预约|排队|取号|"
+    r"木有|没有|有木有|行不行|行不|成不|中不|要是|如果|假如|万一|"
+    r"的|了|吗|呢|吧|啊|呀|哦|喔|嘛|么|哈|啦|嘞|呗|噢|哇|呐|不|没|"
+    r"一下|一样|一起|同样|同理|情况|问题|手续|东西|事|时候|时间|的话|规定|规矩|要求|具体|大概|大约|一般|"
+    r"通常|最快|最慢|现在|目前|今天|怎样|个|好的|好|谢谢|多谢|嗯|哦哦|ok"
+)
+_FOLLOW_UP_RE = re.compile(_longest_first(_FOLLOW_UP_WORDS))
+_NON_WORD_RE = re.compile(r"[^0-9a-z\u3400-\u4dbf\u4e00-\u9fff]+")
+
+# Picking from a "did you mean" list by words.
+_NUMERALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "1": 1, "2": 2, "3": 3, "4": 4, "5": 5}
+_ORDINAL_RE = re.compile(
+    r"^(?:我?(?:选|要|是|问的?是|说的?是|看)?)?(?:第\s*)?([一二两三四五1-5])(?:\s*(?:个|项|条|种|号))?"
+    r"(?:吧|吧吧|啊|呀|的|那个|这个)?$"
+)
+_LAST_RE = re.compile(r"^(?:我?(?:选|要|是)?)?(?:最后|最下面|最后面)(?:一|那|这)?(?:个|项|条)?(?:吧|的)?$")
+_NONE_RE = re.compile(
+    r"^(?:0|零|都不是|都不对|都没有|全都不是|全不是|不是这些|没有我要的|没有我想问的|没有我问的|没有对的|没有|"
+    r"都不|都不要|一个都不是|哪个都不是|不是|不对|都不沾边|转人工|人工|找民警|转民警|转给民警)(?:的|啊|呀|吧|哦|了)?$"
+    # ... or says so first and goes on ("都不对，我要问别的").
+    r"|^(?:都不是|都不对|全都不是|全不是|一个都不是|哪个都不是|不是这些|没有我要的|没有我想问的|都没有)"
+)
+
+# Where one message may hold a further question: explicit "by the way" words, a question mark or a
+# semicolon followed by more. A plain comma is not one ("身份证丢了，怎么补" is one question); a split
+# is only kept when every part stands as a question of its own (the service checks that).
+_SPLIT_RE = re.compile(
+    r"(?:[,，。.;；!！?？\s]*(?:顺便(?:再)?问(?:一)?下|顺便问问|顺便|另外(?:再)?问(?:一)?下|另外|还有(?:一个问题|个问题)?|"
+    r"再问(?:一)?下|再问问|以及|还想问(?:一)?下|还想问|我还想知道|还有就是)[,，:：\s]*)"
+    r"|[;；]+|[?？]+(?=.)|[。!！]+(?=.)"
+)
+_MIN_PART = 3  # characters of its own a part needs to be a question
+
+
+_CLAUSE_RE = re.compile(r"[,，。.;；!！?？~～\s]+")
+
+
+def asked_field(text: str, *, whole: bool = False) -> str | None:
+    """The part of an answer the message asks for ("护照要多少钱" → fees), if it asks for one.
+
+    Residents tell the story first and ask last ("五一想去澳门耍几天，那个通行证咋办"): the question
+    is read in the last clause that says anything; a follow-up (`whole`) has no story to skip."""
+    clauses = [c for c in _CLAUSE_RE.split(fold(text)) if c]
+    folded = "".join(clauses) if whole else (clauses[-1] if clauses else "")
+    for name, pattern in _FIELD_RES:
+        if pattern.search(folded):
+            return name
+    return None
+
+
+def own_words(text: str) -> str:
+    """What is left of a message without follow-up and field words: its own topic, if any."""
+    folded = _NON_WORD_RE.sub("", fold(text))
+    for _, pattern in _FIELD_RES:
+        folded = pattern.sub("", folded)
+    return _FOLLOW_UP_RE.sub("", folded)
+
+
+def fold_words(*texts: str) -> str:
+    """Texts folded and joined without punctuation: what a follow-up's own words are looked up in."""
+    return "|".join(_NON_WORD_RE.sub("", fold(t)) for t in texts)
+
+
+# A pronoun or 也 points back at the topic; "那…呢" alone does not ("那我家狗丢了呢" is a new matter).
+_FOLLOW_UP_MARK_RE = re.compile(r"这个|那个|这证|那证|它|也")
+
+
+def sounds_like_follow_up(text: str) -> bool:
+    """Asks for a part of an answer, or points back at the topic (这个, 它, 也): "她才8岁，小孩也能办？"
+    does; "楼上装修太吵了怎么办" does not, however few known words it has."""
+    compact = _NON_WORD_RE.sub("", fold(text))
+    return asked_field(text, whole=True) is not None or bool(_FOLLOW_UP_MARK_RE.search(compact))
+
+
+def is_bare_follow_up(text: str) -> bool:
+    """Nothing of its own: "要多少钱", "在哪里办呢", "那这个呢" only make sense after a topic."""
+    return len(own_words(text)) < 2
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """A "did you mean" list answered by words: a position (0-based), or none of them."""
+
+    position: int | None  # None: none of these
+    entry_id: str | None = None
+
+
+def read_pick(text: str, choices: tuple[str, ...], titles: dict[str, str]) -> Pick | None:
+    """ "第二个", "2", "最后那个", "护照那个", "都不是" after a list of `choices` (entry ids)."""
+    compact = _NON_WORD_RE.sub("", fold(text))
+    if not compact or not choices:
+        return None
+    if _NONE_RE.match(compact):
+        return Pick(None)
+    found = _ORDINAL_RE.match(compact)
+    if found:
+        n = _NUMERALS[found.group(1)]
+        return Pick(n - 1, choices[n - 1]) if n <= len(choices) else None
+    if _LAST_RE.match(compact):
+        return Pick(len(choices) - 1, choices[-1])
+    # By name: "护照那个", "港澳的": the words left must belong to exactly one offered title. Asking
+    # words go first, so "我问的是分户的流程" is not a pick of the one title that says 流程.
+    words = own_words(compact)
+    if not 1 <= len(words) <= 8:
+        return None
+    scores = [_shared_words(words, fold(titles.get(entry_id, ""))) for entry_id in choices]
+    best = max(scores)
+    if best and scores.count(best) == 1:
+        position = scores.index(best)
+        return Pick(position, choices[position])
+    return None
+
+
+def _shared_words(words: str, title: str) -> int:
+    """How many two-character runs of `words` appear in `title` (港澳 in 往来港澳通行证及签注)."""
+    if len(words) == 1:
+        return int(words in title)
+    return sum(1 for i in range(len(words) - 1) if words[i : i + 2] in title)
+
+
+def split_questions(text: str) -> list[str]:
+    """The pieces a message may hold several questions in, in order (one piece: one question)."""
+    pieces = [p.strip(" ,，。.;；!！?？") for p in _SPLIT_RE.split(text)]
+    pieces = [p for p in pieces if p]
+    merged: list[str] = []
+    for piece in pieces:
+        # A piece too short to ask anything ("好的", "谢谢") belongs to its neighbour.
+        if merged and len(_NON_WORD_RE.sub("", piece)) < _MIN_PART:
+            merged[-1] += "，" + piece
+        else:
+            merged.append(piece)
+    return merged
+
+
+def field_text(entry: Entry, name: str) -> str | tuple[str, ...]:
+    """The entry's own words for one part of its answer (empty when the entry does not say)."""
+    a = entry.answer
+    if name == "online":
+        lines = [
+            line
+            for line in (a.summary, *a.steps, a.where, a.fees, a.time_limit, *a.tips, *a.materials)
+            if line and re.search(_FIELD_CUES[0][1], fold(line))
+        ]
+        return tuple(dict.fromkeys(lines))
+    return getattr(a, name)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationState:
+    """What the bot remembers of one resident's conversation in one channel."""
+
+    community: str
+    at: datetime
+    entry_id: str | None = None  # the last entry answered
+    choices: tuple[str, ...] = ()  # the last "did you mean" list, in its order
+    clarified: int | None = None  # the consultation that list answered ("都不是" sends it to officers)
+    history: tuple[str, ...] = field(default_factory=tuple)  # the last few messages, masked
+
+    def fresh(self, community: str, now: datetime) -> bool:
+        return self.community == community and now - self.at <= EXPIRES_AFTER
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "community": self.community,
+            "at": self.at.isoformat(),
+            "entry_id": self.entry_id,
+            "choices": list(self.choices),
+            "clarified": self.clarified,
+            "history": list(self.history),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> ConversationState | None:
+        """None for anything that is not a state this code wrote (an old or corrupt record)."""
+        try:
+            at = datetime.fromisoformat(data["at"])
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=UTC)
+            clarified = data.get("clarified")
+            return cls(
+                community=str(data["community"]),
+                at=at,
+                entry_id=str(data["entry_id"]) if data.get("entry_id") else None,
+                choices=tuple(str(c) for c in data.get("choices", ()))[:10],
+                clarified=int(clarified) if clarified is not None else None,
+                history=tuple(str(h) for h in data.get("history", ()))[-HISTORY:],
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
+
+
+HISTORY = 6  # messages kept for the officers, so they need not ask the resident to repeat

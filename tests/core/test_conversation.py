@@ -1,0 +1,121 @@
+"""The text side of a conversation: the part asked for, a follow-up's own words, picks, splits, state."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.core.conversation import (
+    ConversationState,
+    asked_field,
+    is_bare_follow_up,
+    own_words,
+    read_pick,
+    split_questions,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("护照办理要多少钱", "fees"),
+        ("補辦要幾塊錢", "fees"),
+        ("得带啥", "materials"),
+        ("需要准备哪些材料", "materials"),
+        ("在哪里办", "where"),
+        ("去哪个窗口", "where"),
+        ("大概几天能拿到", "time_limit"),
+        ("孩子能办吗", "who"),
+        ("可以让家人代办吗", "who"),
+        ("流程是怎样的", "steps"),
+        ("依据哪条法律", "legal_basis"),
+        ("网上能弄吗", "online"),
+        ("手机上交钱可以吗", "online"),
+        ("身份证丢了", None),
+        ("护照", None),
+    ],
+)
+def test_the_part_of_an_answer_a_message_asks_for(text: str, field: str | None) -> None:
+    assert asked_field(text) == field
+
+
+@pytest.mark.parametrize(
+    "text", ["要多少钱", "在哪里办呢", "那这个呢", "孩子能办吗", "得带啥？", "多久能好啊"]
+)
+def test_a_bare_follow_up_has_no_words_of_its_own(text: str) -> None:
+    assert is_bare_follow_up(text), own_words(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "own"), [("临时的呢", "临时"), ("那台湾的呢", "台湾"), ("社保卡丢了怎么补", "社保卡丢补")]
+)
+def test_a_follow_up_naming_something_keeps_those_words(text: str, own: str) -> None:
+    assert own_words(text) == own and not is_bare_follow_up(text)
+
+
+CHOICES = ("exit.passport", "exit.hkmo", "exit.taiwan")
+TITLES = {
+    "exit.passport": "普通护照申领",
+    "exit.hkmo": "往来港澳通行证及签注",
+    "exit.taiwan": "往来台湾通行证及签注",
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "position"),
+    [("第二个", 1), ("2", 1), ("选1", 0), ("第三项吧", 2), ("最后那个", 2), ("港澳那个", 1), ("护照的", 0)],
+)
+def test_a_list_is_picked_by_words(text: str, position: int) -> None:
+    pick = read_pick(text, CHOICES, TITLES)
+    assert pick is not None and pick.position == position and pick.entry_id == CHOICES[position]
+
+
+@pytest.mark.parametrize("text", ["都不是", "0", "没有我要的", "都不对"])
+def test_none_of_these_is_understood(text: str) -> None:
+    pick = read_pick(text, CHOICES, TITLES)
+    assert pick is not None and pick.position is None and pick.entry_id is None
+
+
+@pytest.mark.parametrize("text", ["第五个", "通行证", "身份证丢了怎么补办", ""])
+def test_what_picks_nothing_is_not_a_pick(text: str) -> None:
+    # 通行证 is in two titles: ambiguous, so not a pick; a fifth of three does not exist.
+    assert read_pick(text, CHOICES, TITLES) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "pieces"),
+    [
+        ("身份证丢了怎么补，顺便问下护照多少钱", ["身份证丢了怎么补", "护照多少钱"]),
+        ("户口怎么迁？另外居住证在哪办", ["户口怎么迁", "居住证在哪办"]),
+        ("驾照到期怎么换；电动车上牌要什么", ["驾照到期怎么换", "电动车上牌要什么"]),
+        ("身份证丢了，怎么补", ["身份证丢了，怎么补"]),
+        ("身份证和户口本都丢了", ["身份证和户口本都丢了"]),
+        ("护照怎么办？谢谢", ["护照怎么办，谢谢"]),
+    ],
+)
+def test_where_a_message_may_hold_several_questions(text: str, pieces: list[str]) -> None:
+    assert split_questions(text) == pieces
+
+
+def test_a_state_is_fresh_for_its_community_for_half_an_hour() -> None:
+    at = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    state = ConversationState("gongyuan", at, "idcard.lost")
+    assert state.fresh("gongyuan", at + timedelta(minutes=30))
+    assert not state.fresh("gongyuan", at + timedelta(minutes=31))
+    assert not state.fresh("hexi", at + timedelta(minutes=1))
+
+
+def test_a_state_survives_json_and_a_corrupt_one_is_ignored() -> None:
+    at = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    state = ConversationState("gongyuan", at, None, ("idcard.lost", "idcard.renew"), 7, ("身份证",))
+    assert ConversationState.from_json(state.to_json()) == state
+    for corrupt in (
+        None,
+        [],
+        "x",
+        {"community": "gongyuan"},
+        {"community": "g", "at": "yesterday"},
+        {"at": 5},
+    ):
+        assert ConversationState.from_json(corrupt) is None

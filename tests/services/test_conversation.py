@@ -1,0 +1,159 @@
+"""A resident's conversation through the ask service: follow-ups, picks, several questions, and the
+context staying with its own resident, community and half hour."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.core.models import Channel, Outcome, ResidentRef
+from bot.settings import Settings
+from bot.wiring import Container, build_container
+from tests.conftest import FIXTURE_KB
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.at
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def container(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[Container]:
+    settings = Settings(database_url=database_url, knowledge_dir=FIXTURE_KB, data_dir=tmp_path / "data")
+    container = await build_container(settings, clock=clock)
+    yield container
+    await container.close()
+
+
+ANNA = ResidentRef(Channel.WEB, "anna")
+BORIS = ResidentRef(Channel.WEB, "boris")
+
+
+async def say(
+    container: Container,
+    text: str,
+    *,
+    who: ResidentRef = ANNA,
+    community: str = "gongyuan",
+    conversation: str | None = "page-1",
+):
+    return await container.ask.ask(community, who, text, Channel.WEB, conversation)
+
+
+async def test_a_follow_up_asks_about_the_entry_in_the_conversation(container: Container) -> None:
+    first = await say(container, "身份证丢了怎么补办")
+    assert (first.outcome, first.entry_id, first.from_context) == (Outcome.ANSWER, "idcard.lost", False)
+    fee = await say(container, "要多少钱")
+    assert (fee.outcome, fee.entry_id, fee.field, fee.from_context) == (
+        Outcome.ANSWER,
+        "idcard.lost",
+        "fees",
+        True,
+    )
+    where = await say(container, "在哪里办呢")
+    assert (where.entry_id, where.field) == ("idcard.lost", "where")
+
+
+async def test_the_part_asked_for_comes_first_then_the_whole_card(container: Container) -> None:
+    from bot.core.replies import render_plain
+
+    await say(container, "身份证丢了怎么补办")
+    text = render_plain(await say(container, "要多少钱"))
+    assert text.index("每证40元") < text.index("完整的办事指南")
+    assert text.startswith("【居民身份证丢失补领 · 收费】")
+
+
+async def test_without_a_conversation_or_context_a_follow_up_is_never_guessed(container: Container) -> None:
+    await say(container, "身份证丢了怎么补办", conversation=None)
+    alone = await say(container, "要多少钱", conversation=None)
+    assert alone.outcome is not Outcome.ANSWER and not alone.from_context
+    fresh = await say(container, "要多少钱", conversation="page-2")
+    assert fresh.outcome is not Outcome.ANSWER
+
+
+async def test_context_stays_with_its_resident_and_community(container: Container) -> None:
+    await say(container, "身份证丢了怎么补办")
+    other = await say(container, "要多少钱", who=BORIS)  # the same conversation id, another resident
+    assert other.outcome is not Outcome.ANSWER
+    elsewhere = await say(container, "要多少钱", community="hexi")
+    assert elsewhere.outcome is not Outcome.ANSWER
+
+
+async def test_context_expires_after_half_an_hour_of_silence(container: Container, clock: Clock) -> None:
+    await say(container, "身份证丢了怎么补办")
+    clock.at += timedelta(minutes=31)
+    assert (await say(container, "要多少钱")).outcome is not Outcome.ANSWER
+
+
+async def test_a_topic_of_its_own_wins_over_the_context(container: Container) -> None:
+    await say(container, "身份证丢了怎么补办")
+    switched = await say(container, "身份证到期了怎么换")
+    assert (switched.entry_id, switched.from_context) == ("idcard.renew", False)
+
+
+async def test_a_did_you_mean_list_is_answered_by_words(container: Container) -> None:
+    listed = await say(container, "身份证")
+    assert listed.outcome is Outcome.CLARIFY and len(listed.choices) >= 2
+    picked = await say(container, "第二个")
+    assert (picked.outcome, picked.entry_id) == (Outcome.ANSWER, listed.choices[1].entry_id)
+
+    again = await say(container, "身份证", conversation="page-3")
+    assert again.outcome is Outcome.CLARIFY
+    none = await say(container, "都不是", conversation="page-3")
+    assert none.outcome is Outcome.ESCALATE and none.ticket is not None
+    # The ticket is the listed question's own: the officers read what the resident first asked.
+    assert none.consultation_id == again.consultation_id
+
+
+async def test_several_questions_in_one_message_are_each_answered(container: Container) -> None:
+    reply = await say(container, "身份证丢了怎么补办，顺便问下身份证到期了怎么换")
+    assert [(p.outcome, p.entry_id) for p in reply.parts] == [
+        (Outcome.ANSWER, "idcard.lost"),
+        (Outcome.ANSWER, "idcard.renew"),
+    ]
+    assert reply.entry_id == "idcard.lost"  # the top level is the first part
+    # The conversation continues from the last one.
+    assert (await say(container, "要带什么")).entry_id == "idcard.renew"
+
+
+async def test_a_broken_or_slow_store_costs_the_context_never_the_answer(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.services.ask as ask_module
+
+    class Broken:
+        async def load(self, key):
+            raise ConnectionError("store down")
+
+        async def save(self, key, state, ttl_seconds):
+            await asyncio.sleep(10)
+
+        async def forget(self, key):
+            raise ConnectionError("store down")
+
+    monkeypatch.setattr(ask_module, "CONVERSATION_TIMEOUT", 0.05)
+    monkeypatch.setattr(container.ask, "_conversations", Broken())
+    reply = await say(container, "身份证丢了怎么补办")
+    assert reply.entry_id == "idcard.lost"
+    assert (await say(container, "要多少钱")).outcome is not Outcome.ANSWER
+
+
+async def test_a_corrupt_state_record_is_ignored(container: Container) -> None:
+    import bot.services.ask as ask_module
+
+    await say(container, "身份证丢了怎么补办")
+    key = ask_module._conversation_key(Channel.WEB, ANNA, "page-1")
+    await container.conversations.save(key, {"community": "gongyuan", "at": "not a time"}, 60)
+    assert (await say(container, "要多少钱")).outcome is not Outcome.ANSWER
