@@ -182,6 +182,7 @@ class NewConsultation:
     via_menu: bool = False  # browsing an entry from a menu, counted like the 2009 report's clicks
     candidate_scores: tuple[float, ...] = ()  # 0-100, beside `candidates`
     urgent_kind: str | None = None  # the triage's kind (bot.core.triage.UrgentKind) when urgent
+    earlier: tuple[str, ...] = ()  # the resident's previous messages in the conversation, masked
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +203,7 @@ class Consultation:
     created_at: datetime
     via_menu: bool = False
     urgent_kind: str | None = None
+    earlier: tuple[str, ...] = ()  # the resident's previous messages in the conversation, masked
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +307,7 @@ class EscalationView:
     reminded: int = 0  # 0 none, 1 officers reminded, 2 passed to the duty group
     urgent_kind: str | None = None
     candidate_scores: tuple[float | None, ...] = ()  # 0-100 beside `candidates`; None when not kept
+    earlier: tuple[str, ...] = ()  # what the resident said before in the conversation, masked
 
     @property
     def scored_candidates(self) -> tuple[tuple[str, float | None], ...]:

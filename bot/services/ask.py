@@ -41,7 +41,7 @@ CONVERSATION_TIMEOUT = 1.5
 RELATED_MAX_CHARS = 6
 # A message whose words name no topic is read as a follow-up only when short: a long one with no known
 # topic word is a question of its own that the knowledge base does not cover.
-FOLLOW_UP_MAX_CHARS = 8
+FOLLOW_UP_MAX_CHARS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +106,8 @@ class AskService:
         # Before anything else: somebody in danger gets the numbers first, not a menu or a referral.
         triage = self._triage(cleaned)
         if triage.urgent:
-            reply = await self._urgent(place.slug, resident, channel, stored, triage, notice)
+            earlier = state.history if state is not None else ()
+            reply = await self._urgent(place.slug, resident, channel, stored, triage, notice, earlier)
             await self._save_state(key, place.slug, state, reply, stored)
             return reply
 
@@ -153,10 +154,13 @@ class AskService:
             if pick is not None:
                 return await self._picked(place.slug, resident, channel, stored, pick, state)
         context = state.entry_id if state is not None and self._visible(place.slug, state.entry_id) else None
+        earlier = state.history if state is not None else ()
         bare = not talk.own_words(cleaned)  # nothing but follow-up words: "要多少钱", "在哪办呢"
         result = self._matcher.match(cleaned, place.slug)
         if result.outcome is Outcome.ANSWER and not bare:
-            return await self._matched(place.slug, resident, channel, stored, notice, result, cleaned)
+            return await self._matched(
+                place.slug, resident, channel, stored, notice, result, cleaned, earlier
+            )
 
         own = self._topic_words(cleaned)
         # Words, but none that names a topic, in a short message that leans on what came before
@@ -178,7 +182,9 @@ class AskService:
             )
             if listed:
                 again = MatchResult(Outcome.CLARIFY, 0.0, listed, False, cleaned, "which one is meant")
-                return await self._matched(place.slug, resident, channel, stored, notice, again, cleaned)
+                return await self._matched(
+                    place.slug, resident, channel, stored, notice, again, cleaned, earlier
+                )
         if context is not None and own:
             # Alone these words would not be answered: read with the conversation, they may be.
             related = (
@@ -194,7 +200,7 @@ class AskService:
             # A bare follow-up with no topic in reach ("要多少钱" as a first message) is never answered on
             # a guess: the likeliest entry is offered instead.
             result = replace(result, outcome=Outcome.CLARIFY, reason="a follow-up without a topic")
-        return await self._matched(place.slug, resident, channel, stored, notice, result, cleaned)
+        return await self._matched(place.slug, resident, channel, stored, notice, result, cleaned, earlier)
 
     def _topic_words(self, text: str) -> str:
         """The words of a follow-up that name some topic of the knowledge base (a title's or a
@@ -357,7 +363,7 @@ class AskService:
             except KeyError:
                 pass  # the list's consultation is gone (pruned): this message opens the ticket itself
         result = MatchResult(Outcome.ESCALATE, 0.0, (), False, stored, "none of the choices")
-        return await self._matched(community, resident, channel, stored, None, result, stored)
+        return await self._matched(community, resident, channel, stored, None, result, stored, state.history)
 
     # ---- conversation state -------------------------------------------------------------------
     async def _load_state(self, key: str, community: str) -> ConversationState | None:
@@ -444,6 +450,7 @@ class AskService:
         notice: Notice | None,
         result: MatchResult,
         cleaned: str,
+        earlier: tuple[str, ...] = (),
     ) -> Reply:
         place = self._kb.community(community)
         if not result.normalized:
@@ -475,6 +482,8 @@ class AskService:
             result.score,
             escalate=outcome is Outcome.ESCALATE,
             candidates=tuple((c.entry_id, c.score) for c in result.candidates),
+            # Kept with what may reach the officers (a ticket now, or "none of these" later).
+            earlier=earlier if outcome is not Outcome.ANSWER else (),
         )
         explained = _explained(result)
         if outcome is Outcome.ANSWER and best is not None:
@@ -526,6 +535,7 @@ class AskService:
         stored: str,
         triage: TriageResult,
         notice: Notice | None,
+        earlier: tuple[str, ...] = (),
     ) -> Reply:
         """Recorded as urgent, a ticket due in minutes, the officers and the duty group alarmed at once."""
         assert triage.kind is not None
@@ -540,6 +550,7 @@ class AskService:
             0.0,
             escalate=True,
             urgent_kind=triage.kind.value,
+            earlier=earlier,
         )
         return Reply(
             Outcome.ESCALATE,
@@ -648,6 +659,7 @@ class AskService:
                 candidates=(),
                 due_at=due_at,
                 now=now,
+                earlier=consultation.earlier,
             )
             await uow.commit()
         place = self._kb.community(consultation.community)
@@ -675,6 +687,7 @@ class AskService:
         candidates: tuple[tuple[str, float], ...] = (),
         via_menu: bool = False,
         urgent_kind: str | None = None,
+        earlier: tuple[str, ...] = (),
     ) -> tuple[int, int | None, datetime | None]:
         """One transaction: the consultation, and when escalated its ticket and the officers' post; an
         emergency (`urgent_kind`) also alarms the officers' group and the duty group at once."""
@@ -697,6 +710,7 @@ class AskService:
                     candidate_scores=tuple(s for _, s in candidates),
                     via_menu=via_menu,
                     urgent_kind=urgent_kind,
+                    earlier=earlier,
                 )
             )
             escalation_id = None
@@ -711,6 +725,7 @@ class AskService:
                     urgent_kind=urgent_kind,
                     candidates=candidates,
                     due_at=due_at,
+                    earlier=earlier,
                     **common,
                 )
                 if urgent_kind is not None:

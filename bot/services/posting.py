@@ -39,6 +39,7 @@ async def post_to_officers(
     due_at: datetime | None,
     now: datetime,
     urgent_kind: str | None = None,
+    earlier: Sequence[str] = (),
 ) -> bool:
     """True when a post was queued; False when the community has no officers' group (officers then
     see the question in the web console queue)."""
@@ -59,6 +60,7 @@ async def post_to_officers(
                 "urgent_kind": urgent_kind,
                 "candidates": candidate_items(kb, candidates),
                 "due_at": due_at.isoformat() if due_at else None,
+                "earlier": list(earlier),
             },
             not_before=now,
             escalation_id=escalation_id,

@@ -154,6 +154,9 @@ class ConsultationRow(Base):
     # Comma-joined entry ids offered to the resident, each with ":score" (0-100) since revision 0005;
     # kept for curation and the officers' view, never queried by id.
     candidates: Mapped[str] = mapped_column(Text, default="")
+    # The resident's previous messages in the conversation (masked), kept with a question that may go
+    # to the officers so they need not ask again. Null for a question asked alone.
+    earlier: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

@@ -157,3 +157,34 @@ async def test_a_corrupt_state_record_is_ignored(container: Container) -> None:
     key = ask_module._conversation_key(Channel.WEB, ANNA, "page-1")
     await container.conversations.save(key, {"community": "gongyuan", "at": "not a time"}, 60)
     assert (await say(container, "要多少钱")).outcome is not Outcome.ANSWER
+
+
+async def test_officers_see_what_the_resident_said_before_masked(container: Container) -> None:
+    await say(container, "身份证丢了怎么补办")
+    await say(container, "我的手机号是13812345678，能不能打给我")
+    ticket = await say(container, "邻居家的狗天天半夜叫，吵得睡不着")
+    assert ticket.outcome is Outcome.ESCALATE and ticket.ticket is not None
+    async with container.uow_factory() as uow:
+        (view,) = [
+            v
+            for v in await uow.escalations.for_resident(ANNA, limit=5)
+            if v.escalation.ticket == ticket.ticket
+        ]
+    assert view.earlier[0] == "身份证丢了怎么补办"
+    assert "13812345678" not in " ".join(view.earlier) and "138" in view.earlier[1]
+    # A question asked alone carries nothing from before.
+    alone = await say(container, "邻居家的狗天天半夜叫，吵得睡不着", who=BORIS, conversation=None)
+    async with container.uow_factory() as uow:
+        (view,) = [
+            v
+            for v in await uow.escalations.for_resident(BORIS, limit=5)
+            if v.escalation.ticket == alone.ticket
+        ]
+    assert view.earlier == ()
+
+
+async def test_a_new_matter_told_briefly_is_not_taken_for_a_follow_up(container: Container) -> None:
+    await say(container, "身份证丢了怎么补办")
+    # Words the knowledge base does not know, a story rather than a question about the card.
+    reply = await say(container, "我家楼下的路灯坏了好几天了没人修")
+    assert reply.entry_id != "idcard.lost" and not reply.from_context

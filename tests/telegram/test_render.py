@@ -303,3 +303,17 @@ def test_officers_post_shows_candidate_probabilities_and_reads_old_payloads() ->
     assert "&lt;b&gt;问&lt;/b&gt;" in text
     old = EscalationCard.from_payload({"ticket": "WJ1", "candidates": ["居民身份证丢失补领"]}, {})
     assert "1. 居民身份证丢失补领" in escalation_post(old)
+
+
+def test_officers_post_shows_the_conversation_before_the_question_escaped() -> None:
+    from bot.channels.telegram.render import EARLIER_SHOWN, EscalationCard, escalation_post
+
+    earlier = [f"第{n}句" for n in range(6)] + ["<i>护照</i>怎么办"]
+    card = EscalationCard.from_payload(
+        {"ticket": "WJ000008", "community": "gongyuan", "question": "那在哪办", "earlier": earlier}, {}
+    )
+    text = escalation_post(card)
+    assert text.index("此前的对话") < text.index("那在哪办")
+    assert "&lt;i&gt;护照&lt;/i&gt;怎么办" in text and "第0句" not in text  # only the last few
+    assert len(card.earlier) == EARLIER_SHOWN
+    assert "此前的对话" not in escalation_post(EscalationCard.from_payload({"ticket": "WJ1"}, {}))

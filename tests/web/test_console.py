@@ -115,6 +115,19 @@ async def test_the_ticket_shows_the_guesses_and_what_the_best_one_leaves_out(
     assert "不包括的问题" in body and "护照到期了怎么换" in body
 
 
+async def test_the_ticket_shows_the_conversation_before_it(
+    client: TestClient, container: Container, people
+) -> None:
+    await people.officer()
+    await container.ask.ask("gongyuan", RESIDENT, "身份证丢了<b>怎么</b>补办", Channel.WEB, "room")
+    reply = await container.ask.ask(
+        "gongyuan", RESIDENT, "我家楼下的路灯坏了好几天了没人修", Channel.WEB, "room"
+    )
+    await login(client, "li")
+    body = await (await client.get(f"/console/e/{int(reply.ticket[2:])}")).text()
+    assert "此前的对话" in body and "身份证丢了&lt;b&gt;怎么&lt;/b&gt;补办" in body
+
+
 async def test_officer_on_admin_pages_is_forbidden(client: TestClient, people) -> None:
     await people.officer()
     await login(client, "li")

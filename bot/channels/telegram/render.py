@@ -120,6 +120,7 @@ class EscalationCard:
     officer: str | None = None
     answer: str | None = None
     due: str | None = None
+    earlier: tuple[str, ...] = ()  # what the resident said before, masked
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any], names: Mapping[str, str]) -> EscalationCard:
@@ -131,6 +132,7 @@ class EscalationCard:
             urgent=bool(payload.get("urgent", False)),
             candidates=tuple(_candidate(c) for c in payload.get("candidates", ()) or ()),
             urgent_kind=payload.get("urgent_kind") or None,
+            earlier=tuple(str(m) for m in payload.get("earlier", ()) or ())[-EARLIER_SHOWN:],
         )
 
     @classmethod
@@ -151,6 +153,7 @@ class EscalationCard:
             officer=e.officer,
             answer=e.answer,
             due=format_due(e.due_at, timezone),
+            earlier=view.earlier[-EARLIER_SHOWN:],
         )
 
 
@@ -163,6 +166,9 @@ def _candidate(item: Any) -> str:
     return str(item)
 
 
+EARLIER_SHOWN = 4  # of the resident's earlier messages on an officers' post
+
+
 def escalation_post(card: EscalationCard) -> str:
     """The post in the officers' group. Officers work in Chinese, so no translation here."""
     head = f"🚨 <b>紧急 · {escape(label_of(card.urgent_kind))}</b> " if card.urgent else ""
@@ -173,6 +179,9 @@ def escalation_post(card: EscalationCard) -> str:
     if card.due:
         lines.append(f"限时：{escape(card.due)} 前")
     lines.append("")
+    if card.earlier:
+        lines.append("<b>此前的对话</b>（群众先后说的话）：")
+        lines += [f"· {escape(shorten(m, 200))}" for m in card.earlier]
     lines.append(f"<b>问题</b>：{escape(shorten(card.question, 2000))}")
     if card.candidates:
         lines.append("")

@@ -130,6 +130,7 @@ def _item(container: Container, view: EscalationView, officer: Staff) -> dict[st
         "ticket": e.ticket,
         "community": _name(container, e.community),
         "question": view.question,
+        "earlier": list(view.earlier),
         "urgent": view.urgent,
         "urgent_label": label_of(view.urgent_kind) if view.urgent else None,
         "callback_masked": mask_phone(e.callback_phone),

@@ -34,6 +34,7 @@ class SqlConsultationRepository:
             via_menu=consultation.via_menu,
             candidates=join_candidates(consultation.candidates, consultation.candidate_scores),
             created_at=consultation.created_at,
+            earlier=list(consultation.earlier) or None,
         )
         self._session.add(row)
         await self._session.flush()
@@ -58,6 +59,7 @@ def to_consultation(row: ConsultationRow) -> Consultation:
         created_at=as_utc(row.created_at),
         via_menu=row.via_menu,
         urgent_kind=row.urgent_kind,
+        earlier=tuple(row.earlier or ()),
     )
 
 

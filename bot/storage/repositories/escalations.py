@@ -256,6 +256,7 @@ class SqlEscalationRepository:
                     reminded=row.EscalationRow.reminded,
                     urgent_kind=row.urgent_kind,
                     candidate_scores=scores,
+                    earlier=tuple(row.earlier or ()),
                 )
             )
         return views
@@ -270,6 +271,7 @@ def _view_select() -> Select[Any]:
             ConsultationRow.urgent,
             ConsultationRow.urgent_kind,
             ConsultationRow.candidates,
+            ConsultationRow.earlier,
             ResidentRow.channel.label("resident_channel"),
             ResidentRow.channel_user_id,
         )

@@ -1,4 +1,5 @@
-"""Conversation state: the last answered entry and "did you mean" list of a resident's conversation.
+"""Conversation state: the last answered entry and "did you mean" list of a resident's conversation;
+and on a consultation, what the resident said before it (for the officers).
 
 Revision ID: 0007
 Revises: 0006
@@ -29,8 +30,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key", name="pk_conversation_states"),
     )
     op.create_index("ix_conversation_states_updated_at", "conversation_states", ["updated_at"])
+    with op.batch_alter_table("consultations") as batch:
+        batch.add_column(sa.Column("earlier", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("consultations") as batch:
+        batch.drop_column("earlier")
     op.drop_index("ix_conversation_states_updated_at", table_name="conversation_states")
     op.drop_table("conversation_states")
