@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -59,6 +61,15 @@ class Settings(BaseSettings):
     session_key: str | None = None
     session_idle_minutes: int = Field(default=30, ge=1)
     secure_cookies: bool = False  # set when served over HTTPS
+    # Addresses or networks of the reverse proxies whose X-Real-IP / X-Forwarded-For is believed, comma
+    # separated (e.g. the nginx container's address); none by default: the peer's address counts.
+    trusted_proxies: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)  # a typo fails at start, naming the entry
+        return value
 
 
 def _default_knowledge_dir() -> Path:
@@ -67,3 +78,19 @@ def _default_knowledge_dir() -> Path:
     if local.is_dir():
         return local
     return Path(__file__).resolve().parent.parent / "knowledge"
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(value: str | Iterable[str]) -> tuple[Network, ...]:
+    """ "10.0.0.5, 172.28.0.0/24" → networks; ValueError naming the entry that is neither."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    networks = []
+    for item in (i.strip() for i in items):
+        if item:
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise ValueError(f"not an address or network: {item!r}") from None
+    return tuple(networks)

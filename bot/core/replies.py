@@ -156,7 +156,7 @@ def render_plain(reply: Reply, timezone: str = "Asia/Shanghai") -> str:
     if emergency:
         parts.append(emergency)
     if reply.notice is Notice.EMPTY:
-        parts.append("没有看到文字内容。请用一两句话描述您想咨询的事情，例如：“身份证丢了怎么补办？”")
+        parts.append("没有看懂您的消息。请用一两句话描述您想咨询的事情，例如：“身份证丢了怎么补办？”")
         return "\n\n".join(parts)
     if reply.notice is Notice.TRUNCATED:
         parts.append("您的消息很长，我先按开头部分为您解答；细节可以转给社区民警。")

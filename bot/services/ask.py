@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from bot.core import conversation as talk
 from bot.core.conversation import ConversationState
+from bot.core.junk import is_junk
 from bot.core.knowledge import KnowledgeBase
 from bot.core.matcher import Matcher
 from bot.core.models import (
@@ -110,6 +111,15 @@ class AskService:
             reply = await self._urgent(place.slug, resident, channel, stored, triage, notice, earlier)
             await self._save_state(key, place.slug, state, reply, stored)
             return reply
+
+        if is_junk(cleaned):
+            # Keyboard mashing, one key held down, a laugh: ask for words; never an officer's ticket.
+            consultation_id, _, _ = await self._record(
+                place.slug, resident, channel, stored, Outcome.CLARIFY, None, 0.0, escalate=False
+            )
+            return Reply(
+                Outcome.CLARIFY, place, 0.0, False, consultation_id, notice=Notice.EMPTY, reason="no words"
+            )
 
         pieces = self._several_questions(cleaned, place.slug) if notice is None else []
         if len(pieces) > 1:

@@ -73,9 +73,21 @@ async def test_personal_numbers_are_masked_before_storage(container: Container) 
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   \n\t ", "😀😀😀", "\x00\x01\x02", "？？！！", "你好，谢谢！"],
+    [
+        "",
+        "   \n\t ",
+        "😀😀😀",
+        "\x00\x01\x02",
+        "？？！！",
+        "你好，谢谢！",
+        "asdfghjkl",
+        "aaaaaaaaaaaa",
+        "哈哈哈哈",
+    ],
 )
-async def test_empty_or_symbol_only_messages_get_a_polite_prompt(container: Container, text: str) -> None:
+async def test_empty_symbol_only_or_mashed_messages_get_a_polite_prompt_and_no_ticket(
+    container: Container, text: str
+) -> None:
     reply = await container.ask.ask("gongyuan", RESIDENT, text, Channel.WEB)
     assert reply.notice is Notice.EMPTY
     assert reply.ticket is None

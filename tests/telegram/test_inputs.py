@@ -54,7 +54,7 @@ async def test_html_like_text_is_escaped_everywhere(tg: Harness) -> None:
 
 async def test_empty_and_emoji_only_messages_ask_for_words(tg: Harness) -> None:
     await tg.start_in(RESIDENT)
-    assert "没有看到文字" in await bot_says(tg, text="👍👍")
+    assert "没有看懂您的消息" in await bot_says(tg, text="👍👍")
 
 
 async def test_forged_callback_data_does_nothing(tg: Harness) -> None:

@@ -154,3 +154,24 @@ async def test_each_app_has_its_own_registry(container: Container) -> None:
     from bot.channels.web.keys import METRICS
 
     assert first[METRICS].registry is not second[METRICS].registry
+
+
+async def test_the_21st_question_in_a_minute_from_one_resident_is_refused_and_not_recorded(
+    client: TestClient, container: Container
+) -> None:
+    me = {"community": "gongyuan", "resident": "site-user-flood-1"}
+    for _ in range(20):
+        status, _data = await api_ask(client, **me, question="我家楼下的路灯坏了好几天了没人修")
+        assert status == 200
+    async with container.uow_factory() as uow:
+        before = await uow.escalations.for_resident(ResidentRef(Channel.API, "site-user-flood-1"), limit=50)
+    response = await client.post("/api/v1/ask", json=me | {"question": "我家楼下的路灯坏了好几天了没人修"})
+    data = await response.json()
+    assert response.status == 429 and data["error"] == "too_many_requests" and "110" in data["message"]
+    assert 0 < int(response.headers["Retry-After"]) <= 60
+    async with container.uow_factory() as uow:
+        after = await uow.escalations.for_resident(ResidentRef(Channel.API, "site-user-flood-1"), limit=50)
+    assert len(after) == len(before)  # nothing recorded, no ticket
+    # Another resident from the same address is under its own limit (the address allows more).
+    status, _data = await api_ask(client, community="gongyuan", resident="site-user-flood-2", question="护照")
+    assert status == 200

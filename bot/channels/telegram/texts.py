@@ -111,7 +111,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "and will contact you. Please call the number above first.",
     },
     "empty": {
-        "zh": "没有看到文字内容。请用一两句话描述您想咨询的事情，例如：“身份证丢了怎么补办？”",
+        "zh": "没有看懂您的消息。请用一两句话描述您想咨询的事情，例如：“身份证丢了怎么补办？”",
         "en": "I could not find words in that. Please describe what you need in a sentence or two, "
         "e.g. “How do I replace a lost ID card?”",
     },

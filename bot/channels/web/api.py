@@ -5,6 +5,7 @@ it (CORS without credentials)."""
 from __future__ import annotations
 
 import json
+import math
 import re
 import secrets
 import time
@@ -13,9 +14,10 @@ from typing import Any
 from aiohttp import web
 
 from bot.channels.web.body import json_object
-from bot.channels.web.keys import CONTAINER, METRICS, SECRETS
+from bot.channels.web.keys import ASK_LIMIT, CONTAINER, METRICS, SECRETS
 from bot.channels.web.openapi import openapi_document
 from bot.channels.web.security import check_ref, sign_ref
+from bot.channels.web.throttle import ASKING_TOO_FAST
 from bot.channels.web.views import chat_reply, ticket_item
 from bot.core.knowledge import UnknownCommunityError
 from bot.core.models import Channel, ResidentRef
@@ -47,6 +49,11 @@ async def ask(request: web.Request) -> web.Response:
     ):
         return _error(400, "bad_request", "conversation 须为 1 到 64 位字母、数字或 _.:- 。")
     resident = _resident(body.get("resident"))
+    wait = app[ASK_LIMIT].hit(resident.channel_user_id, request.remote or "unknown")
+    if wait is not None:
+        response = _error(429, "too_many_requests", ASKING_TOO_FAST)
+        response.headers["Retry-After"] = str(math.ceil(wait))
+        return response
     started = time.perf_counter()
     try:
         reply = await container.ask.ask(

@@ -15,10 +15,10 @@ from bot.channels.web.charting import ChartRenderer
 from bot.channels.web.errors import error_pages
 from bot.channels.web.filters import ReportCache
 from bot.channels.web.identity import resident_cookie_middleware
-from bot.channels.web.keys import CHARTS, CONTAINER, HUB, METRICS, REPORTS, SECRETS, THROTTLE
+from bot.channels.web.keys import ASK_LIMIT, CHARTS, CONTAINER, HUB, METRICS, REPORTS, SECRETS, THROTTLE
 from bot.channels.web.live import LiveHub, live_hub_for
 from bot.channels.web.metrics import WebMetrics
-from bot.channels.web.proxy import client_address
+from bot.channels.web.proxy import client_address, parse_networks
 from bot.channels.web.security import (
     csrf_protect,
     hide_server_version,
@@ -27,7 +27,7 @@ from bot.channels.web.security import (
     session_idle_middleware,
     session_setup,
 )
-from bot.channels.web.throttle import LoginThrottle
+from bot.channels.web.throttle import AskLimiter, LoginThrottle
 from bot.wiring import Container
 
 HERE = Path(__file__).resolve().parent
@@ -45,7 +45,7 @@ def create_app(container: Container, *, hub: LiveHub | None = None) -> web.Appli
     hide_server_version()
     app = web.Application(
         middlewares=[
-            client_address,  # the client's address from the reverse proxy's X-Real-IP
+            client_address(parse_networks(settings.trusted_proxies)),  # the client's own address
             session_setup(settings, secrets_),  # saves the session on error pages too
             error_pages,
             session_idle_middleware(settings.session_idle_minutes),
@@ -59,6 +59,7 @@ def create_app(container: Container, *, hub: LiveHub | None = None) -> web.Appli
     app[SECRETS] = secrets_
     app[METRICS] = WebMetrics(hub.stream_count)
     app[THROTTLE] = LoginThrottle()
+    app[ASK_LIMIT] = AskLimiter()
     app[REPORTS] = ReportCache()
     app[CHARTS] = ChartRenderer()
 

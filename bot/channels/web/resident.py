@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -13,10 +14,11 @@ from aiohttp import web
 
 from bot.channels.web.body import form_fields, json_object
 from bot.channels.web.identity import RESIDENT_COOKIE, resident_of
-from bot.channels.web.keys import CONTAINER, HUB, METRICS, SECRETS
+from bot.channels.web.keys import ASK_LIMIT, CONTAINER, HUB, METRICS, SECRETS
 from bot.channels.web.live import LiveEvent
 from bot.channels.web.pages import flash, render, wants_json
 from bot.channels.web.security import check_ref, csrf_token, sign_ref
+from bot.channels.web.throttle import ASKING_TOO_FAST
 from bot.channels.web.views import chat_reply, community_card, entry_card, ticket_item
 from bot.core.models import (
     SECTIONS,
@@ -63,6 +65,9 @@ async def ask(request: web.Request) -> web.StreamResponse:
     data = await _fields(request)
     question = str(data.get("question", ""))[:MAX_QUESTION_CHARS]
     resident = resident_of(request)
+    wait = app[ASK_LIMIT].hit(resident.channel_user_id, request.remote or "unknown")
+    if wait is not None:
+        return await _too_many(request, place, math.ceil(wait))
     started = time.perf_counter()
     reply = await container.ask.ask(
         place.slug, resident, question, Channel.WEB, conversation=WEB_CONVERSATION
@@ -233,6 +238,20 @@ async def _reply(
             {"community": community_card(place), "reply": payload, "card": entry_card(reply.entry)},
         )
     return await _room(request, place, payload, question)
+
+
+async def _too_many(request: web.Request, place: Community, wait: int) -> web.StreamResponse:
+    """Over the asking limit: nothing recorded, a polite wait (and 110 for an emergency)."""
+    if wants_json(request):
+        response = web.json_response(
+            {"error": "too_many_requests", "message": ASKING_TOO_FAST}, status=429, dumps=_dumps
+        )
+    else:
+        await flash(request, ASKING_TOO_FAST, "error")
+        response = await _room(request, place)
+        response.set_status(429)
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 async def _thanks(request: web.Request, place: Community, text: str) -> web.StreamResponse:

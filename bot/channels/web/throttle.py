@@ -1,6 +1,7 @@
-"""Login throttling: too many failures for a user name from one address, or from one address over
-all user names, and the next attempts are refused for a while. In memory, per process: enough to make
-guessing slow; a bureau running several web processes should throttle at the proxy as well."""
+"""Login throttling: too many failures for a user name from one address, from one address over all
+user names, or for one account from anywhere (so guessing from many addresses locks the account too),
+and the next attempts are refused for a while. In memory, per process: enough to make guessing slow; a
+bureau running several web processes should throttle at the proxy as well."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ class LoginThrottle:
         *,
         per_user: int = 5,
         per_address: int = 30,
+        per_account: int = 10,
         window_seconds: float = 15 * 60,
         max_keys: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._limits = {"user": per_user, "address": per_address}
+        self._limits = {"user": per_user, "address": per_address, "account": per_account}
         self._window = window_seconds
         self._max_keys = max_keys
         self._clock = clock
@@ -42,9 +44,15 @@ class LoginThrottle:
 
     def succeeded(self, username: str, address: str) -> None:
         self._failures.pop(("user", username.casefold(), address), None)
+        self._failures.pop(("account", username.casefold()), None)
 
     def _keys(self, username: str, address: str) -> list[tuple[str, tuple[str, ...]]]:
-        return [("user", ("user", username.casefold(), address)), ("address", ("address", address))]
+        name = username.casefold()
+        return [
+            ("user", ("user", name, address)),
+            ("address", ("address", address)),
+            ("account", ("account", name)),
+        ]
 
     def _wait(self, key: tuple[str, ...], limit: int) -> float | None:
         failures = self._failures.get(key)
@@ -59,3 +67,54 @@ class LoginThrottle:
         if len(failures) < limit:
             return None
         return self._window - (now - failures[0])
+
+
+ASKING_TOO_FAST = "您提问太频繁了，请稍等一会儿再问。紧急情况请直接拨打 110。"
+
+
+class AskLimiter:
+    """How many questions one resident, and one client address, may ask a minute (web room and API).
+
+    A person types a few questions a minute; a script opening tickets types hundreds. Over the limit the
+    caller is told to wait (HTTP 429 with Retry-After) and nothing is recorded or escalated. In memory,
+    per process, like LoginThrottle: with several replicas each holds its own count."""
+
+    def __init__(
+        self,
+        *,
+        per_resident: int = 20,
+        per_address: int = 60,
+        window_seconds: float = 60.0,
+        max_keys: int = 50_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._limits = {"resident": per_resident, "address": per_address}
+        self._window = window_seconds
+        self._max_keys = max_keys
+        self._clock = clock
+        self._hits: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
+
+    def hit(self, resident: str, address: str) -> float | None:
+        """Count one question; seconds to wait (and the question not counted) when over a limit."""
+        now = self._clock()
+        keys = [
+            (("resident", resident), self._limits["resident"]),
+            (("address", address), self._limits["address"]),
+        ]
+        waits = []
+        for key, limit in keys:
+            hits = self._hits.get(key)
+            if hits is None:
+                continue
+            while hits and now - hits[0] >= self._window:
+                hits.popleft()
+            if len(hits) >= limit:
+                waits.append(self._window - (now - hits[0]))
+        if waits:
+            return max(waits)
+        for key, _ in keys:
+            self._hits.setdefault(key, deque()).append(now)
+            self._hits.move_to_end(key)
+        while len(self._hits) > self._max_keys:
+            self._hits.popitem(last=False)
+        return None

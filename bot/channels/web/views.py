@@ -16,7 +16,7 @@ from bot.core.replies import Notice, Reply, alerted_text, emergency_text, field_
 from bot.core.reply_json import reply_json
 
 NOTICES = {
-    Notice.EMPTY: "没有看到文字内容。请用一两句话描述您想咨询的事情，例如：“身份证丢了怎么补办？”",
+    Notice.EMPTY: "没有看懂您的消息。请用一两句话描述您想咨询的事情，例如：“身份证丢了怎么补办？”",
     Notice.TRUNCATED: "您的消息很长，我先按开头部分为您解答；细节可以转给社区民警。",
 }
 STATUS_LABELS = {

@@ -189,6 +189,11 @@
     lastQuestion = question;
     sayText(question, "me");
     const response = await send("/c/" + encodeURIComponent(slug) + "/ask", { question: question });
+    if (response.status === 429) {
+      const body = await response.json().catch(() => ({}));
+      sayText(body.message || "您提问太频繁了，请稍等一会儿再问。紧急情况请直接拨打 110。");
+      return;
+    }
     if (!response.ok) {
       sayText("发送失败，请稍后再试。紧急情况请直接拨打 110。");
       return;
