@@ -88,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     remove.set_defaults(handler=_cmd_staff_remove)
     listing = officers_sub.add_parser("list", help="all accounts")
     listing.set_defaults(handler=_cmd_staff_list)
+    signout = officers_sub.add_parser("signout", help="end every web session of an account (by its id)")
+    signout.add_argument("id", type=int)
+    signout.set_defaults(handler=_cmd_staff_signout)
 
     users = sub.add_parser("users", help="web console accounts")
     users_sub = users.add_subparsers(title="users commands")
@@ -260,6 +263,23 @@ def _cmd_staff_add(args: argparse.Namespace) -> int:
         return 0
 
     return asyncio.run(add())
+
+
+def _cmd_staff_signout(args: argparse.Namespace) -> int:
+    """Sign out everywhere: a lost phone or a leaked password; the account stays on the allowlist."""
+
+    async def signout() -> int:
+        from bot.wiring import build_container
+
+        container = await build_container(Settings())
+        try:
+            ended = await container.staff.end_all_sessions(args.id)
+        finally:
+            await container.close()
+        print(f"#{args.id} 的 {ended} 个网页登录已全部退出")
+        return 0
+
+    return asyncio.run(signout())
 
 
 def _cmd_staff_remove(args: argparse.Namespace) -> int:

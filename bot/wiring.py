@@ -124,7 +124,7 @@ async def build_container(
     service_time = ServiceTime(settings.service_working_days, settings.timezone, settings.urgent_due_minutes)
     drafts = DraftService(kb, matcher, uow_factory, clock)
     await drafts.load_approved()
-    staff = StaffService(kb, uow_factory)
+    staff = StaffService(kb, uow_factory, clock)
     await staff.sync_from_knowledge()
     return Container(
         settings=settings,

@@ -316,6 +316,16 @@ class EscalationView:
 
 
 @dataclass(frozen=True, slots=True)
+class StaffSession:
+    """A signed-in browser of a staff member (the row behind the cookie's token)."""
+
+    staff_id: int
+    created_at: datetime
+    last_seen_at: datetime
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ResidentPrefs:
     community: str | None = None
     language: str = "zh"

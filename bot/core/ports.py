@@ -30,6 +30,7 @@ from bot.core.models import (
     ResponseTimes,
     Satisfaction,
     Staff,
+    StaffSession,
     StatsQuery,
     StatsSnapshot,
     TextCount,
@@ -142,6 +143,16 @@ class StaffRepository(Protocol):
     async def deactivate(self, staff_id: int) -> None: ...
 
     async def set_password(self, staff_id: int, password_hash: str) -> None: ...
+
+    async def open_session(self, token_hash: str, staff_id: int, at: datetime) -> None: ...
+
+    async def session_of(self, token_hash: str) -> StaffSession | None: ...
+
+    async def touch_session(self, token_hash: str, at: datetime) -> None: ...
+
+    async def revoke_sessions(
+        self, *, at: datetime, token_hash: str | None = None, staff_id: int | None = None
+    ) -> int: ...
 
 
 class ResidentRepository(Protocol):

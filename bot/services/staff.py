@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import secrets
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from bot.core.knowledge import KnowledgeBase
 from bot.core.models import NewStaff, Role, Staff
-from bot.core.ports import UnitOfWorkFactory
+from bot.core.ports import Clock, UnitOfWorkFactory
 
 # Verified against when the user name is unknown, so a miss costs as long as a wrong password.
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
@@ -18,10 +21,17 @@ _DUMMY_HASH = _hasher.hash("not a password of anyone")
 MIN_PASSWORD_LENGTH = 10
 
 
+# A web sign-in ends after this long, however busy: a stolen cookie does not live for ever.
+SESSION_LIFETIME = timedelta(hours=12)
+# last_seen is written at most this often (it only needs to be as fine as the idle limit).
+SESSION_TOUCH = timedelta(minutes=1)
+
+
 class StaffService:
-    def __init__(self, kb: KnowledgeBase, uow_factory: UnitOfWorkFactory) -> None:
+    def __init__(self, kb: KnowledgeBase, uow_factory: UnitOfWorkFactory, clock: Clock | None = None) -> None:
         self._kb = kb
         self._uow = uow_factory
+        self._clock = clock or _UtcClock()
 
     async def add(
         self,
@@ -83,9 +93,54 @@ class StaffService:
             return await uow.staff.list()
 
     async def remove(self, staff_id: int) -> None:
+        """Off the allowlist, and signed out of every browser at once."""
         async with self._uow() as uow:
             await uow.staff.deactivate(staff_id)
+            await uow.staff.revoke_sessions(at=self._clock.now(), staff_id=staff_id)
             await uow.commit()
+
+    # ---- web sessions: the cookie holds a random token, the database whether it still counts ----
+    async def start_session(self, staff_id: int) -> str:
+        token = secrets.token_urlsafe(32)
+        async with self._uow() as uow:
+            await uow.staff.open_session(_token_hash(token), staff_id, self._clock.now())
+            await uow.commit()
+        return token
+
+    async def session_staff(self, token: str, idle: timedelta) -> Staff | None:
+        """Who a session token signs in, or None once it was revoked, idle longer than `idle`, older
+        than SESSION_LIFETIME, or its account is off the allowlist."""
+        now = self._clock.now()
+        token_hash = _token_hash(token)
+        async with self._uow() as uow:
+            session = await uow.staff.session_of(token_hash)
+            if (
+                session is None
+                or session.revoked_at is not None
+                or now - session.created_at > SESSION_LIFETIME
+                or now - session.last_seen_at > idle
+            ):
+                return None
+            staff = await uow.staff.get(session.staff_id)
+            if staff is None or not staff.active:
+                return None
+            if now - session.last_seen_at >= SESSION_TOUCH:
+                await uow.staff.touch_session(token_hash, now)
+                await uow.commit()
+        return staff
+
+    async def end_session(self, token: str) -> None:
+        """Logout: this browser's token stops counting, copies of the cookie included."""
+        async with self._uow() as uow:
+            await uow.staff.revoke_sessions(at=self._clock.now(), token_hash=_token_hash(token))
+            await uow.commit()
+
+    async def end_all_sessions(self, staff_id: int) -> int:
+        """Sign out everywhere (a lost phone, a password that leaked); returns how many ended."""
+        async with self._uow() as uow:
+            ended = await uow.staff.revoke_sessions(at=self._clock.now(), staff_id=staff_id)
+            await uow.commit()
+        return ended
 
     async def authenticate(self, username: str, password: str) -> Staff | None:
         async with self._uow() as uow:
@@ -102,6 +157,15 @@ class StaffService:
                 await uow.staff.set_password(staff.id, _hasher.hash(password))
                 await uow.commit()
         return staff
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class _UtcClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
 
 
 def _verify(password_hash: str, password: str) -> bool:

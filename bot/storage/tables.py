@@ -355,3 +355,18 @@ class ConversationRow(Base):
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class StaffSessionRow(Base):
+    """A signed-in browser of an officer or admin. The cookie carries a random token; only its SHA-256
+    is kept here, so a copy of this table signs nobody in. Logout revokes the row; "sign out
+    everywhere" and deactivation revoke all of an account's rows; a row also ends when idle or old."""
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (Index(None, "staff_id"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

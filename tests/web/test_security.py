@@ -132,7 +132,8 @@ async def test_an_old_session_cookie_does_not_decrypt(aiohttp_client, container:
     officer = await people.officer()
     fernet = app[SECRETS].fernet
     now = int(time.time())
-    session = {"created": now, "session": {"staff_id": officer.id, "csrf": "t", "seen": now}}
+    token = await container.staff.start_session(officer.id)
+    session = {"created": now, "session": {"sid": token, "csrf": "t", "seen": now}}
     payload = json.dumps(session).encode()
 
     client.session.cookie_jar.update_cookies(
@@ -141,6 +142,12 @@ async def test_an_old_session_cookie_does_not_decrypt(aiohttp_client, container:
     assert (await client.get("/console", allow_redirects=False)).status == 303
     client.session.cookie_jar.update_cookies({"pb_session": fernet.encrypt_at_time(payload, now).decode()})
     assert (await client.get("/console", allow_redirects=False)).status == 200
+    # What the cookie says about who it is counts for nothing without a live session row behind it.
+    forged = {"created": now, "session": {"staff_id": officer.id, "sid": "made-up", "csrf": "t", "seen": now}}
+    client.session.cookie_jar.update_cookies(
+        {"pb_session": fernet.encrypt_at_time(json.dumps(forged).encode(), now).decode()}
+    )
+    assert (await client.get("/console", allow_redirects=False)).status == 303
 
 
 def test_throttle_window() -> None:

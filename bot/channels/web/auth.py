@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp_session import get_session
 
 from bot.channels.web.body import form_fields
-from bot.channels.web.identity import current_staff, safe_next
+from bot.channels.web.identity import SESSION_TOKEN, current_staff, safe_next
 from bot.channels.web.keys import CONTAINER, THROTTLE
 from bot.channels.web.pages import render
 from bot.channels.web.security import renew_session
@@ -62,13 +62,18 @@ async def login(request: web.Request) -> web.Response:
     throttle.succeeded(username, address)
     session = await get_session(request)
     renew_session(session)
-    session["staff_id"] = staff.id
+    # The cookie carries a token whose row decides whether it still counts (logout, sign out everywhere).
+    session[SESSION_TOKEN] = await request.app[CONTAINER].staff.start_session(staff.id)
     raise web.HTTPSeeOther(next_path or _home(staff.role))
 
 
 @routes.post("/logout", name="logout")
 async def logout(request: web.Request) -> web.Response:
-    renew_session(await get_session(request))
+    session = await get_session(request)
+    token = session.get(SESSION_TOKEN)
+    if isinstance(token, str):
+        await request.app[CONTAINER].staff.end_session(token)  # copies of the cookie stop working too
+    renew_session(session)
     raise web.HTTPSeeOther("/")
 
 

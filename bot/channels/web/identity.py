@@ -8,6 +8,7 @@ import functools
 import re
 import secrets
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from urllib.parse import quote
 
 from aiohttp import web
@@ -25,6 +26,10 @@ NEW_RESIDENT_TOKEN = web.RequestKey("new_resident_token", str)
 RESIDENT_COOKIE = "pb_resident"
 RESIDENT_MAX_AGE = 365 * 24 * 3600  # the resident should find an officer's answer days later
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{20,64}")
+
+
+# The session cookie's key for the staff session token (bot.services.staff: start_session).
+SESSION_TOKEN = "sid"
 
 
 def resident_of(request: web.Request) -> ResidentRef:
@@ -74,13 +79,14 @@ async def current_staff(request: web.Request) -> Staff | None:
     if STAFF in request:
         return request[STAFF]  # type: ignore[return-value]
     session = await get_session(request)
-    staff_id = session.get("staff_id")
+    token = session.get(SESSION_TOKEN)
     staff = None
-    if isinstance(staff_id, int):
-        staff = await request.app[CONTAINER].officers.staff(staff_id)
-        if staff is None or not staff.active:
-            staff = None
-            session.pop("staff_id", None)
+    if isinstance(token, str):
+        container = request.app[CONTAINER]
+        idle = timedelta(minutes=container.settings.session_idle_minutes)
+        staff = await container.staff.session_staff(token, idle)
+        if staff is None:  # logged out elsewhere, signed out everywhere, too old, or off the allowlist
+            session.pop(SESSION_TOKEN, None)
     request[STAFF] = staff
     return staff
 

@@ -2,14 +2,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.models import NewStaff, Role, Staff
+from bot.core.models import NewStaff, Role, Staff, StaffSession
 from bot.core.ports import Clock, ConflictError, NotFoundError
-from bot.storage.tables import CommunityRow, StaffCommunityRow, StaffRow
+from bot.storage.tables import CommunityRow, StaffCommunityRow, StaffRow, StaffSessionRow
+from bot.storage.types import as_utc
 
 
 class SqlStaffRepository:
@@ -82,6 +84,44 @@ class SqlStaffRepository:
 
     async def set_password(self, staff_id: int, password_hash: str) -> None:
         await self._update(staff_id, password_hash=password_hash)
+
+    async def open_session(self, token_hash: str, staff_id: int, at: datetime) -> None:
+        self._session.add(
+            StaffSessionRow(token_hash=token_hash, staff_id=staff_id, created_at=at, last_seen_at=at)
+        )
+        await self._session.flush()
+
+    async def session_of(self, token_hash: str) -> StaffSession | None:
+        row = await self._session.get(StaffSessionRow, token_hash)
+        if row is None:
+            return None
+        return StaffSession(
+            row.staff_id,
+            as_utc(row.created_at),
+            as_utc(row.last_seen_at),
+            as_utc(row.revoked_at) if row.revoked_at else None,
+        )
+
+    async def touch_session(self, token_hash: str, at: datetime) -> None:
+        await self._session.execute(
+            update(StaffSessionRow).where(StaffSessionRow.token_hash == token_hash).values(last_seen_at=at)
+        )
+
+    async def revoke_sessions(
+        self, *, at: datetime, token_hash: str | None = None, staff_id: int | None = None
+    ) -> int:
+        """Revoke one session (by token hash) or every open one of an account; returns how many."""
+        condition = (
+            StaffSessionRow.token_hash == token_hash
+            if token_hash is not None
+            else StaffSessionRow.staff_id == staff_id
+        )
+        result = await self._session.execute(
+            update(StaffSessionRow)
+            .where(condition, StaffSessionRow.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def _refuse_taken(self, staff: NewStaff) -> None:
         taken: list[ColumnElement[bool]] = []
