@@ -79,6 +79,7 @@ class AskService:
         self._duty_chat_id = duty_chat_id
         self._conversations = conversations
         self._vocabulary: tuple[tuple[int, int], frozenset[str]] | None = None
+        self._titles: tuple[int, dict[str, str]] | None = None
 
     async def ask(
         self,
@@ -219,7 +220,7 @@ class AskService:
         if not own:
             return ""
         vocabulary = self._topic_vocabulary()
-        grams = [own[i : i + 2] for i in range(len(own) - 1)] or [own]  # 丢 in "丢了呢" is one
+        grams = [own[i : i + 2] for i in range(len(own) - 1)]
         return own if any(g in vocabulary for g in grams) else ""
 
     def _topic_vocabulary(self) -> frozenset[str]:
@@ -235,6 +236,13 @@ class AskService:
             self._vocabulary = (size, frozenset(grams))
         return self._vocabulary[1]
 
+    def _folded_titles(self) -> dict[str, str]:
+        """Entry titles folded once per knowledge version (a follow-up looks through all of them)."""
+        size = len(self._kb.entries)
+        if self._titles is None or self._titles[0] != size:
+            self._titles = (size, {e.id: talk.fold_words(e.title) for e in self._kb.entries.values()})
+        return self._titles[1]
+
     def _speaks_of(self, community: str, entry_id: str, own: str) -> bool:
         """Every topic word of a follow-up is one the entry itself uses ("人在外地" after the
         no-criminal-record card, which explains applying from elsewhere): a detail of the same matter."""
@@ -243,8 +251,9 @@ class AskService:
         if not grams:
             return False
         # ... and no other entry is named by them ("居住证" after the birth card names the permit).
+        titles = self._folded_titles()
         for other in self._kb.visible_ids(community) - {entry_id}:
-            if any(g in talk.fold_words(self._kb.entry_for(community, other).title) for g in grams):
+            if any(g in titles.get(other, "") for g in grams):
                 return False
         entry = self._kb.entry_for(community, entry_id)
         a = entry.answer

@@ -49,6 +49,7 @@ MESSAGE_CHAR_LIMIT = 4096
 OVERLAP = 40
 # Around a rule's match in a long message: the length of a long phrasing, mostly what follows it.
 FOCUS_BEFORE, FOCUS_AFTER = 30, 90
+_SENTENCE_ENDS = ("!", "?", "。", "！", "？", "\n")
 FOLDS = 5
 # False alarms on look-alike controls the threshold may cost, out of fold. Below the 3 % allowed: wording
 # never seen raises more of them than held-out phrasings do.
@@ -162,6 +163,16 @@ class Triage:
             hits = rule_hits(focus)
         prediction = self._classifier.predict(focus)
         p = self._stacker.probability(signals(focus, hits, prediction.p_urgent))
+        if p < self.threshold and hits and len(focus) > FOCUS_BEFORE + FOCUS_AFTER:
+            # A cry among many other words ("废物!" twenty times, then "救命 有人在砍人"): the sentence
+            # the rule fired in is judged on its own too. Missing an emergency costs more than a
+            # false alarm on a long rant.
+            near = _focus(focus, hits, always=True)
+            near_hits = rule_hits(near)
+            near_prediction = self._classifier.predict(near)
+            near_p = self._stacker.probability(signals(near, near_hits, near_prediction.p_urgent))
+            if near_p > p:
+                p, prediction, hits = near_p, near_prediction, near_hits
         if p < self.threshold:
             return TriageResult(None, "", (), p)
         # The kind is the classifier's: on held-out phrasings it names the right kind more often (0.952)
@@ -191,15 +202,20 @@ def _parts(text: str) -> tuple[str, ...]:
     return (text[:TRIAGE_CHAR_LIMIT], text[TRIAGE_CHAR_LIMIT - OVERLAP : MESSAGE_CHAR_LIMIT])
 
 
-def _focus(prepared: str, hits: Sequence[RuleHit]) -> str:
+def _focus(prepared: str, hits: Sequence[RuleHit], *, always: bool = False) -> str:
     """The part of a long message the classifier and the cues judge: around where the strongest rule
-    fired (a cry for help after a page of abuse), else the beginning. Short messages: all of it."""
-    if len(prepared) <= CLASSIFIER_CHAR_LIMIT:
+    fired (a cry for help after a page of abuse), else the beginning. Short messages: all of it, unless
+    `always` asks for the rule's own surroundings anyway."""
+    if len(prepared) <= CLASSIFIER_CHAR_LIMIT and not always:
         return prepared
     hit = strongest(list(hits))
     if hit is None:
         return prepared[:CLASSIFIER_CHAR_LIMIT]
     start = max(0, hit.at - FOCUS_BEFORE)
+    # From the start of the sentence the rule fired in, when that is nearer: what went before a
+    # "!" or "。" is another sentence (a page of abuse), not the cry's own context.
+    ends = [prepared.rfind(mark, start, hit.at) for mark in _SENTENCE_ENDS]
+    start = max([start, *(e + 1 for e in ends if e >= 0)])
     return prepared[start : start + FOCUS_BEFORE + FOCUS_AFTER]
 
 
