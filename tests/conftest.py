@@ -58,11 +58,6 @@ def shipped_kb() -> KnowledgeBase:
     return load_knowledge(ROOT / "knowledge")
 
 
-@pytest.fixture(scope="session")
-def shipped_matcher(shipped_kb: KnowledgeBase) -> Matcher:
-    return Matcher(shipped_kb)
-
-
 # ---- databases: every database test runs on a temporary SQLite file and, when POLICEBOT_TEST_PG names a
 # PostgreSQL server, again on PostgreSQL in a throwaway database of its own (the shared one is never touched).
 PG_URL_VARIABLE = "POLICEBOT_TEST_PG"

@@ -42,11 +42,21 @@ SETTINGS_VARIABLES = {
 def _fitted_triage() -> tuple[Path, ...]:
     """The triage fit every run would make for itself (about 20 s), made once: each run still has its
     own data directory, seeded with the fitted model the way a second start finds it."""
+    import pickle
+
+    from bot.core import triage
+    from bot.core.triage.data import load_phrasings
     from bot.wiring import build_triage
 
     folder = Path(tempfile.mkdtemp(prefix="triage-fit-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     build_triage(folder)
+    # Fitted earlier by another test of this process, the fit is only in memory: keep it on disk too.
+    key = triage._key(load_phrasings())
+    kept = folder / "cache" / f"triage-{key}.pkl"
+    if not kept.exists():
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_bytes(pickle.dumps(triage._memo[key]))
     return tuple(sorted((folder / "cache").glob("triage-*.pkl")))
 
 

@@ -205,13 +205,25 @@ def test_another_citys_rules_go_to_officers_but_our_residents_away_do_not(small_
 
 
 def test_only_entries_stating_local_rules_leave_another_citys_question_to_officers(
-    shipped_matcher: Matcher,
+    small_kb: KnowledgeBase, small_matcher: Matcher
 ) -> None:
-    # 落户条件 are each city's own: Sanya's are not ours to state.
-    local = shipped_matcher.match("三亚户口迁入的条件是什么")
+    # In the fixture every entry states local rules (the default): Sanya's are not ours to state.
+    local = small_matcher.match("三亚身份证丢了怎么补办", "gongyuan")
     assert local.outcome is Outcome.ESCALATE and local.reason == "another place's rules"
-    # An identity card is replaced under one national law: the place changes nothing.
-    national = shipped_matcher.match("三亚的身份证丢了怎么补办")
+    # The same entry saying its rules are national (one law for every city): the place changes nothing.
+    from dataclasses import replace
+
+    entries = dict(small_kb.entries)
+    entries["idcard.lost"] = replace(entries["idcard.lost"], local_rules=False)
+    kb = KnowledgeBase(
+        entries,
+        small_kb.communities,
+        small_kb.overrides,
+        small_kb.hidden,
+        small_kb.synonyms,
+        small_kb.referrals,
+    )
+    national = Matcher(kb).match("三亚身份证丢了怎么补办", "gongyuan")
     assert national.reason != "another place's rules"
     assert national.best is not None and national.best.entry_id == "idcard.lost"
 
