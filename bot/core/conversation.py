@@ -60,7 +60,7 @@ _FIELD_CUES: tuple[tuple[str, str], ...] = (
     ),
     (
         "where",
-        r"在哪|去哪|找谁|哪个部门|什么部门|哪个单位|哪里|哪儿|哪个窗口|哪个派出所|什么地方|啥地方|地址|地点|窗口|大厅|到哪|上哪|几楼|怎么走|位置",
+        r"在哪里|去哪里|在哪儿|去哪儿|到哪里|上哪里|在哪|去哪|找谁|哪个部门|什么部门|哪个单位|哪里|哪儿|哪个窗口|哪个派出所|什么地方|啥地方|地址|地点|窗口|大厅|到哪|上哪|几楼|怎么走|位置",
     ),
     (
         "who",
@@ -161,7 +161,7 @@ def sounds_like_follow_up(text: str) -> bool:
 
 def is_bare_follow_up(text: str) -> bool:
     """Nothing of its own: "要多少钱", "在哪里办呢", "那这个呢" only make sense after a topic."""
-    return len(own_words(text)) < 2
+    return not own_words(text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -166,7 +166,7 @@ class AskService:
                 return await self._picked(place.slug, resident, channel, stored, pick, state)
         context = state.entry_id if state is not None and self._visible(place.slug, state.entry_id) else None
         earlier = state.history if state is not None else ()
-        bare = not talk.own_words(cleaned)  # nothing but follow-up words: "要多少钱", "在哪办呢"
+        bare = talk.is_bare_follow_up(cleaned)  # nothing but follow-up words: "要多少钱", "在哪办呢"
         result = self._matcher.match(cleaned, place.slug)
         if result.outcome is Outcome.ANSWER and not bare:
             return await self._matched(
