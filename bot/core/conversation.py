@@ -242,6 +242,7 @@ class ConversationState:
     choices: tuple[str, ...] = ()  # the last "did you mean" list, in its order
     clarified: int | None = None  # the consultation that list answered ("都不是" sends it to officers)
     history: tuple[str, ...] = field(default_factory=tuple)  # the last few messages, masked
+    asked: str | None = None  # the part of an answer asked for when the list was offered ("多少钱")
 
     def fresh(self, community: str, now: datetime) -> bool:
         return self.community == community and now - self.at <= EXPIRES_AFTER
@@ -254,6 +255,7 @@ class ConversationState:
             "choices": list(self.choices),
             "clarified": self.clarified,
             "history": list(self.history),
+            "asked": self.asked,
         }
 
     @classmethod
@@ -271,6 +273,7 @@ class ConversationState:
                 choices=tuple(str(c) for c in data.get("choices", ()))[:10],
                 clarified=int(clarified) if clarified is not None else None,
                 history=tuple(str(h) for h in data.get("history", ()))[-HISTORY:],
+                asked=data.get("asked") if data.get("asked") in FIELDS else None,
             )
         except (KeyError, TypeError, ValueError, AttributeError):
             return None

@@ -43,6 +43,9 @@ RELATED_MAX_CHARS = 6
 # A message whose words name no topic is read as a follow-up only when short: a long one with no known
 # topic word is a question of its own that the knowledge base does not cover.
 FOLLOW_UP_MAX_CHARS = 5
+# A pick by words this short ("第一个", "护照那个") only chooses; a longer one ("防盗呢，有啥好办法") also
+# asks something of its own, so the part asked before the list does not carry over to it.
+PICK_MAX_CHARS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,6 +338,7 @@ class AskService:
         *,
         from_context: bool,
         reason: str = "a follow-up in the conversation",
+        asked: str | None = None,
     ) -> Reply:
         entry = self._kb.entry_for(community, entry_id)
         consultation_id, _, _ = await self._record(
@@ -349,7 +353,7 @@ class AskService:
             entry=entry,
             matched=entry.title,
             reason=reason,
-            field=talk.asked_field(cleaned, whole=from_context),
+            field=talk.asked_field(cleaned, whole=from_context) or asked,
             from_context=from_context,
         )
 
@@ -373,6 +377,8 @@ class AskService:
                 "",
                 from_context=True,
                 reason="picked by words",
+                # "多少钱" then "第一个": the first one's fee; a pick that says more asks its own thing.
+                asked=state.asked if len(talk.fold_words(stored)) <= PICK_MAX_CHARS else None,
             )
         if state.clarified is not None:
             try:
@@ -410,7 +416,7 @@ class AskService:
         if reply.outcome is Outcome.CLARIFY and reply.choices:
             choices = tuple(c.entry_id for c in reply.choices)
             return ConversationState(
-                community, self._clock.now(), previous, choices, reply.consultation_id, history
+                community, self._clock.now(), previous, choices, reply.consultation_id, history, reply.field
             )
         # Handed to the officers: the topic changed to something the bot does not know.
         return ConversationState(community, self._clock.now(), None, (), None, history)
@@ -531,6 +537,7 @@ class AskService:
                 consultation_id,
                 choices=choices,
                 notice=notice,
+                field=talk.asked_field(cleaned, whole=True),  # kept for the pick that follows
                 **explained,
             )
         return Reply(
@@ -642,6 +649,10 @@ class AskService:
             escalate=False,
             via_menu=True,
         )
+        key = _conversation_key(channel, resident, conversation) if conversation else None
+        state = await self._load_state(key, place.slug) if key else None
+        # Tapped in a list offered for "多少钱": that entry's fee first, like a pick by words.
+        asked = state.asked if state is not None and entry_id in state.choices else None
         reply = Reply(
             Outcome.ANSWER,
             place,
@@ -651,11 +662,9 @@ class AskService:
             entry=entry,
             matched=entry.title,
             reason="chosen from the menu",
+            field=asked,
         )
-        if conversation:
-            key = _conversation_key(channel, resident, conversation)
-            state = await self._load_state(key, place.slug)
-            await self._save_state(key, place.slug, state, reply, entry.title)
+        await self._save_state(key, place.slug, state, reply, entry.title)
         return reply
 
     async def escalate_consultation(self, consultation_id: int) -> Reply:

@@ -188,3 +188,21 @@ async def test_a_new_matter_told_briefly_is_not_taken_for_a_follow_up(container:
     # Words the knowledge base does not know, a story rather than a question about the card.
     reply = await say(container, "我家楼下的路灯坏了好几天了没人修")
     assert reply.entry_id != "idcard.lost" and not reply.from_context
+
+
+async def test_the_part_asked_for_carries_through_a_did_you_mean_list(container: Container) -> None:
+    listed = await say(container, "身份证")
+    assert listed.outcome is Outcome.CLARIFY
+    again = await say(container, "要多少钱")  # which one's fee? the same list, the fee remembered
+    assert again.outcome is Outcome.CLARIFY and [c.entry_id for c in again.choices] == [
+        c.entry_id for c in listed.choices
+    ]
+    picked = await say(container, "第一个")
+    assert (picked.entry_id, picked.field) == (listed.choices[0].entry_id, "fees")
+    # Tapping an entry of such a list does the same.
+    await say(container, "身份证", conversation="page-9")
+    await say(container, "多少钱", conversation="page-9")
+    tapped = await container.ask.view_entry(
+        "gongyuan", ANNA, listed.choices[1].entry_id, Channel.WEB, "page-9"
+    )
+    assert tapped.field == "fees"
