@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -29,14 +27,14 @@ from bot.core.privacy import mask_and_truncate, mask_phone, normalize_phone
 from bot.core.replies import Choice, Notice, Reply
 from bot.core.text import MATCH_CHAR_LIMIT, strip_controls
 from bot.core.triage import Triage, TriageResult
+from bot.services.conversations import ConversationMemory, conversation_key
+from bot.services.follow_ups import FollowUpReader
 from bot.services.posting import post_to_officers, raise_alarm
 
 log = logging.getLogger(__name__)
 
 # What is kept of a message in the consultation log: enough to read the question, bounded in size.
 STORED_CHAR_LIMIT = 2000
-# A conversation store slower than this is treated as absent for the message: answered without context.
-CONVERSATION_TIMEOUT = 1.5
 # A follow-up that names a related entry briefly ("临时的呢", "台湾的呢") has at most this many
 # characters of its own; a longer one is a question of its own and is matched as such.
 RELATED_MAX_CHARS = 6
@@ -80,9 +78,8 @@ class AskService:
         # Without a fitted classifier the readable rules still decide.
         self._triage = triage or Triage()
         self._duty_chat_id = duty_chat_id
-        self._conversations = conversations
-        self._vocabulary: tuple[tuple[int, int], frozenset[str]] | None = None
-        self._titles: tuple[int, dict[str, str]] | None = None
+        self._memory = ConversationMemory(conversations, clock)
+        self._follow_ups = FollowUpReader(kb)
 
     async def ask(
         self,
@@ -105,15 +102,15 @@ class AskService:
         # Masked before it is cut: a number the cut runs through is still read (and masked) whole.
         stored = mask_and_truncate(cleaned, STORED_CHAR_LIMIT)
         notice = Notice.TRUNCATED if len(cleaned) > MATCH_CHAR_LIMIT else None
-        key = _conversation_key(channel, resident, conversation) if conversation else None
-        state = await self._load_state(key, place.slug) if key else None
+        key = conversation_key(channel, resident, conversation) if conversation else None
+        state = await self._memory.load(key, place.slug) if key else None
 
         # Before anything else: somebody in danger gets the numbers first, not a menu or a referral.
         triage = self._triage(cleaned)
         if triage.urgent:
             earlier = state.history if state is not None else ()
             reply = await self._urgent(place.slug, resident, channel, stored, triage, notice, earlier)
-            await self._save_state(key, place.slug, state, reply, stored)
+            await self._memory.save(key, place.slug, state, reply, stored)
             return reply
 
         if is_junk(cleaned):
@@ -128,7 +125,7 @@ class AskService:
         pieces = self._several_questions(cleaned, place.slug) if notice is None else []
         if len(pieces) > 1:
             replies: list[Reply] = []
-            for piece in pieces:
+            for piece, matched in pieces:
                 reply = await self._one(
                     place.slug,
                     resident,
@@ -137,13 +134,14 @@ class AskService:
                     mask_and_truncate(piece, STORED_CHAR_LIMIT),
                     None,
                     state,
+                    matched,
                 )
-                state = self._next_state(place.slug, state, reply, None)
+                state = self._memory.next_state(place.slug, state, reply)
                 replies.append(reply)
-            await self._save_state(key, place.slug, state, replies[-1], stored, advanced=True)
+            await self._memory.save(key, place.slug, state, replies[-1], stored, advanced=True)
             return replace(replies[0], parts=tuple(replies))
         reply = await self._one(place.slug, resident, channel, cleaned, stored, notice, state)
-        await self._save_state(key, place.slug, state, reply, stored)
+        await self._memory.save(key, place.slug, state, reply, stored)
         return reply
 
     async def _one(
@@ -155,28 +153,34 @@ class AskService:
         stored: str,
         notice: Notice | None,
         state: ConversationState | None,
+        result: MatchResult | None = None,
     ) -> Reply:
-        """One question, read in the light of the conversation so far (`state`, when fresh)."""
+        """One question, read in the light of the conversation so far (`state`, when fresh); `result`:
+        the matcher's reading of it when already made (a piece of a several-question message)."""
         place = self._kb.community(community)
         if state is not None and state.choices:
             titles = {
                 c: self._kb.entry_for(place.slug, c).title
                 for c in state.choices
-                if self._visible(place.slug, c)
+                if self._follow_ups.visible(place.slug, c)
             }
             pick = talk.read_pick(cleaned, tuple(titles), titles)
             if pick is not None:
                 return await self._picked(place.slug, resident, channel, stored, pick, state)
-        context = state.entry_id if state is not None and self._visible(place.slug, state.entry_id) else None
+        context = (
+            state.entry_id
+            if state is not None and self._follow_ups.visible(place.slug, state.entry_id)
+            else None
+        )
         earlier = state.history if state is not None else ()
         bare = talk.is_bare_follow_up(cleaned)  # nothing but follow-up words: "要多少钱", "在哪办呢"
-        result = self._matcher.match(cleaned, place.slug)
+        result = result or self._matcher.match(cleaned, place.slug)
         if result.outcome is Outcome.ANSWER and not bare:
             return await self._matched(
                 place.slug, resident, channel, stored, notice, result, cleaned, earlier
             )
 
-        own = self._topic_words(cleaned)
+        own = self._follow_ups.topic_words(cleaned)
         # Words, but none that names a topic, in a short message that leans on what came before
         # ("她才8岁，小孩也能办？").
         follow_up = bare or (
@@ -192,7 +196,9 @@ class AskService:
         if state is not None and state.choices and follow_up:
             # "要多少钱" right after "did you mean": which one's fee? The same list again.
             listed = tuple(
-                Candidate(c, 0.0, "", "title") for c in state.choices if self._visible(place.slug, c)
+                Candidate(c, 0.0, "", "title")
+                for c in state.choices
+                if self._follow_ups.visible(place.slug, c)
             )
             if listed:
                 again = MatchResult(Outcome.CLARIFY, 0.0, listed, False, cleaned, "which one is meant")
@@ -202,9 +208,11 @@ class AskService:
         if context is not None and own:
             # Alone these words would not be answered: read with the conversation, they may be.
             related = (
-                self._related(place.slug, context, own, result) if len(own) <= RELATED_MAX_CHARS else None
+                self._follow_ups.related(place.slug, context, own, result)
+                if len(own) <= RELATED_MAX_CHARS
+                else None
             )
-            if related is None and self._speaks_of(place.slug, context, own):
+            if related is None and self._follow_ups.speaks_of(place.slug, context, own):
                 related = context
             if related is not None:
                 return await self._answer_entry(
@@ -216,116 +224,21 @@ class AskService:
             result = replace(result, outcome=Outcome.CLARIFY, reason="a follow-up without a topic")
         return await self._matched(place.slug, resident, channel, stored, notice, result, cleaned, earlier)
 
-    def _topic_words(self, text: str) -> str:
-        """The words of a follow-up that name some topic of the knowledge base (a title's or a
-        keyword's two characters in a row): "临时" in "临时的呢"; nothing in "她才8岁，小孩也能办？"."""
-        own = talk.own_words(text)
-        if not own:
-            return ""
-        vocabulary = self._topic_vocabulary()
-        grams = [own[i : i + 2] for i in range(len(own) - 1)]
-        return own if any(g in vocabulary for g in grams) else ""
-
-    def _topic_vocabulary(self) -> frozenset[str]:
-        size = (len(self._kb.entries), len(self._kb.referrals))
-        if self._vocabulary is None or self._vocabulary[0] != size:
-            texts = [t for e in self._kb.entries.values() for t in (e.title, *e.keywords)]
-            texts += [t for r in self._kb.referrals.values() for t in (r.title, *r.keywords)]
-            grams = {
-                w[i : i + 2] for t in texts for w in talk.fold_words(t).split("|") for i in range(len(w) - 1)
-            }
-            # Follow-up words are not topics even where a title uses them (办理, 多少, 时间).
-            grams = {g for g in grams if talk.own_words(g) == g}
-            self._vocabulary = (size, frozenset(grams))
-        return self._vocabulary[1]
-
-    def _folded_titles(self) -> dict[str, str]:
-        """Entry titles folded once per knowledge version (a follow-up looks through all of them)."""
-        size = len(self._kb.entries)
-        if self._titles is None or self._titles[0] != size:
-            self._titles = (size, {e.id: talk.fold_words(e.title) for e in self._kb.entries.values()})
-        return self._titles[1]
-
-    def _speaks_of(self, community: str, entry_id: str, own: str) -> bool:
-        """Every topic word of a follow-up is one the entry itself uses ("人在外地" after the
-        no-criminal-record card, which explains applying from elsewhere): a detail of the same matter."""
-        vocabulary = self._topic_vocabulary()
-        grams = {own[i : i + 2] for i in range(len(own) - 1)} & vocabulary
-        if not grams:
-            return False
-        # ... and no other entry is named by them ("居住证" after the birth card names the permit).
-        titles = self._folded_titles()
-        for other in self._kb.visible_ids(community) - {entry_id}:
-            if any(g in titles.get(other, "") for g in grams):
-                return False
-        entry = self._kb.entry_for(community, entry_id)
-        a = entry.answer
-        inside = talk.fold_words(
-            entry.title,
-            *entry.keywords,
-            *entry.questions,
-            a.summary,
-            a.who,
-            *a.materials,
-            *a.steps,
-            a.where,
-            *a.tips,
-        )
-        return all(g in inside for g in grams)
-
-    def _visible(self, community: str, entry_id: str | None) -> bool:
-        return entry_id is not None and entry_id in self._kb.visible_ids(community)
-
-    def _related(self, community: str, context: str, own: str, result: MatchResult) -> str | None:
-        """The entry a short follow-up moves to ("临时的呢" after the lost-ID card: the temporary ID).
-
-        Candidates are the context entry's siblings (same id family: idcard.*, exit.*) and the entries
-        the matcher would offer; the one whose title and keywords hold most of the follow-up's own words
-        wins, if exactly one does (the context entry itself may: "换证呢" after 换领)."""
-        family = context.split(".", 1)[0]
-        visible = self._kb.visible_ids(community)
-        pool = {e for e in visible if e.split(".", 1)[0] == family}
-        if result.outcome is Outcome.CLARIFY:  # what the matcher itself would offer for these words
-            pool |= {c.entry_id for c in result.candidates if c.entry_id in visible}
-        grams = {own[i : i + 2] for i in range(len(own) - 1)} or {own}
-        scored: list[tuple[int, int, str]] = []
-        for entry_id in pool:
-            entry = self._kb.entry_for(community, entry_id)
-            # Words of the title weigh more than keywords: 临时 names 临时居民身份证, while the lost-ID
-            # entry only mentions a temporary ID among its keywords.
-            in_title = sum(1 for g in grams if g in talk.fold_words(entry.title))
-            in_keywords = sum(1 for g in grams if g in talk.fold_words(*entry.keywords))
-            if in_title or in_keywords:
-                scored.append((in_title, in_keywords, entry_id))
-        if not scored:
-            return None
-        if result.outcome is Outcome.ESCALATE and result.reason == "outside police services":
-            # Another body's matter ("社保呢") unless a sibling's very title names it ("居住证呢").
-            scored = [item for item in scored if item[0]]
-            if not scored:
-                return None
-        scored.sort(reverse=True)
-        best = scored[0][:2]
-        tied = {e for t, k, e in scored if (t, k) == best}
-        if len(tied) > 1:
-            return None  # words that do not tell the entries apart ("身份证" again): as the matcher reads it
-        return scored[0][2]
-
-    def _several_questions(self, text: str, community: str) -> list[str]:
+    def _several_questions(self, text: str, community: str) -> list[tuple[str, MatchResult]]:
         """The questions of a message that asks several ("身份证丢了怎么补，顺便问下护照多少钱"), up to
-        MAX_PARTS; one piece when it asks one. A split stands only when every piece is answered with
-        an entry of its own, different from the others: otherwise the message is read whole."""
-        pieces = talk.split_questions(text)
-        if len(pieces) < 2:
-            return [text]
-        pieces = pieces[: talk.MAX_PARTS]
-        seen: list[str] = []
-        for piece in pieces:
+        MAX_PARTS, each with the matcher's reading; none when it asks one. A split stands only when every
+        piece is answered with an entry of its own, different from the others: otherwise the message is
+        read whole."""
+        pieces = talk.split_questions(text)[: talk.MAX_PARTS]
+        read: list[tuple[str, MatchResult]] = []
+        for piece in pieces if len(pieces) > 1 else ():
             result = self._matcher.match(piece, community)
-            if result.outcome is not Outcome.ANSWER or result.best is None or result.best.entry_id in seen:
-                return [text]
-            seen.append(result.best.entry_id)
-        return pieces
+            if result.outcome is not Outcome.ANSWER or result.best is None:
+                return []
+            if result.best.entry_id in {r.best.entry_id for _, r in read if r.best}:
+                return []
+            read.append((piece, result))
+        return read
 
     async def _answer_entry(
         self,
@@ -391,80 +304,9 @@ class AskService:
         return await self._matched(community, resident, channel, stored, None, result, stored, state.history)
 
     # ---- conversation state -------------------------------------------------------------------
-    async def _load_state(self, key: str, community: str) -> ConversationState | None:
-        if self._conversations is None:
-            return None
-        try:
-            async with asyncio.timeout(CONVERSATION_TIMEOUT):
-                data = await self._conversations.load(key)
-        except Exception as exc:  # a conversation is a convenience: answer without it
-            log.warning("conversation state unavailable, answering without context: %s", exc)
-            return None
-        state = ConversationState.from_json(data) if data is not None else None
-        return state if state is not None and state.fresh(community, self._clock.now()) else None
-
-    def _next_state(
-        self, community: str, state: ConversationState | None, reply: Reply, stored: str | None
-    ) -> ConversationState:
-        previous = state.entry_id if state is not None else None
-        history = (*(state.history if state is not None else ()), *((stored,) if stored else ()))
-        history = tuple(h[:200] for h in history[-talk.HISTORY :])
-        if reply.urgent:
-            return ConversationState(community, self._clock.now(), None, (), None, history)
-        if reply.outcome is Outcome.ANSWER and reply.entry is not None:
-            return ConversationState(community, self._clock.now(), reply.entry.id, (), None, history)
-        if reply.outcome is Outcome.CLARIFY and reply.choices:
-            choices = tuple(c.entry_id for c in reply.choices)
-            return ConversationState(
-                community, self._clock.now(), previous, choices, reply.consultation_id, history, reply.field
-            )
-        # Handed to the officers: the topic changed to something the bot does not know.
-        return ConversationState(community, self._clock.now(), None, (), None, history)
-
-    async def _save_state(
-        self,
-        key: str | None,
-        community: str,
-        state: ConversationState | None,
-        reply: Reply,
-        stored: str,
-        *,
-        advanced: bool = False,
-    ) -> None:
-        """Remember this turn (`advanced`: `state` already holds the message's answers, parts)."""
-        if key is None or self._conversations is None:
-            return
-        new = state if advanced and state is not None else self._next_state(community, state, reply, None)
-        new = replace(new, history=tuple(h[:200] for h in (*new.history, stored)[-talk.HISTORY :]))
-        try:
-            async with asyncio.timeout(CONVERSATION_TIMEOUT):
-                await self._conversations.save(key, new.to_json(), int(talk.EXPIRES_AFTER.total_seconds()))
-        except Exception as exc:
-            log.warning("conversation state not saved (the next message stands alone): %s", exc)
-
     async def forget_conversation(self, channel: Channel, resident: ResidentRef, conversation: str) -> None:
         """/start, a community change: the next message starts a new conversation."""
-        if self._conversations is None:
-            return
-        try:
-            async with asyncio.timeout(CONVERSATION_TIMEOUT):
-                await self._conversations.forget(_conversation_key(channel, resident, conversation))
-        except Exception as exc:
-            log.warning("conversation state not forgotten (it expires by itself): %s", exc)
-
-    async def conversation_history(
-        self, channel: Channel, resident: ResidentRef, conversation: str
-    ) -> tuple[str, ...]:
-        """The last few messages of a conversation, masked, for the officers."""
-        if self._conversations is None:
-            return ()
-        try:
-            async with asyncio.timeout(CONVERSATION_TIMEOUT):
-                data = await self._conversations.load(_conversation_key(channel, resident, conversation))
-        except Exception:
-            return ()
-        state = ConversationState.from_json(data) if data is not None else None
-        return state.history if state is not None else ()
+        await self._memory.forget(conversation_key(channel, resident, conversation))
 
     async def _matched(
         self,
@@ -649,8 +491,8 @@ class AskService:
             escalate=False,
             via_menu=True,
         )
-        key = _conversation_key(channel, resident, conversation) if conversation else None
-        state = await self._load_state(key, place.slug) if key else None
+        key = conversation_key(channel, resident, conversation) if conversation else None
+        state = await self._memory.load(key, place.slug) if key else None
         # Tapped in a list offered for "多少钱": that entry's fee first, like a pick by words.
         asked = state.asked if state is not None and entry_id in state.choices else None
         reply = Reply(
@@ -664,7 +506,7 @@ class AskService:
             reason="chosen from the menu",
             field=asked,
         )
-        await self._save_state(key, place.slug, state, reply, entry.title)
+        await self._memory.save(key, place.slug, state, reply, entry.title)
         return reply
 
     async def escalate_consultation(self, consultation_id: int) -> Reply:
@@ -772,13 +614,6 @@ class AskService:
         if urgent:
             return now + timedelta(minutes=self._service_time.urgent_minutes)
         return answer_due(now, self._service_time.working_days, self._service_time.timezone)
-
-
-def _conversation_key(channel: Channel, resident: ResidentRef, conversation: str) -> str:
-    """One resident's one conversation in one channel: another resident naming the same conversation
-    id reaches another state (the key hashes all three)."""
-    raw = "\x1f".join((channel.value, resident.channel.value, resident.channel_user_id, conversation))
-    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:64]
 
 
 def _explained(result: MatchResult) -> dict:

@@ -7,7 +7,7 @@ import redis.asyncio as redis
 
 from bot.adapters.conversations_redis import PREFIX, RedisConversations
 from bot.core.models import Channel, Outcome, ResidentRef
-from bot.services.ask import _conversation_key
+from bot.services.conversations import conversation_key
 
 
 async def test_a_follow_up_on_another_replica_keeps_the_topic(containers) -> None:
@@ -36,7 +36,7 @@ async def test_redis_expires_a_conversation_by_itself(containers, redis_url: str
     await container.ask.ask("gongyuan", resident, "身份证丢了怎么补办", Channel.API, "chat-2")
     client = redis.Redis.from_url(redis_url)
     try:
-        ttl = await client.ttl(PREFIX + _conversation_key(Channel.API, resident, "chat-2"))
+        ttl = await client.ttl(PREFIX + conversation_key(Channel.API, resident, "chat-2"))
     finally:
         await client.aclose()
     assert 0 < ttl <= 30 * 60

@@ -131,7 +131,7 @@ async def test_several_questions_in_one_message_are_each_answered(container: Con
 async def test_a_broken_or_slow_store_costs_the_context_never_the_answer(
     container: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.services.ask as ask_module
+    import bot.services.conversations as conversations_module
 
     class Broken:
         async def load(self, key):
@@ -143,18 +143,18 @@ async def test_a_broken_or_slow_store_costs_the_context_never_the_answer(
         async def forget(self, key):
             raise ConnectionError("store down")
 
-    monkeypatch.setattr(ask_module, "CONVERSATION_TIMEOUT", 0.05)
-    monkeypatch.setattr(container.ask, "_conversations", Broken())
+    monkeypatch.setattr(conversations_module, "CONVERSATION_TIMEOUT", 0.05)
+    monkeypatch.setattr(container.ask._memory, "_store", Broken())
     reply = await say(container, "身份证丢了怎么补办")
     assert reply.entry_id == "idcard.lost"
     assert (await say(container, "要多少钱")).outcome is not Outcome.ANSWER
 
 
 async def test_a_corrupt_state_record_is_ignored(container: Container) -> None:
-    import bot.services.ask as ask_module
+    import bot.services.conversations as conversations_module
 
     await say(container, "身份证丢了怎么补办")
-    key = ask_module._conversation_key(Channel.WEB, ANNA, "page-1")
+    key = conversations_module.conversation_key(Channel.WEB, ANNA, "page-1")
     await container.conversations.save(key, {"community": "gongyuan", "at": "not a time"}, 60)
     assert (await say(container, "要多少钱")).outcome is not Outcome.ANSWER
 

@@ -1,0 +1,111 @@
+"""What a follow-up's words say against the knowledge base: whether they name a topic at all, whether
+the entry in the conversation speaks of them, and which sibling entry they move to. The text side is
+bot.core.conversation; the decisions that use these are AskService's."""
+
+from __future__ import annotations
+
+from bot.core import conversation as talk
+from bot.core.knowledge import KnowledgeBase
+from bot.core.models import MatchResult, Outcome
+
+
+class FollowUpReader:
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self._kb = kb
+        self._vocabulary: tuple[tuple[int, int], frozenset[str]] | None = None
+        self._titles: tuple[int, dict[str, str]] | None = None
+
+    def topic_words(self, text: str) -> str:
+        """The words of a follow-up that name some topic of the knowledge base (a title's or a
+        keyword's two characters in a row): "临时" in "临时的呢"; nothing in "她才8岁，小孩也能办？"."""
+        own = talk.own_words(text)
+        if not own:
+            return ""
+        vocabulary = self._topic_vocabulary()
+        grams = [own[i : i + 2] for i in range(len(own) - 1)]
+        return own if any(g in vocabulary for g in grams) else ""
+
+    def _topic_vocabulary(self) -> frozenset[str]:
+        size = (len(self._kb.entries), len(self._kb.referrals))
+        if self._vocabulary is None or self._vocabulary[0] != size:
+            texts = [t for e in self._kb.entries.values() for t in (e.title, *e.keywords)]
+            texts += [t for r in self._kb.referrals.values() for t in (r.title, *r.keywords)]
+            grams = {
+                w[i : i + 2] for t in texts for w in talk.fold_words(t).split("|") for i in range(len(w) - 1)
+            }
+            # Follow-up words are not topics even where a title uses them (办理, 多少, 时间).
+            grams = {g for g in grams if talk.own_words(g) == g}
+            self._vocabulary = (size, frozenset(grams))
+        return self._vocabulary[1]
+
+    def _folded_titles(self) -> dict[str, str]:
+        """Entry titles folded once per knowledge version (a follow-up looks through all of them)."""
+        size = len(self._kb.entries)
+        if self._titles is None or self._titles[0] != size:
+            self._titles = (size, {e.id: talk.fold_words(e.title) for e in self._kb.entries.values()})
+        return self._titles[1]
+
+    def speaks_of(self, community: str, entry_id: str, own: str) -> bool:
+        """Every topic word of a follow-up is one the entry itself uses ("人在外地" after the
+        no-criminal-record card, which explains applying from elsewhere): a detail of the same matter."""
+        vocabulary = self._topic_vocabulary()
+        grams = {own[i : i + 2] for i in range(len(own) - 1)} & vocabulary
+        if not grams:
+            return False
+        # ... and no other entry is named by them ("居住证" after the birth card names the permit).
+        titles = self._folded_titles()
+        for other in self._kb.visible_ids(community) - {entry_id}:
+            if any(g in titles.get(other, "") for g in grams):
+                return False
+        entry = self._kb.entry_for(community, entry_id)
+        a = entry.answer
+        inside = talk.fold_words(
+            entry.title,
+            *entry.keywords,
+            *entry.questions,
+            a.summary,
+            a.who,
+            *a.materials,
+            *a.steps,
+            a.where,
+            *a.tips,
+        )
+        return all(g in inside for g in grams)
+
+    def visible(self, community: str, entry_id: str | None) -> bool:
+        return entry_id is not None and entry_id in self._kb.visible_ids(community)
+
+    def related(self, community: str, context: str, own: str, result: MatchResult) -> str | None:
+        """The entry a short follow-up moves to ("临时的呢" after the lost-ID card: the temporary ID).
+
+        Candidates are the context entry's siblings (same id family: idcard.*, exit.*) and the entries
+        the matcher would offer; the one whose title and keywords hold most of the follow-up's own words
+        wins, if exactly one does (the context entry itself may: "换证呢" after 换领)."""
+        family = context.split(".", 1)[0]
+        visible = self._kb.visible_ids(community)
+        pool = {e for e in visible if e.split(".", 1)[0] == family}
+        if result.outcome is Outcome.CLARIFY:  # what the matcher itself would offer for these words
+            pool |= {c.entry_id for c in result.candidates if c.entry_id in visible}
+        grams = {own[i : i + 2] for i in range(len(own) - 1)} or {own}
+        scored: list[tuple[int, int, str]] = []
+        for entry_id in pool:
+            entry = self._kb.entry_for(community, entry_id)
+            # Words of the title weigh more than keywords: 临时 names 临时居民身份证, while the lost-ID
+            # entry only mentions a temporary ID among its keywords.
+            in_title = sum(1 for g in grams if g in talk.fold_words(entry.title))
+            in_keywords = sum(1 for g in grams if g in talk.fold_words(*entry.keywords))
+            if in_title or in_keywords:
+                scored.append((in_title, in_keywords, entry_id))
+        if not scored:
+            return None
+        if result.outcome is Outcome.ESCALATE and result.reason == "outside police services":
+            # Another body's matter ("社保呢") unless a sibling's very title names it ("居住证呢").
+            scored = [item for item in scored if item[0]]
+            if not scored:
+                return None
+        scored.sort(reverse=True)
+        best = scored[0][:2]
+        tied = {e for t, k, e in scored if (t, k) == best}
+        if len(tied) > 1:
+            return None  # words that do not tell the entries apart ("身份证" again): as the matcher reads it
+        return scored[0][2]
