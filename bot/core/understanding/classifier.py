@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from bot.core.understanding.corpus import Corpus
+from bot.core.understanding.ngrams import NgramTfidf
 
 # A linear SVM (one-vs-rest, liblinear) trains in about a second on 100+ classes where a multinomial
 # logistic regression takes tens of seconds, and ranked held-out phrasings as well or better (0.889 vs
@@ -34,24 +35,18 @@ class PhrasingClassifier:
     def __init__(self, corpus: Corpus, prepare: Callable[[str], tuple[str, str]]) -> None:
         """`prepare(text)` → (normalised characters, segmented words joined by spaces)."""
         from scipy.sparse import csr_matrix, hstack
-        from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.svm import LinearSVC
 
         self.corpus = corpus
         self._prepare = prepare
-        self._analyzers: tuple | None = None  # the vectorizers' n-gram analyzers, built on first use
         texts: list[tuple[str, str]] = []
         labels: list[int] = []
         for i, doc in enumerate(corpus.docs):
             for text, _ in doc.phrasings():
                 texts.append(prepare(text))
                 labels.append(i)
-        self._chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=1)
-        self._words = TfidfVectorizer(
-            analyzer="word", token_pattern=r"\S+", ngram_range=(1, 2), sublinear_tf=True, min_df=1
-        )
-        xc = self._chars.fit_transform([c for c, _ in texts])
-        xw = self._words.fit_transform([w for _, w in texts])
+        self._chars, xc = NgramTfidf.fit("char_wb", (1, 3), [c for c, _ in texts])
+        self._words, xw = NgramTfidf.fit("word", (1, 2), [w for _, w in texts])
         x = hstack([xc, xw]).tocsr()
         self._hstack = hstack
         y = np.asarray(labels)
@@ -77,16 +72,13 @@ class PhrasingClassifier:
         self._not = _Runs(self._chars, prepare, [list(d.not_covered) for d in corpus.docs])
 
     def vectorize(self, text: str):
-        """vectorize_many for one text, computed directly: the same vectors without scikit-learn's
-        per-call validation, which costs more than the arithmetic (a resident's question on the hot path)."""
+        """vectorize_many for one text, built directly (a resident's question on the hot path)."""
         from scipy.sparse import csr_matrix
 
         chars, words = self._prepare(text)
-        if getattr(self, "_analyzers", None) is None:
-            self._analyzers = (self._chars.build_analyzer(), self._words.build_analyzer())
-        char_idx, char_val = _tfidf(self._chars, self._analyzers[0](chars))
-        word_idx, word_val = _tfidf(self._words, self._analyzers[1](words))
-        n_chars, n_words = len(self._chars.idf_), len(self._words.idf_)
+        char_idx, char_val = self._chars.vector(chars)
+        word_idx, word_val = self._words.vector(words)
+        n_chars, n_words = self._chars.size, self._words.size
         xc = csr_matrix((char_val, char_idx, [0, len(char_idx)]), shape=(1, n_chars))
         x = csr_matrix(
             (
@@ -130,7 +122,6 @@ class PhrasingClassifier:
         state = self.__dict__.copy()
         state["_prepare"] = None
         state["_hstack"] = None
-        state["_analyzers"] = None
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -138,22 +129,6 @@ class PhrasingClassifier:
 
         self.__dict__.update(state)
         self._hstack = hstack
-
-
-def _tfidf(vectorizer, grams: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """What TfidfVectorizer.transform gives one text (sublinear tf, idf, l2 norm): sorted indices, values."""
-    vocabulary = vectorizer.vocabulary_
-    counts: dict[int, int] = {}
-    for gram in grams:
-        index = vocabulary.get(gram)
-        if index is not None:
-            counts[index] = counts.get(index, 0) + 1
-    if not counts:
-        return np.zeros(0, dtype=np.int32), np.zeros(0)
-    indices = np.fromiter(sorted(counts), dtype=np.int32, count=len(counts))
-    tf = np.fromiter((counts[i] for i in indices), dtype=np.float64, count=len(counts))
-    values = (1.0 + np.log(tf)) * vectorizer.idf_[indices]
-    return indices, values / np.sqrt(values @ values)
 
 
 def _centroids(x, y: np.ndarray, present: np.ndarray):
@@ -171,7 +146,7 @@ class _Runs:
     """Texts grouped by document as one (features × texts) matrix, for per-document best cosines."""
 
     def __init__(
-        self, vectorizer, prepare: Callable[[str], tuple[str, str]], groups: list[list[str]]
+        self, vectorizer: NgramTfidf, prepare: Callable[[str], tuple[str, str]], groups: list[list[str]]
     ) -> None:
         texts = [t for group in groups for t in group]
         self.n = len(groups)
