@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     # Telegram: without a token the bot says how to enable it and runs the other channels.
     bot_token: str | None = None
     telegram_api_base: str | None = Field(default=None, description="self-hosted Bot API server URL")
+    # One Bot API call may take this long. The outbox lease must outlast a send: a send is cut off
+    # at this plus 5 s, and the lease is at least twice that (checked below).
+    telegram_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    delivery_lease_seconds: float = Field(default=90.0, gt=0, le=3600)
 
     # Telegram webhook mode (instead of long polling) when set: the public HTTPS URL Telegram posts to.
     webhook_url: str | None = None
@@ -64,6 +68,20 @@ class Settings(BaseSettings):
     # Addresses or networks of the reverse proxies whose X-Real-IP / X-Forwarded-For is believed, comma
     # separated (e.g. the nginx container's address); none by default: the peer's address counts.
     trusted_proxies: str = ""
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> Settings:
+        if self.delivery_lease_seconds < 2 * self.send_timeout_seconds:
+            raise ValueError(
+                "DELIVERY_LEASE_SECONDS must be at least twice TELEGRAM_TIMEOUT_SECONDS + 5 "
+                "(a message still being sent must never be leased again)"
+            )
+        return self
+
+    @property
+    def send_timeout_seconds(self) -> float:
+        """How long the outbox waits for one message to go out (a Bot API call and a little slack)."""
+        return self.telegram_timeout_seconds + 5.0
 
     @field_validator("trusted_proxies")
     @classmethod

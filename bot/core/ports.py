@@ -176,11 +176,25 @@ class OutboxRepository(Protocol):
         (row locks with SKIP LOCKED on PostgreSQL). Attempts are counted here."""
         ...
 
-    async def settle(
-        self, message_id: int, status: DeliveryStatus, at: datetime, error: str | None = None
-    ) -> None: ...
+    async def renew(self, message_id: int, attempt: int, until: datetime) -> bool:
+        """Keep a lease while its send is in flight: False when that lease is no longer held (the
+        message was settled, or leased again by another sender)."""
+        ...
 
-    async def retry(self, message_id: int, next_attempt_at: datetime, error: str) -> None: ...
+    async def settle(
+        self,
+        message_id: int,
+        status: DeliveryStatus,
+        at: datetime,
+        error: str | None = None,
+        attempt: int | None = None,
+    ) -> None:
+        """`attempt` (the leased message's attempts): only the holder of that lease may settle."""
+        ...
+
+    async def retry(
+        self, message_id: int, next_attempt_at: datetime, error: str, attempt: int | None = None
+    ) -> None: ...
 
     async def counts(self) -> dict[str, int]:
         """Messages per status."""

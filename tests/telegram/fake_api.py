@@ -83,6 +83,7 @@ class FakeBotAPI:
     _runner: web.AppRunner | None = None
     url: str = ""
     get_updates_calls: int = 0
+    send_delay: float = 0.0  # seconds every sendMessage takes (a slow Bot API)
     _closing: bool = False
 
     # ---- life cycle
@@ -164,6 +165,8 @@ class FakeBotAPI:
         params = await self._params(request)
         if method == "getUpdates":
             return await self._get_updates(params)
+        if method == "sendMessage" and self.send_delay:
+            await asyncio.sleep(self.send_delay)
         failure = self._take_failure(method, params)
         if failure is not None:
             self._record(Call(method, params, failure.status))

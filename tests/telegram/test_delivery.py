@@ -191,3 +191,47 @@ async def test_network_errors_are_retried() -> None:
         assert not_a_chat.outcome is DeliveryOutcome.FAILED
     finally:
         await bot.session.close()
+
+
+async def test_a_slow_bot_api_with_two_senders_delivers_each_answer_once(tg: Harness) -> None:
+    from bot.channels.telegram import RateLimiter, create_notifier
+    from bot.services.delivery import DeliveryService
+    from tests.telegram.harness import Person
+
+    neighbour = Person(1002, "王五")
+    await tg.start_in(neighbour)
+    await tg.reply_to(neighbour, "小区门口的路灯坏了一周了")
+    assert await tg.deliver() == 1  # the post to the officers
+    await answered_ticket(tg)
+    officer = await tg.c.officers.staff_by_telegram(OFFICER.id)
+    assert officer is not None
+    await tg.c.officers.answer(officer, 2, "路灯已报修，明天修好。")  # the first went to ticket 1
+
+    # Each send takes 1 s; the two answers in one batch take 2 s, past the 1.5 s lease.
+    tg.api.send_delay = 1.0
+    assert tg.bot is not None
+    senders = [
+        DeliveryService(
+            tg.c.uow_factory,
+            tg.clock,
+            {Channel.TELEGRAM: create_notifier(tg.c, tg.bot, RateLimiter())},
+            lease_seconds=1.5,
+            send_timeout_seconds=1.3,
+        )
+        for _ in range(2)
+    ]
+    first = asyncio.create_task(senders[0].run_once())
+    await asyncio.sleep(0.1)
+    stop = asyncio.Event()
+    second = asyncio.create_task(senders[1].run(stop, idle_seconds=0.05))
+    assert await asyncio.wait_for(first, 10) == 2
+    await asyncio.sleep(1.0)
+    stop.set()
+    await asyncio.wait_for(second, 10)
+
+    answers = [
+        c
+        for c in tg.api.sent("sendMessage")
+        if "已联系物业" in c.params["text"] or "路灯已报修" in c.params["text"]
+    ]
+    assert sorted(c.chat_id for c in answers) == [RESIDENT.id, neighbour.id]

@@ -47,10 +47,11 @@ def create_bot(settings: Settings) -> Bot:
     self-hosted Bot API server, or the fake one in tests). Replies are HTML by default."""
     if not settings.bot_token:
         raise ValueError("BOT_TOKEN is not set: the Telegram channel cannot start")
+    timeout = settings.telegram_timeout_seconds  # aiogram's own default (60 s) outlasted the outbox lease
     session = (
-        AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+        AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base), timeout=timeout)
         if settings.telegram_api_base
-        else AiohttpSession()
+        else AiohttpSession(timeout=timeout)
     )
     return Bot(settings.bot_token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 

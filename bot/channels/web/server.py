@@ -36,7 +36,11 @@ async def serve(
     hub = live_hub_for(settings)
     app = create_app(container, hub=hub)
     delivery = DeliveryService(
-        container.uow_factory, container.clock, {**(notifiers or {}), **web_notifiers(hub)}
+        container.uow_factory,
+        container.clock,
+        {**(notifiers or {}), **web_notifiers(hub)},
+        lease_seconds=settings.delivery_lease_seconds,
+        send_timeout_seconds=settings.send_timeout_seconds,
     )
     app.cleanup_ctx.append(delivery_loop(delivery))
     if configure is not None:

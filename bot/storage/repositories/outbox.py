@@ -20,7 +20,8 @@ class SqlOutboxRepository:
     runs out. Senders commit the lease at once, then send, then settle or retry in a new transaction.
 
     Settling or retrying a message that is no longer pending changes nothing: the first settlement
-    stands (a sender whose lease ran out may report after another sender already did)."""
+    stands (a sender whose lease ran out may report after another sender already did). Given the
+    attempt it leased, a sender's report counts only while that lease is still its own."""
 
     def __init__(self, session: AsyncSession, clock: Clock) -> None:
         self._session = session
@@ -73,8 +74,22 @@ class SqlOutboxRepository:
         }
         return [to_message(rows[i]) for i in ids]
 
+    async def renew(self, message_id: int, attempt: int, until: datetime) -> bool:
+        result = await self._session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == message_id, OutboxRow.status == PENDING, OutboxRow.attempts == attempt)
+            .values(next_attempt_at=until)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def settle(
-        self, message_id: int, status: DeliveryStatus, at: datetime, error: str | None = None
+        self,
+        message_id: int,
+        status: DeliveryStatus,
+        at: datetime,
+        error: str | None = None,
+        attempt: int | None = None,
     ) -> None:
         """`error` None keeps the last recorded error (a message sent on a retry still shows why the
         earlier attempt failed)."""
@@ -83,10 +98,14 @@ class SqlOutboxRepository:
         values: dict[str, Any] = {"status": status.value, "settled_at": at}
         if error is not None:
             values["last_error"] = error
-        await self._update_pending(message_id, values)
+        await self._update_pending(message_id, values, attempt)
 
-    async def retry(self, message_id: int, next_attempt_at: datetime, error: str) -> None:
-        await self._update_pending(message_id, {"next_attempt_at": next_attempt_at, "last_error": error})
+    async def retry(
+        self, message_id: int, next_attempt_at: datetime, error: str, attempt: int | None = None
+    ) -> None:
+        await self._update_pending(
+            message_id, {"next_attempt_at": next_attempt_at, "last_error": error}, attempt
+        )
 
     async def counts(self) -> dict[str, int]:
         rows = await self._session.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status))
@@ -100,8 +119,12 @@ class SqlOutboxRepository:
         )
         return None if row is None else to_message(row)
 
-    async def _update_pending(self, message_id: int, values: dict[str, Any]) -> None:
+    async def _update_pending(
+        self, message_id: int, values: dict[str, Any], attempt: int | None = None
+    ) -> None:
         pending: ColumnElement[bool] = OutboxRow.status == PENDING
+        if attempt is not None:  # a sender whose lease was taken over reports into the void
+            pending = pending & (OutboxRow.attempts == attempt)
         result = await self._session.execute(
             update(OutboxRow)
             .where(OutboxRow.id == message_id, pending)
