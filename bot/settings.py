@@ -21,6 +21,12 @@ class Settings(BaseSettings):
         default="sqlite+aiosqlite:///data/policebot.db",
         description="SQLAlchemy async URL; PostgreSQL: postgresql+asyncpg://user@host:5432/db",
     )
+    # A database that is down or frozen fails a request within these (503), never hangs it.
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    db_statement_timeout_seconds: float = Field(default=15.0, gt=0, le=600)
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    db_pool_size: int = Field(default=5, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
     knowledge_dir: Path = Field(default_factory=lambda: _default_knowledge_dir())
     data_dir: Path = Path("data")
 

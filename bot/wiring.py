@@ -104,7 +104,7 @@ async def build_container(
     settings: Settings | None = None, *, kb: KnowledgeBase | None = None, clock: Clock | None = None
 ) -> Container:
     """Load and validate knowledge, migrate the database, sync communities, wire the services."""
-    from bot.storage.db import create_engine, create_session_factory
+    from bot.storage.db import DatabaseLimits, create_engine, create_session_factory
     from bot.storage.schema import migrate
     from bot.storage.uow import make_uow_factory
 
@@ -113,7 +113,14 @@ async def build_container(
     matcher = build_matcher(settings, kb)
     triage = build_triage(settings.data_dir)
     await migrate(settings.database_url)
-    engine = create_engine(settings.database_url)
+    limits = DatabaseLimits(
+        connect_seconds=settings.db_connect_timeout_seconds,
+        statement_seconds=settings.db_statement_timeout_seconds,
+        pool_wait_seconds=settings.db_pool_timeout_seconds,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
+    engine = create_engine(settings.database_url, limits=limits)
     clock = clock or SystemClock()
     session_factory = create_session_factory(engine)
     uow_factory = make_uow_factory(session_factory, clock)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,42 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 SQLITE_BUSY_TIMEOUT_S = 15.0
 
 
-def create_engine(url: str, *, enforce_foreign_keys: bool = True) -> AsyncEngine:
+@dataclass(frozen=True, slots=True)
+class DatabaseLimits:
+    """How long to wait for the database, and how many connections to hold. A frozen database (a
+    server that accepts and never answers) must fail a request within these, never hang it."""
+
+    connect_seconds: float = 5.0
+    statement_seconds: float = 15.0
+    pool_wait_seconds: float = 5.0  # waiting for a free connection of the pool
+    pool_size: int = 5
+    max_overflow: int = 10
+
+
+def create_engine(
+    url: str, *, enforce_foreign_keys: bool = True, limits: DatabaseLimits | None = None
+) -> AsyncEngine:
     """`enforce_foreign_keys=False` is for migrations only: SQLite's batch mode rebuilds a table by
     dropping it, which would cascade into or trip over the rows that reference it."""
     parsed = make_url(url)
+    limits = limits or DatabaseLimits()
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(parsed, pool_pre_ping=True)
+        connect_args: dict[str, Any] = {}
+        if parsed.get_driver_name() == "asyncpg":
+            statement_ms = str(int(limits.statement_seconds * 1000))
+            connect_args = {
+                "timeout": limits.connect_seconds,  # TCP connect and the start-up handshake
+                "command_timeout": limits.statement_seconds,  # the client stops waiting
+                "server_settings": {"statement_timeout": statement_ms},  # and the server stops working
+            }
+        return create_async_engine(
+            parsed,
+            pool_pre_ping=True,
+            pool_timeout=limits.pool_wait_seconds,
+            pool_size=limits.pool_size,
+            max_overflow=limits.max_overflow,
+            connect_args=connect_args,
+        )
     _create_parent_folder(parsed)
     engine = create_async_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
     _configure_sqlite(engine, enforce_foreign_keys=enforce_foreign_keys)

@@ -8,6 +8,7 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from bot.adapters.outage import RETRY_AFTER_SECONDS, is_outage
 from bot.channels.web.body import MESSAGES as BODY_MESSAGES
 from bot.channels.web.pages import render, wants_json
 from bot.core.knowledge import UnknownCommunityError
@@ -25,6 +26,7 @@ MESSAGES = {
     413: "提交的内容太长了。",
     429: "操作太频繁，请稍后再试。",
     500: "系统出了点问题，请稍后再试。紧急情况请直接拨打 110。",
+    503: "系统暂时无法处理，请过一会儿再发一次。紧急情况请直接拨打 110。",
 }
 REASONS = {"csrf": "页面已过期或来源不明，请刷新页面后再试。", "admin": "只有管理员可以查看这个页面。"}
 # Headers of a refusal that belong to its meaning: which methods the path takes, when to come back.
@@ -46,7 +48,16 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
         return await _error(request, 404, "not_found")
     except PermissionDenied:
         return await _error(request, 403, "forbidden")
-    except Exception:
+    except Exception as exc:
+        if is_outage(exc):  # the database or Redis is down or slow: come back later, one log line
+            log.warning(
+                "dependency unavailable on %s %s: %s: %s",
+                request.method,
+                request.path,
+                type(exc).__name__,
+                str(exc)[:200],
+            )
+            return await _error(request, 503, "unavailable", {"Retry-After": str(RETRY_AFTER_SECONDS)})
         log.exception("unhandled error on %s %s", request.method, request.path)
         return await _error(request, 500, "internal")
 
@@ -76,6 +87,5 @@ async def _error(
 
 
 def _code(status: int) -> str:
-    return {400: "bad_request", 401: "login", 403: "forbidden", 404: "not_found", 429: "too_many"}.get(
-        status, "error"
-    )
+    codes = {400: "bad_request", 401: "login", 403: "forbidden", 404: "not_found", 429: "too_many"}
+    return codes.get(status, "unavailable" if status == 503 else "error")

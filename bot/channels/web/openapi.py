@@ -171,8 +171,15 @@ def openapi_document() -> dict[str, Any]:
                     "responses": responses({"type": "object"}, 400),
                 }
             },
+            "/livez": {"get": {"summary": "The process answers", "responses": responses({"type": "object"})}},
+            "/readyz": {
+                "get": {
+                    "summary": "Ready to serve: the database (and Redis when set) answered within 1 s",
+                    "responses": responses({"type": "object"}, 503),
+                }
+            },
             "/healthz": {
-                "get": {"summary": "Database reachable", "responses": responses({"type": "object"}, 503)}
+                "get": {"summary": "The same as /readyz", "responses": responses({"type": "object"}, 503)}
             },
             "/metrics": {
                 "get": {

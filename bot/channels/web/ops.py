@@ -1,7 +1,8 @@
-"""Operations: the health check and Prometheus metrics."""
+"""Operations: liveness, readiness and Prometheus metrics."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
@@ -13,14 +14,50 @@ log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 
+READY_DEADLINE_SECONDS = 1.0  # a load balancer's probe gets its answer within this, whatever is down
+
+
+@routes.get("/livez")
+async def livez(request: web.Request) -> web.Response:
+    """The process answers: restart it only when this fails."""
+    return web.json_response({"status": "ok"})
+
+
+@routes.get("/readyz")
 @routes.get("/healthz")
-async def healthz(request: web.Request) -> web.Response:
+async def readyz(request: web.Request) -> web.Response:
+    """Whether this replica can serve: the database (and Redis when configured) answered in time."""
+    container = request.app[CONTAINER]
+    checks = {"database": container.exports.ping()}
+    if container.settings.redis_url:
+        checks["redis"] = _redis_ping(container.settings.redis_url)
+    names = list(checks)
+    results = await asyncio.gather(
+        *(asyncio.wait_for(check, READY_DEADLINE_SECONDS) for check in checks.values()),
+        return_exceptions=True,
+    )
+    state = {}
+    for name, result in zip(names, results, strict=True):
+        if isinstance(result, BaseException):
+            log.warning("readiness: %s unavailable: %s", name, type(result).__name__)
+            state[name] = "unreachable"
+        else:
+            state[name] = "ok"
+    ready = all(v == "ok" for v in state.values())
+    body = {"status": "ok" if ready else "unavailable", **state}
+    return web.json_response(body, status=200 if ready else 503)
+
+
+async def _redis_ping(url: str) -> None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(
+        url, socket_timeout=READY_DEADLINE_SECONDS, socket_connect_timeout=READY_DEADLINE_SECONDS
+    )
     try:
-        await request.app[CONTAINER].exports.ping()
-    except Exception as exc:  # any failure to reach the database is "unhealthy", whatever its type
-        log.warning("health check: database unreachable: %s", exc)
-        return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
-    return web.json_response({"status": "ok", "database": "ok"})
+        await client.ping()
+    finally:
+        await client.aclose()
 
 
 @routes.get("/metrics")
