@@ -50,6 +50,28 @@ class EscalationStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
+class CloseReason(enum.StrEnum):
+    """Why a ticket was closed (办结). Without an answer a ticket closes only for one of the others;
+    phone and referred carry a note the resident is told."""
+
+    ANSWERED = "answered"  # 已答复
+    PHONE = "phone"  # 已电话答复: the note says what was agreed
+    REFERRED = "referred"  # 已告知由其他部门办理: the note names the body
+    DUPLICATE = "duplicate"  # 重复提问: the same matter is in another ticket
+    SPAM = "spam"  # 无效信息: nothing to answer
+
+
+CLOSE_REASON_ZH = {
+    CloseReason.ANSWERED: "已答复",
+    CloseReason.PHONE: "已电话答复",
+    CloseReason.REFERRED: "已告知由其他部门办理",
+    CloseReason.DUPLICATE: "重复提问",
+    CloseReason.SPAM: "无效信息",
+}
+# Not counted in 办结率 or response times: there was no matter to settle.
+NOT_A_MATTER = frozenset({CloseReason.DUPLICATE, CloseReason.SPAM})
+
+
 class Helpfulness(enum.StrEnum):
     USEFUL = "useful"  # 有用
     NOT_USEFUL = "not_useful"  # 没用
@@ -222,6 +244,8 @@ class Escalation:
     closed_at: datetime | None = None
     # A number the resident left to be called back on (urgent tickets): shown only on this ticket.
     callback_phone: str | None = None
+    close_reason: CloseReason | None = None  # None on tickets closed before reasons were kept
+    close_note: str | None = None
 
     @property
     def ticket(self) -> str:
@@ -258,6 +282,8 @@ class StatsSnapshot:
     escalations: dict[str, int] = field(default_factory=dict)
     feedback: dict[str, int] = field(default_factory=dict)
     satisfaction: dict[str, int] = field(default_factory=dict)
+    # Closed escalations that were no matter to settle (duplicate, spam): left out of 办结率.
+    not_a_matter: int = 0
 
 
 # ---- officers, admins and the escalation workflow ------------------------------------------------

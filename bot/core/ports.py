@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from bot.core.models import (
+    CloseReason,
     Community,
     Consultation,
     DeliveryStatus,
@@ -78,7 +79,13 @@ class EscalationRepository(Protocol):
         by somebody else raises ConflictError). Answering again replaces the answer text."""
         ...
 
-    async def close(self, escalation_id: int, at: datetime) -> Escalation: ...
+    async def close(
+        self,
+        escalation_id: int,
+        at: datetime,
+        reason: CloseReason | None = None,
+        note: str | None = None,
+    ) -> Escalation: ...
 
     async def hand_over(self, escalation_id: int, community: str, at: datetime) -> Escalation:
         """Back to open in `community` (which may be the same), unclaimed."""

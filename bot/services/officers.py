@@ -7,10 +7,13 @@ transaction: a crash after the commit still delivers it, a crash before loses no
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from bot.core.knowledge import KnowledgeBase
 from bot.core.models import (
+    CLOSE_REASON_ZH,
     Channel,
+    CloseReason,
     Draft,
     Escalation,
     EscalationStatus,
@@ -28,6 +31,12 @@ from bot.services.posting import post_to_officers
 DELIVERABLE_CHANNELS = frozenset({Channel.TELEGRAM, Channel.WEB, Channel.API})
 MAX_ANSWER_CHARS = 3500  # leaves room for the heading within Telegram's 4,096 characters
 DRAFT_TITLE_CHARS = 40
+MAX_CLOSE_NOTE_CHARS = 500
+# What the resident is told when a ticket is closed without a written answer.
+CLOSE_TELLS_RESIDENT = {
+    CloseReason.PHONE: "民警已通过电话与您沟通：{note}",
+    CloseReason.REFERRED: "您反映的事项由{note}负责办理，请直接向其咨询；如仍有疑问，欢迎再来提问。",
+}
 
 
 class PermissionDenied(Exception):
@@ -80,26 +89,33 @@ class OfficerService:
         now = self._clock.now()
         async with self._uow() as uow:
             view = await self._authorised_view(uow, officer, escalation_id)
-            escalation = await uow.escalations.answer(escalation_id, officer, text, now)
-            if view.channel in DELIVERABLE_CHANNELS:
-                await uow.outbox.enqueue(
-                    NewOutboxMessage(
-                        channel=view.channel,
-                        recipient=view.resident.channel_user_id,
-                        kind="officer_answer",
-                        payload={
-                            "escalation_id": escalation.id,
-                            "ticket": ticket_number(escalation.id),
-                            "community": escalation.community,
-                            "question": view.question,
-                            "answer": text,
-                            "officer": officer.name,
-                        },
-                        not_before=now,
-                        escalation_id=escalation.id,
-                    )
-                )
+            escalation = await self._answer_in(uow, view, officer, text, now)
             await uow.commit()
+        return escalation
+
+    async def _answer_in(
+        self, uow: UnitOfWork, view: EscalationView, officer: Staff, text: str, now: datetime
+    ) -> Escalation:
+        """The answer and the outbox message carrying it to the resident, in the caller's transaction."""
+        escalation = await uow.escalations.answer(view.escalation.id, officer, text, now)
+        if view.channel in DELIVERABLE_CHANNELS:
+            await uow.outbox.enqueue(
+                NewOutboxMessage(
+                    channel=view.channel,
+                    recipient=view.resident.channel_user_id,
+                    kind="officer_answer",
+                    payload={
+                        "escalation_id": escalation.id,
+                        "ticket": ticket_number(escalation.id),
+                        "community": escalation.community,
+                        "question": view.question,
+                        "answer": text,
+                        "officer": officer.name,
+                    },
+                    not_before=now,
+                    escalation_id=escalation.id,
+                )
+            )
         return escalation
 
     async def hand_over(self, officer: Staff, escalation_id: int, community: str) -> Escalation:
@@ -124,10 +140,38 @@ class OfficerService:
             await uow.commit()
         return escalation
 
-    async def close(self, officer: Staff, escalation_id: int) -> Escalation:
+    async def close(
+        self,
+        officer: Staff,
+        escalation_id: int,
+        reason: CloseReason | None = None,
+        note: str = "",
+    ) -> Escalation:
+        """办结. A ticket with an answer closes as answered. One without needs a reason: by phone
+        (the note says what was agreed) or referred to another body (the note names it) tell the
+        resident through their channel, like an answer; duplicate and spam close silently and are
+        not counted as matters settled (办结率, response times)."""
+        note = " ".join(note.split())[:MAX_CLOSE_NOTE_CHARS]
+        now = self._clock.now()
         async with self._uow() as uow:
-            await self._authorised_view(uow, officer, escalation_id)
-            escalation = await uow.escalations.close(escalation_id, self._clock.now())
+            view = await self._authorised_view(uow, officer, escalation_id)
+            escalation = view.escalation
+            if escalation.status is EscalationStatus.CLOSED:
+                return escalation  # closing again changes nothing
+            if reason is None or reason is CloseReason.ANSWERED:
+                if not escalation.answer:
+                    raise ValueError(
+                        "这个工单还没有答复：请先答复，或选择办结原因（电话答复、其他部门办理、重复提问、无效信息）"
+                    )
+                reason = CloseReason.ANSWERED
+            elif reason in CLOSE_TELLS_RESIDENT:
+                if not note:
+                    what = "电话里答复了什么" if reason is CloseReason.PHONE else "由哪个部门办理"
+                    raise ValueError(f"“{CLOSE_REASON_ZH[reason]}”需要写明{what}")
+                if not escalation.answer:
+                    told = CLOSE_TELLS_RESIDENT[reason].format(note=note)
+                    await self._answer_in(uow, view, officer, told, now)
+            escalation = await uow.escalations.close(escalation_id, now, reason, note or None)
             await uow.commit()
         return escalation
 

@@ -29,12 +29,25 @@ class AdminReport:
     clarified: list[TextCount]  # questions the bot was unsure about
 
     @property
-    def answer_rate(self) -> float | None:
-        """办结率: escalations answered or closed, over all escalations of the period."""
-        total = sum(self.snapshot.escalations.values())
+    def matters(self) -> int:
+        """Escalations of the period that were a matter to settle: all but those closed as duplicate
+        or spam."""
+        return sum(self.snapshot.escalations.values()) - self.snapshot.not_a_matter
+
+    @property
+    def settled(self) -> int:
+        """Matters answered or closed (by phone, referred, or after an answer)."""
         counts = self.snapshot.escalations
-        done = counts.get(EscalationStatus.ANSWERED.value, 0) + counts.get(EscalationStatus.CLOSED.value, 0)
-        return done / total if total else None
+        return (
+            counts.get(EscalationStatus.ANSWERED.value, 0)
+            + counts.get(EscalationStatus.CLOSED.value, 0)
+            - self.snapshot.not_a_matter
+        )
+
+    @property
+    def answer_rate(self) -> float | None:
+        """办结率: matters settled over matters; duplicates and spam count on neither side."""
+        return self.settled / self.matters if self.matters else None
 
     @property
     def satisfaction_rate(self) -> float | None:
@@ -87,9 +100,6 @@ def annual_paragraph(year: int, report: AdminReport, communities: int) -> str:
     answered = s.by_outcome.get(Outcome.ANSWER.value, 0) - s.menu_views
     clarified = s.by_outcome.get(Outcome.CLARIFY.value, 0)
     escalated = s.by_outcome.get(Outcome.ESCALATE.value, 0)
-    done = s.escalations.get(EscalationStatus.ANSWERED.value, 0) + s.escalations.get(
-        EscalationStatus.CLOSED.value, 0
-    )
     parts = [
         f"{year}年，全市{communities}个社区网上警务室共为群众答疑解惑{asked}次，",
         f"其中智能问答直接解答{answered}次、引导群众明确问题{clarified}次、转社区民警办理{escalated}次；",
@@ -98,7 +108,9 @@ def annual_paragraph(year: int, report: AdminReport, communities: int) -> str:
     total_escalations = sum(s.escalations.values())
     if total_escalations:
         rate = report.answer_rate or 0.0
-        parts.append(f"转办事项{total_escalations}件，已办结{done}件，办结率{rate:.1%}")
+        parts.append(f"转办事项{total_escalations}件，已办结{report.settled}件，办结率{rate:.1%}")
+        if s.not_a_matter:
+            parts.append(f"（另有重复提问、无效信息{s.not_a_matter}件，不计入办结率）")
         if report.response.median_minutes is not None:
             parts.append(f"，答复时间中位数{_duration(report.response.median_minutes)}")
         if report.response.answered:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.core.models import EscalationStatus, StatsQuery, ticket_number
+from bot.core.models import CLOSE_REASON_ZH, CloseReason, EscalationStatus, StatsQuery, ticket_number
 from bot.core.privacy import mask_personal_numbers
 from bot.storage.tables import ConsultationRow, EscalationRow
 from bot.storage.types import as_utc
@@ -41,9 +41,10 @@ CONSULTATION_COLUMNS = (
     "编号", "时间", "社区", "渠道", "结果", "条目", "置信度", "紧急", "菜单浏览", "问题（已脱敏）",
 )  # fmt: skip
 ESCALATION_COLUMNS = (
-    "工单号", "社区", "状态", "提交时间", "承诺时间", "认领时间", "答复时间", "办结时间", "按时答复", "民警",
-    "问题（已脱敏）", "答复（已脱敏）",
+    "工单号", "社区", "状态", "提交时间", "承诺时间", "认领时间", "答复时间", "办结时间", "办结原因",
+    "按时答复", "民警", "问题（已脱敏）", "答复（已脱敏）",
 )  # fmt: skip
+STATUS_ZH = {"open": "待认领", "claimed": "办理中", "answered": "已答复", "closed": "已办结"}
 
 
 async def consultation_rows(engine: AsyncEngine, query: StatsQuery) -> AsyncIterator[tuple[Any, ...]]:
@@ -84,23 +85,26 @@ async def escalation_rows(engine: AsyncEngine, query: StatsQuery) -> AsyncIterat
     e = EscalationRow
     times = (e.created_at, e.due_at, e.claimed_at, e.answered_at, e.closed_at)
     statement = (
-        select(e.id, e.community, e.status, *times, e.officer, ConsultationRow.text_masked, e.answer)
+        select(e.id, e.community, e.status, *times, e.close_reason)
+        .add_columns(e.officer, ConsultationRow.text_masked, e.answer)
         .join(ConsultationRow, e.consultation_id == ConsultationRow.id)
         .order_by(e.created_at, e.id)
     )
     async for row in _stream(engine, _period(statement, query, e.created_at, e.community)):
-        eid, community, status, created, due, claimed, answered, closed, officer, question, answer = row
+        eid, community, status, created, due, claimed, answered, closed, reason = row[:9]
+        officer, question, answer = row[9:]
         due, answered = as_utc(due), as_utc(answered)
         in_time = "" if answered is None else ("是" if answered <= due else "否")
         yield (
             ticket_number(eid),
             community,
-            status,
+            STATUS_ZH.get(status, status),
             as_utc(created),
             due,
             as_utc(claimed),
             answered,
             as_utc(closed),
+            CLOSE_REASON_ZH[CloseReason(reason)] if reason else "",
             in_time,
             officer or "",
             # The question is recorded masked (masked again for rows that reached the table another

@@ -242,6 +242,8 @@ class EscalationRow(Base):
     reminded: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The resident's call-back number on an urgent ticket; masked everywhere but on the ticket itself.
     callback_phone: Mapped[str | None] = mapped_column(String(32))
+    close_reason: Mapped[str | None] = mapped_column(String(16))
+    close_note: Mapped[str | None] = mapped_column(Text)
 
 
 class EscalationPostRow(Base):

@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.models import Channel, EscalationStatus, OutboxMessage, ResidentRef, Role
+from bot.core.models import (
+    Channel,
+    CloseReason,
+    EscalationStatus,
+    OutboxMessage,
+    ResidentRef,
+    Role,
+    StatsQuery,
+)
 from bot.core.ports import ConflictError, DeliveryOutcome, DeliveryResult
 from bot.services.delivery import DeliveryService
 from bot.services.officers import PermissionDenied
@@ -172,8 +180,53 @@ async def test_hand_over_and_close(container: Container) -> None:
     admin = await container.staff.add("管理员", Role.ADMIN, telegram_user_id=99)
     moved = await container.officers.hand_over(admin, escalation_id, "hexi")
     assert moved.community == "hexi" and moved.status is EscalationStatus.OPEN
-    closed = await container.officers.close(admin, escalation_id)
-    assert closed.status is EscalationStatus.CLOSED
+    with pytest.raises(ValueError, match="还没有答复"):  # 办结 needs the answer or a reason
+        await container.officers.close(admin, escalation_id)
+    closed = await container.officers.close(admin, escalation_id, CloseReason.DUPLICATE)
+    assert closed.status is EscalationStatus.CLOSED and closed.close_reason is CloseReason.DUPLICATE
+
+
+async def test_closing_rules(container: Container) -> None:
+    officer = await container.staff.add("李警官", Role.OFFICER, ["gongyuan"], telegram_user_id=98)
+    answered = await _escalate(container)
+    await container.officers.answer(officer, answered, "已联系物业修路灯。")
+    closed = await container.officers.close(officer, answered)
+    assert (closed.close_reason, closed.close_note) == (CloseReason.ANSWERED, None)
+
+    by_phone = await _escalate(container, "我家门口的共享单车堆了一堆没人管")
+    with pytest.raises(ValueError, match="电话里答复了什么"):
+        await container.officers.close(officer, by_phone, CloseReason.PHONE, "  ")
+    closed = await container.officers.close(
+        officer, by_phone, CloseReason.PHONE, "已电话联系，约定明天上门查看"
+    )
+    assert closed.close_reason is CloseReason.PHONE and closed.answered_at is not None
+    assert closed.answer == "民警已通过电话与您沟通：已电话联系，约定明天上门查看"
+
+    referred = await _escalate(container, "小区外面的马路上有个大坑")
+    with pytest.raises(ValueError, match="由哪个部门办理"):
+        await container.officers.close(officer, referred, CloseReason.REFERRED)
+    closed = await container.officers.close(officer, referred, CloseReason.REFERRED, "市政管理部门（12345）")
+    assert closed.answer is not None and "市政管理部门（12345）负责办理" in closed.answer
+
+    spam = await _escalate(container, "哈哈哈哈哈哈 测试一下机器人")
+    closed = await container.officers.close(officer, spam, CloseReason.SPAM)
+    assert closed.answer is None and closed.answered_at is None
+
+    # The resident hears about the phone call and the referral in their channel, nothing about spam.
+    async with container.uow_factory() as uow:
+        due = await uow.outbox.lease_due(container.clock.now() + timedelta(seconds=1), 50, 60)
+        await uow.commit()
+    told = [m.payload["answer"] for m in due if m.kind == "officer_answer"]
+    assert len(told) == 3 and any("电话" in t for t in told) and any("市政管理部门" in t for t in told)
+
+    again = await container.officers.close(officer, spam, CloseReason.PHONE, "后来又打了电话")
+    assert again.close_reason is CloseReason.SPAM  # the first closing stands
+
+    await _escalate(container, "晚上楼下烧烤店太吵了")  # still waiting
+    report = await container.reports.report(StatsQuery())
+    # 办结率 leaves the spam out on both sides: 3 settled of 4 matters (not 4 of 5).
+    assert (report.matters, report.settled, report.answer_rate) == (4, 3, 0.75)
+    assert report.response.answered == 3  # the phone call and the referral were responses too
 
 
 async def test_reminders_then_duty_group(container: Container) -> None:

@@ -234,5 +234,5 @@ async def test_aggregates_run_in_the_database(
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) == 8
+    assert len(selects) == 9
     assert all("count(" in s.lower() for s in selects)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core.models import EscalationStatus, Role, StatsQuery
+from bot.core.models import CloseReason, EscalationStatus, Role, StatsQuery
 from tests.telegram.harness import (
     HEXI_CHAT,
     OFFICER,
@@ -40,7 +40,7 @@ async def test_claim_answer_by_reply_reaches_the_resident_who_rates_it(tg: Harne
     await tg.c.staff.add("李警官", Role.OFFICER, ["gongyuan"], telegram_user_id=OFFICER.id)
     post = await escalate(tg)
     assert "WJ000001" in post["text"] and "公园社区" in post["text"] and "装修" in post["text"]
-    assert [label for label, _ in buttons(post)] == ["认领", "答复", "转交", "关闭", "存为知识"]
+    assert [label for label, _ in buttons(post)] == ["认领", "答复", "转交", "办结", "存为知识"]
 
     after = len(tg.api.calls)
     answered = await tg.callback_answer(await tg.click(OFFICER, post, "认领"))
@@ -175,9 +175,32 @@ async def test_close_and_save_as_knowledge(tg: Harness) -> None:
     assert "知识草稿" in saved["text"]
     assert len(await tg.c.drafts.list()) == 1
 
-    closed = await tg.callback_answer(await tg.click(OFFICER, post, "关闭"))
-    assert "已关闭" in closed["text"]
+    closed = await tg.callback_answer(await tg.click(OFFICER, post, "办结"))
+    assert "已办结" in closed["text"]
     assert await status(tg) is EscalationStatus.CLOSED
+
+
+async def test_closing_without_an_answer_asks_why(tg: Harness) -> None:
+    await tg.c.staff.add("李警官", Role.OFFICER, ["gongyuan"], telegram_user_id=OFFICER.id)
+    post = await escalate(tg)
+    after = len(tg.api.calls)
+    refused = await tg.callback_answer(await tg.click(OFFICER, post, "办结"))
+    assert "还没有答复" in refused["text"] and refused.get("show_alert")
+    await tg.api.next_call("editMessageReplyMarkup", OFFICERS_CHAT, after=after)  # the reasons
+    assert await status(tg) is EscalationStatus.OPEN
+    after = len(tg.api.calls)
+    await tg.callback_answer(await tg.click(OFFICER, post, "返回"))
+    await tg.api.next_call("editMessageText", OFFICERS_CHAT, after=after)  # the actions again
+    assert await status(tg) is EscalationStatus.OPEN
+    after = len(tg.api.calls)
+    await tg.callback_answer(await tg.click(OFFICER, post, "办结"))
+    await tg.api.next_call("editMessageReplyMarkup", OFFICERS_CHAT, after=after)
+    closed = await tg.callback_answer(await tg.click(OFFICER, post, "无效信息"))
+    assert "已办结（无效信息）" in closed["text"]
+    assert await status(tg) is EscalationStatus.CLOSED
+    async with tg.c.uow_factory() as uow:
+        view = await uow.escalations.view(1)
+    assert view is not None and view.escalation.close_reason is CloseReason.SPAM
 
 
 async def test_anonymous_group_admin_is_refused_politely(tg: Harness) -> None:

@@ -230,6 +230,30 @@ async def test_close_and_save_as_draft(client: TestClient, container: Container,
     assert await rows(container, "select status from escalations") == [("closed",)]
 
 
+async def test_closing_without_an_answer_needs_a_reason(
+    client: TestClient, container: Container, people
+) -> None:
+    await people.officer()
+    escalation_id = await escalate(container)
+    await login(client, "li")
+    page = await (await client.get(f"/console/e/{escalation_id}")).text()
+    assert 'name="reason"' in page and "已电话答复" in page and "重复提问" in page
+    response = await act(client, escalation_id, "close")
+    assert "还没有答复" in await (await client.get(response.headers["Location"])).text()
+    response = await act(client, escalation_id, "close", reason="referred", note="")
+    assert "由哪个部门办理" in await (await client.get(response.headers["Location"])).text()
+    assert await rows(container, "select status from escalations") == [("open",)]
+    assert (await act(client, escalation_id, "close", reason="nonsense")).status == 400
+
+    response = await act(client, escalation_id, "close", reason="referred", note="街道办事处<b>城管科</b>")
+    page = await (await client.get(response.headers["Location"])).text()
+    assert "已办结（已告知由其他部门办理）" in page and "<b>城管科" not in page  # escaped
+    assert await rows(container, "select status, close_reason from escalations") == [("closed", "referred")]
+    # The resident is told, on the page where they asked.
+    (answer,) = await rows(container, "select answer from escalations")
+    assert "街道办事处<b>城管科</b>负责办理" in answer[0]
+
+
 async def test_unknown_escalation_is_404(client: TestClient, people) -> None:
     await people.officer()
     await login(client, "li")

@@ -80,7 +80,8 @@ class LanguageCb(CallbackData, prefix="l"):
 class EscalationCb(CallbackData, prefix="x"):
     """Officers' buttons on an escalation post."""
 
-    a: str  # c claim, a answer, h hand over, z close, k save as knowledge
+    # c claim, a answer, h hand over, z close (zd duplicate, zs spam, zx back), k save as knowledge
+    a: str
     x: int
 
 

@@ -153,11 +153,25 @@ def escalation_actions(escalation_id: int, status: EscalationStatus | None) -> I
         ("c", "认领", open_),
         ("a", "答复", working or status is EscalationStatus.ANSWERED),
         ("h", "转交", working),
-        ("z", "关闭", status is not EscalationStatus.CLOSED),
+        ("z", "办结", status is not EscalationStatus.CLOSED),
         ("k", "存为知识", True),
     ]
     shown = [button(label, EscalationCb(a=action, x=escalation_id)) for action, label, ok in actions if ok]
     return markup(rows(shown[:2], 2), rows(shown[2:], 3)) if open_ else markup(rows(shown, 3))
+
+
+def close_reasons(escalation_id: int) -> InlineKeyboardMarkup:
+    """Closing a ticket without an answer: the reasons that need no note (the others need words,
+    given in the web console or as an answer)."""
+    return markup(
+        [
+            [
+                button("重复提问", EscalationCb(a="zd", x=escalation_id)),
+                button("无效信息", EscalationCb(a="zs", x=escalation_id)),
+            ],
+            [button("返回", EscalationCb(a="zx", x=escalation_id))],
+        ]
+    )
 
 
 def hand_over_targets(kb: KnowledgeBase, escalation_id: int, current: str) -> InlineKeyboardMarkup:

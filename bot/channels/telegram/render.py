@@ -284,8 +284,10 @@ def stats_caption(report: AdminReport, label: str, titles: Mapping[str, str]) ->
         f"转民警 {outcome.get('escalate', 0)}" + (f"（紧急 {s.urgent}）" if s.urgent else ""),
     ]
     if escalations:
-        done = s.escalations.get("answered", 0) + s.escalations.get("closed", 0)
-        lines.append(f"转办 {escalations} 件，已办结 {done} 件，办结率 {_percent(report.answer_rate)}")
+        aside = f"（重复、无效 {s.not_a_matter} 件不计）" if s.not_a_matter else ""
+        lines.append(
+            f"转办 {escalations} 件，已办结 {report.settled} 件，办结率 {_percent(report.answer_rate)}{aside}"
+        )
     response = report.response
     if response.median_minutes is not None:
         within = f"，按时 {response.within_due}/{response.answered}" if response.answered else ""

@@ -14,11 +14,18 @@ from bot.channels.web.keys import CONTAINER
 from bot.channels.web.pages import flash, render
 from bot.channels.web.views import STATUS_LABELS, local_time
 from bot.core.knowledge import UnknownCommunityError
-from bot.core.models import EscalationStatus, EscalationView, Staff, ticket_number
+from bot.core.models import (
+    CLOSE_REASON_ZH,
+    CloseReason,
+    EscalationStatus,
+    EscalationView,
+    Staff,
+    ticket_number,
+)
 from bot.core.ports import ConflictError
 from bot.core.privacy import mask_phone
 from bot.core.triage.kinds import label_of
-from bot.services.officers import MAX_ANSWER_CHARS, PermissionDenied
+from bot.services.officers import MAX_ANSWER_CHARS, MAX_CLOSE_NOTE_CHARS, PermissionDenied
 from bot.wiring import Container
 
 WAITING = (EscalationStatus.OPEN, EscalationStatus.CLAIMED)
@@ -52,6 +59,11 @@ async def escalation(request: web.Request) -> web.Response:
         "e": _item(container, view, officer) | {"callback_phone": view.escalation.callback_phone},
         "communities": [{"slug": c.slug, "name": f"{c.district} {c.name}"} for c in communities],
         "max_answer": MAX_ANSWER_CHARS,
+        "max_close_note": MAX_CLOSE_NOTE_CHARS,
+        # Without an answer a ticket closes only for one of these (an answered one closes as answered).
+        "close_reasons": [
+            (r.value, CLOSE_REASON_ZH[r]) for r in CloseReason if r is not CloseReason.ANSWERED
+        ],
     }
     return await render(request, "escalation.html", context)
 
@@ -80,8 +92,10 @@ async def act(request: web.Request) -> web.Response:
             if not officer.can_handle(community):
                 target = request.app.router["console"].url_for()
         elif action == "close":
-            await container.officers.close(officer, escalation_id)
-            await flash(request, f"工单 {ticket} 已办结。")
+            reason = _close_reason(str(form.get("reason", "")))
+            closed = await container.officers.close(officer, escalation_id, reason, str(form.get("note", "")))
+            label = CLOSE_REASON_ZH.get(closed.close_reason) if closed.close_reason else None
+            await flash(request, f"工单 {ticket} 已办结" + (f"（{label}）。" if label else "。"))
         else:
             draft = await container.officers.save_draft(
                 officer, escalation_id, city_wide=form.get("city_wide") == "1"
@@ -146,7 +160,18 @@ def _item(container: Container, view: EscalationView, officer: Staff) -> dict[st
         "channel": view.channel.value,
         "candidates": candidates,
         "scope": scope,
+        "close_label": CLOSE_REASON_ZH.get(e.close_reason) if e.close_reason else None,
+        "close_note": e.close_note,
     }
+
+
+def _close_reason(value: str) -> CloseReason | None:
+    if not value:
+        return None
+    try:
+        return CloseReason(value)
+    except ValueError:
+        raise web.HTTPBadRequest(reason="bad_request") from None
 
 
 def _name(container: Container, slug: str) -> str:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.core.models import Community, Entry, EscalationStatus, EscalationView, Outcome
+from bot.core.models import CloseReason, Community, Entry, EscalationStatus, EscalationView, Outcome
 from bot.core.replies import Notice, Reply, alerted_text, emergency_text, field_lines, officer_names
 from bot.core.reply_json import reply_json
 
@@ -106,9 +106,19 @@ def _escalation_text(reply: Reply, timezone: str) -> dict[str, Any]:
     }
 
 
+# What a resident reads on a ticket closed without an answer of its own.
+CLOSED_WITHOUT_ANSWER = {
+    CloseReason.DUPLICATE: "已办结：与您的另一个提问相同，请看那一条的答复",
+    CloseReason.SPAM: "已办结：没有需要办理的内容",
+}
+
+
 def ticket_item(view: EscalationView, timezone: str, names: dict[str, str]) -> dict[str, Any]:
     """A resident's ticket on the page (and in the stream's catch-up events)."""
     e = view.escalation
+    label = STATUS_LABELS[e.status]
+    if e.status is EscalationStatus.CLOSED and e.close_reason in CLOSED_WITHOUT_ANSWER:
+        label = CLOSED_WITHOUT_ANSWER[e.close_reason]
     return {
         "escalation_id": e.id,
         "ticket": e.ticket,
@@ -116,7 +126,8 @@ def ticket_item(view: EscalationView, timezone: str, names: dict[str, str]) -> d
         "community_name": names.get(e.community, e.community),
         "question": view.question,
         "status": e.status.value,
-        "status_label": STATUS_LABELS[e.status],
+        "status_label": label,
+        "close_reason": e.close_reason.value if e.close_reason else None,
         "due": local_time(e.due_at, timezone),
         "answer": e.answer,
         "officer": e.officer,

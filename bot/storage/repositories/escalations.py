@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.models import (
     Channel,
+    CloseReason,
     Escalation,
     EscalationStatus,
     EscalationView,
@@ -111,9 +112,22 @@ class SqlEscalationRepository:
         row = await self._require(escalation_id)
         raise ConflictError(f"escalation {escalation_id} is {row.status} ({row.officer or 'nobody'})")
 
-    async def close(self, escalation_id: int, at: datetime) -> Escalation:
-        """From any state; closing a closed one again changes nothing (the first closing time stays)."""
-        await self._update(escalation_id, EscalationRow.status != CLOSED, status=CLOSED, closed_at=at)
+    async def close(
+        self,
+        escalation_id: int,
+        at: datetime,
+        reason: CloseReason | None = None,
+        note: str | None = None,
+    ) -> Escalation:
+        """From any state; closing a closed one again changes nothing (the first closing stays)."""
+        await self._update(
+            escalation_id,
+            EscalationRow.status != CLOSED,
+            status=CLOSED,
+            closed_at=at,
+            close_reason=reason.value if reason else None,
+            close_note=note,
+        )
         return await self._escalation(escalation_id)
 
     async def hand_over(self, escalation_id: int, community: str, at: datetime) -> Escalation:
@@ -296,4 +310,6 @@ def to_escalation(row: EscalationRow) -> Escalation:
         answered_at=as_utc(row.answered_at),
         closed_at=as_utc(row.closed_at),
         callback_phone=row.callback_phone,
+        close_reason=CloseReason(row.close_reason) if row.close_reason else None,
+        close_note=row.close_note,
     )

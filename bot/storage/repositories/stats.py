@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.core.models import (
+    NOT_A_MATTER,
     CountRow,
     EscalationStatus,
     Helpfulness,
@@ -92,8 +93,16 @@ class SqlStatsRepository:
             for day, n in await self._grouped(split, d.day, utc_day(c.created_at), order_by_key=True)
         ]
 
-        escalations = await self._counts(
-            EscalationRow.status, _period(query, EscalationRow.created_at, EscalationRow.community)
+        in_period = _period(query, EscalationRow.created_at, EscalationRow.community)
+        escalations = await self._counts(EscalationRow.status, in_period)
+        not_a_matter = await self._session.scalar(
+            select(func.count())
+            .select_from(EscalationRow)
+            .where(
+                *in_period,
+                EscalationRow.status == EscalationStatus.CLOSED.value,
+                EscalationRow.close_reason.in_([r.value for r in NOT_A_MATTER]),
+            )
         )
         helpfulness = await self._feedback("helpfulness", query, ConsultationRow, FeedbackRow.consultation_id)
         satisfaction = await self._feedback("satisfaction", query, EscalationRow, FeedbackRow.escalation_id)
@@ -108,6 +117,7 @@ class SqlStatsRepository:
             escalations=_with_zeros(EscalationStatus, escalations),
             feedback=_with_zeros(Helpfulness, helpfulness),
             satisfaction=_with_zeros(Satisfaction, satisfaction),
+            not_a_matter=int(not_a_matter or 0),
         )
 
     async def response_times(self, query: StatsQuery) -> ResponseTimes:

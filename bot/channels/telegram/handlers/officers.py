@@ -39,7 +39,14 @@ from bot.channels.telegram.filters import (
 from bot.channels.telegram.handlers.common import send_chunks
 from bot.channels.telegram.markup import escape, shorten, split_html
 from bot.channels.telegram.render import STATUS_ZH, EscalationCard, escalation_post
-from bot.core.models import EscalationStatus, EscalationView, Staff, ticket_number
+from bot.core.models import (
+    CLOSE_REASON_ZH,
+    CloseReason,
+    EscalationStatus,
+    EscalationView,
+    Staff,
+    ticket_number,
+)
 from bot.core.ports import ConflictError, NotFoundError
 from bot.core.replies import format_due
 from bot.core.triage.kinds import label_of
@@ -112,8 +119,25 @@ async def on_action(
                 callback, keyboards.hand_over_targets(container.kb, x, view.escalation.community)
             )
         elif callback_data.a == "z":
-            await officers.close(staff, x)
-            await callback.answer(f"工单 {ticket_number(x)} 已关闭。")
+            view = await officers.view(staff, x)
+            if view.escalation.answer or view.escalation.status is EscalationStatus.CLOSED:
+                await officers.close(staff, x)
+                await callback.answer(f"工单 {ticket_number(x)} 已办结。")
+                await _refresh(callback, await officers.view(staff, x), container)
+                return
+            await callback.answer(
+                "这个工单还没有答复。请先答复；重复提问或无效信息可直接选下面的原因；"
+                "电话答复、其他部门办理请在网页工作台写明后办结。",
+                show_alert=True,
+            )
+            await _set_markup(callback, keyboards.close_reasons(x))
+        elif callback_data.a in ("zd", "zs"):
+            reason = CloseReason.DUPLICATE if callback_data.a == "zd" else CloseReason.SPAM
+            await officers.close(staff, x, reason)
+            await callback.answer(f"工单 {ticket_number(x)} 已办结（{CLOSE_REASON_ZH[reason]}）。")
+            await _refresh(callback, await officers.view(staff, x), container)
+        elif callback_data.a == "zx":
+            await callback.answer()
             await _refresh(callback, await officers.view(staff, x), container)
         elif callback_data.a == "k":
             draft = await officers.save_draft(staff, x)
