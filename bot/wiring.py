@@ -5,10 +5,12 @@ Heavy imports (SQLAlchemy, jieba) happen inside the factories so that `policebot
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from bot.core.knowledge import KnowledgeBase
 from bot.core.matcher import Matcher
@@ -100,11 +102,21 @@ class Container:
         await self.engine.dispose()
 
 
+log = logging.getLogger(__name__)
+
+
+def reporting_offset(timezone: str) -> timedelta:
+    """The offset from UTC at which statistics count their days: TIMEZONE's (China keeps +08:00 all
+    year; a zone with summer time would count in the offset of the day the app started)."""
+    return ZoneInfo(timezone).utcoffset(datetime.now(UTC).replace(tzinfo=None)) or timedelta()
+
+
 async def build_container(
     settings: Settings | None = None, *, kb: KnowledgeBase | None = None, clock: Clock | None = None
 ) -> Container:
     """Load and validate knowledge, migrate the database, sync communities, wire the services."""
     from bot.storage.db import DatabaseLimits, create_engine, create_session_factory
+    from bot.storage.rollups import ensure_day_offset
     from bot.storage.schema import migrate
     from bot.storage.uow import make_uow_factory
 
@@ -123,7 +135,11 @@ async def build_container(
     engine = create_engine(settings.database_url, limits=limits)
     clock = clock or SystemClock()
     session_factory = create_session_factory(engine)
-    uow_factory = make_uow_factory(session_factory, clock)
+    day_offset = reporting_offset(settings.timezone)
+    async with engine.begin() as connection:  # daily statistics counted in TIMEZONE's days
+        if await ensure_day_offset(connection, day_offset):
+            log.warning("daily statistics recounted in %s days", settings.timezone)
+    uow_factory = make_uow_factory(session_factory, clock, day_offset)
     async with uow_factory() as uow:
         await uow.communities.upsert_many(list(kb.communities.values()))
         await uow.commit()

@@ -10,6 +10,11 @@ concurrency 16). The unit of work that records every MERGE_EVERY-th consultation
 recent rows into one per key (`merge`), which keeps a year at about one row per key and day.
 
 Bulk loads that bypass the repositories (COPY) call `rebuild()` afterwards.
+
+A day is a calendar day at the reporting offset (TIMEZONE's, +08:00 for Asia/Shanghai), the day an
+officer or admin means: a question asked at 01:00 local time on 12-06 counts on 12-06, not on the UTC
+day 12-05. The offset the rows were built with is kept (`rollup_settings`); a start with another offset
+rebuilds them (`ensure_day_offset`).
 """
 
 from __future__ import annotations
@@ -17,11 +22,11 @@ from __future__ import annotations
 from datetime import UTC, date, timedelta
 from typing import Any
 
-from sqlalchemy import Table, case, delete, func, insert, select
+from sqlalchemy import Table, case, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.core.models import Outcome
-from bot.storage.sql_functions import utc_day
+from bot.storage.sql_functions import day_of
 from bot.storage.tables import ConsultationDayRow, ConsultationRow, EntryDayRow, KnowledgeGapRow
 
 TABLES = ("consultation_days", "entry_days", "knowledge_gaps")
@@ -42,8 +47,9 @@ SHAPES: dict[Table, tuple[tuple[str, ...], tuple[str, ...]]] = {
 class PendingRollups:
     """What one unit of work's new consultations add to the derived tables, until it commits."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, day_offset: timedelta = timedelta()) -> None:
         self._session = session
+        self._day_offset = day_offset
         self._days: dict[tuple[str, str, str], list[int]] = {}
         self._entries: dict[tuple[str, str, str], list[int]] = {}
         self._gaps: list[dict[str, Any]] = []
@@ -51,7 +57,7 @@ class PendingRollups:
 
     def consultation_added(self, row: ConsultationRow) -> None:
         """Call once the row is flushed (its id is needed)."""
-        day = row.created_at.astimezone(UTC).date()
+        day = (row.created_at.astimezone(UTC) + self._day_offset).date()
         counts = self._days.setdefault((day.isoformat(), row.community, row.outcome), [0, 0, 0])
         counts[0] += 1
         counts[1] += bool(row.urgent)
@@ -125,11 +131,11 @@ async def merge(session: AsyncSession, since: date) -> None:
         )
 
 
-async def rebuild(connection: AsyncConnection) -> None:
+async def rebuild(connection: AsyncConnection, day_offset: timedelta = timedelta()) -> None:
     """Recompute the derived tables from consultations (after a bulk load that bypassed the
-    repositories): one row per key."""
+    repositories, or for another day offset): one row per key."""
     c = ConsultationRow
-    day = utc_day(c.created_at)
+    day = day_of(c.created_at, offset_minutes(day_offset))
     for table in (DAYS, ENTRIES, GAPS):
         await connection.execute(delete(table))
     await connection.execute(
@@ -161,3 +167,27 @@ async def rebuild(connection: AsyncConnection) -> None:
             .order_by(c.created_at, c.id),
         )
     )
+
+
+def offset_minutes(day_offset: timedelta) -> int:
+    return int(day_offset.total_seconds() // 60)
+
+
+async def ensure_day_offset(connection: AsyncConnection, day_offset: timedelta) -> bool:
+    """Rebuild the daily rows when they were counted at another offset; True when it did."""
+    minutes = offset_minutes(day_offset)
+    stored = (
+        await connection.execute(text("SELECT day_offset_minutes FROM rollup_settings WHERE id = 1"))
+    ).scalar_one_or_none()
+    if stored == minutes:
+        return False
+    await rebuild(connection, day_offset)
+    if stored is None:
+        await connection.execute(
+            text("INSERT INTO rollup_settings (id, day_offset_minutes) VALUES (1, :m)"), {"m": minutes}
+        )
+    else:
+        await connection.execute(
+            text("UPDATE rollup_settings SET day_offset_minutes = :m WHERE id = 1"), {"m": minutes}
+        )
+    return True

@@ -160,6 +160,15 @@ class ConsultationRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class RollupSettingsRow(Base):
+    """One row: the offset from UTC at which the daily rows below count their days (bot.storage.rollups)."""
+
+    __tablename__ = "rollup_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day_offset_minutes: Mapped[int] = mapped_column(Integer)
+
+
 class ConsultationDayRow(Base):
     """Consultations counted per UTC day, community and outcome: what the statistics read for whole
     days instead of scanning consultations (a year is a few thousand rows, not a million).
@@ -174,7 +183,7 @@ class ConsultationDayRow(Base):
     __table_args__ = (Index(None, "day"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # 'YYYY-MM-DD', the UTC day as utc_day() spells it: compares in date order on both databases.
+    # 'YYYY-MM-DD', the day at the reporting offset (rollup_settings): compares in date order anywhere.
     day: Mapped[str] = mapped_column(String(10))
     community: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(16))

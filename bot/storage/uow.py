@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self
 
@@ -42,21 +42,27 @@ class SqlUnitOfWork:
     drafts: SqlDraftRepository
     updates: SqlUpdateInbox
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession], clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        clock: Clock | None = None,
+        day_offset: timedelta = timedelta(),
+    ) -> None:
         self._session_factory = session_factory
         self._clock = clock or UtcClock()
+        self._day_offset = day_offset  # statistics days: TIMEZONE's offset (bot.storage.rollups)
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> Self:
         if self._session is not None:
             raise RuntimeError("a unit of work is single-use: make a new one per use case")
         session = self._session = self._session_factory()
-        self._rollups = PendingRollups(session)
+        self._rollups = PendingRollups(session, self._day_offset)
         self.communities = SqlCommunityRepository(session)
         self.consultations = SqlConsultationRepository(session, self._rollups)
         self.escalations = SqlEscalationRepository(session, self._clock)
         self.feedback = SqlFeedbackRepository(session)
-        self.stats = SqlStatsRepository(session, self._clock)
+        self.stats = SqlStatsRepository(session, self._clock, self._day_offset)
         self.staff = SqlStaffRepository(session, self._clock)
         self.residents = SqlResidentRepository(session, self._clock)
         self.outbox = SqlOutboxRepository(session, self._clock)
@@ -91,9 +97,11 @@ class SqlUnitOfWork:
 
 
 def make_uow_factory(
-    session_factory: async_sessionmaker[AsyncSession], clock: Clock | None = None
+    session_factory: async_sessionmaker[AsyncSession],
+    clock: Clock | None = None,
+    day_offset: timedelta = timedelta(),
 ) -> Callable[[], SqlUnitOfWork]:
     def factory() -> SqlUnitOfWork:
-        return SqlUnitOfWork(session_factory, clock)
+        return SqlUnitOfWork(session_factory, clock, day_offset)
 
     return factory

@@ -236,3 +236,39 @@ async def test_aggregates_run_in_the_database(
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) == 9
     assert all("count(" in s.lower() for s in selects)
+
+
+@pytest.mark.usefixtures("known_data")
+async def test_days_are_counted_in_local_time(
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    """Row 5 was asked at 00:30 on 03-03 in Beijing: a Beijing dashboard counts it on 03-03, and a
+    period starting at Beijing midnight of 03-03 includes it, from the rollups and live alike."""
+    from bot.storage import rollups
+
+    beijing = timedelta(hours=8)
+    async with engine.begin() as connection:
+        assert await rollups.ensure_day_offset(connection, beijing)  # counted in UTC days so far
+        assert not await rollups.ensure_day_offset(connection, beijing)  # once only
+
+    def local(**query: object) -> Any:
+        async def run() -> StatsSnapshot:
+            async with SqlUnitOfWork(session_factory, clock, beijing) as uow:
+                return await uow.stats.snapshot(StatsQuery(**query))  # type: ignore[arg-type]
+
+        return run()
+
+    expected = [CountRow("2024-03-01", 2), CountRow("2024-03-02", 2), CountRow("2024-03-03", 3)]
+    assert (await local()).by_day == expected  # 03-03 is today: counted live
+    third = datetime(2024, 3, 3, tzinfo=BEIJING)
+    day = await local(since=third, until=third + timedelta(days=1))
+    assert day.total == 3 and day.by_day == [CountRow("2024-03-03", 3)]
+    clock.current = datetime(2024, 3, 10, tzinfo=UTC)  # every day whole: read from the rollups
+    assert (await local()).by_day == expected
+    day = await local(since=third, until=third + timedelta(days=1))
+    assert day.total == 3 and day.by_day == [CountRow("2024-03-03", 3)]
+    # Today (the clock's day) is counted live, in the same local days.
+    clock.current = datetime(2024, 3, 3, 12, tzinfo=BEIJING)
+    assert (await local(since=third)).by_day == [CountRow("2024-03-03", 3)]
+    clock.current = datetime(2024, 3, 2, 23, tzinfo=UTC)  # 07:00 on 03-03 in Beijing
+    assert (await local(since=third)).by_day == [CountRow("2024-03-03", 3)]

@@ -36,8 +36,8 @@ from bot.core.models import (
     TextCount,
 )
 from bot.core.ports import Clock
-from bot.storage.rollups import GAP_OUTCOMES
-from bot.storage.sql_functions import utc_day
+from bot.storage.rollups import GAP_OUTCOMES, offset_minutes
+from bot.storage.sql_functions import day_of
 from bot.storage.tables import (
     ConsultationDayRow,
     ConsultationRow,
@@ -62,19 +62,23 @@ class SqlStatsRepository:
     Periods are half-open: since <= created_at < until, so consecutive periods never double count.
     Feedback is dated by the vote and attributed to the community of what it rates.
 
-    Consultation counts read whole UTC days from the daily rollups (consultation_days, entry_days;
-    see bot.storage.rollups) and count the rest of the period (partial days at its edges, and today)
-    in consultations itself, in one statement per figure: the figures are exactly those of a scan of
-    consultations, but a year of them is a few rows per community and day instead of every
-    consultation. The most asked unanswered questions read the narrow knowledge_gaps.
+    Consultation counts read whole days (at the reporting offset) from the daily rollups
+    (consultation_days, entry_days; see bot.storage.rollups) and count the rest of the period
+    (partial days at its edges, and today) in consultations itself, in one statement per figure:
+    the figures are exactly those of a scan of consultations, but a year of them is a few rows per
+    community and day instead of every consultation. The most asked unanswered questions read the
+    narrow knowledge_gaps.
     """
 
-    def __init__(self, session: AsyncSession, clock: Clock | None = None) -> None:
+    def __init__(
+        self, session: AsyncSession, clock: Clock | None = None, day_offset: timedelta = timedelta()
+    ) -> None:
         self._session = session
         self._clock = clock or _UtcClock()
+        self._day_offset = day_offset
 
     async def snapshot(self, query: StatsQuery) -> StatsSnapshot:
-        split = _Split.of(query, self._clock.now())
+        split = _Split.of(query, self._clock.now(), self._day_offset)
         c, d = ConsultationRow, ConsultationDayRow
         totals = _union(
             select(func.sum(d.consultations), func.sum(d.urgent), func.sum(d.menu_views)).where(
@@ -90,7 +94,9 @@ class SqlStatsRepository:
         by_entry = await self._ranked(split, EntryDayRow.entry_id, c.entry_id, c.entry_id.is_not(None))
         by_day = [
             CountRow(day, n)
-            for day, n in await self._grouped(split, d.day, utc_day(c.created_at), order_by_key=True)
+            for day, n in await self._grouped(
+                split, d.day, day_of(c.created_at, offset_minutes(self._day_offset)), order_by_key=True
+            )
         ]
 
         in_period = _period(query, EscalationRow.created_at, EscalationRow.community)
@@ -238,20 +244,25 @@ class SqlStatsRepository:
 
 @dataclass(frozen=True, slots=True)
 class _Split:
-    """A period cut in two: whole UTC days before today, read from a rollup table, and the rest
-    (partial days at the edges, today and later), counted in consultations. A day is whole when the
-    period covers it from midnight to midnight, UTC; today is not, as its rows are still arriving."""
+    """A period cut in two: whole days before today, read from a rollup table, and the rest (partial
+    days at the edges, today and later), counted in consultations. A day is whole when the period
+    covers it from midnight to midnight at the reporting offset; today is not, as its rows are still
+    arriving."""
 
     days: tuple[str | None, str] | None  # [first, end) as 'YYYY-MM-DD'; None: no whole day
     community: str | None
     rest: list[ColumnElement[bool]]  # on consultations, community filter included
 
     @classmethod
-    def of(cls, query: StatsQuery, now: datetime) -> _Split:
+    def of(cls, query: StatsQuery, now: datetime, offset: timedelta = timedelta()) -> _Split:
         c = ConsultationRow
         since, until = query.since, query.until
-        first = None if since is None else _ceil_day(since)
-        end = _floor_day(now) if until is None else min(_floor_day(until), _floor_day(now))
+        first = None if since is None else _ceil_day(since, offset)
+        end = (
+            _floor_day(now, offset)
+            if until is None
+            else min(_floor_day(until, offset), _floor_day(now, offset))
+        )
         if first is not None and first >= end:
             return cls(None, query.community, _period(query, c.created_at, c.community))
         edges = []
@@ -264,7 +275,7 @@ class _Split:
         rest = [or_(*edges) if edges else false()]
         if query.community is not None:
             rest.append(c.community == query.community)
-        days = (None if first is None else first.date().isoformat(), end.date().isoformat())
+        days = (None if first is None else _label(first, offset), _label(end, offset))
         return cls(days, query.community, rest)
 
     def whole_days(self, table: Any) -> list[ColumnElement[bool]]:
@@ -289,13 +300,20 @@ def _how_many(flag: InstrumentedAttribute[bool]) -> ColumnElement[int]:
     return func.sum(case((flag, 1), else_=0))
 
 
-def _floor_day(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+def _floor_day(moment: datetime, offset: timedelta = timedelta()) -> datetime:
+    """The start (in UTC) of the day at `offset` that holds `moment`."""
+    local = (moment.astimezone(UTC) + offset).replace(hour=0, minute=0, second=0, microsecond=0)
+    return local - offset
 
 
-def _ceil_day(moment: datetime) -> datetime:
-    floor = _floor_day(moment)
+def _ceil_day(moment: datetime, offset: timedelta = timedelta()) -> datetime:
+    floor = _floor_day(moment, offset)
     return floor if floor == moment else floor + DAY
+
+
+def _label(day_start: datetime, offset: timedelta) -> str:
+    """A day's rollup key: its date at `offset`."""
+    return (day_start + offset).date().isoformat()
 
 
 def _period(
