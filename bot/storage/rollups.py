@@ -131,9 +131,13 @@ async def merge(session: AsyncSession, since: date) -> None:
         )
 
 
-async def rebuild(connection: AsyncConnection, day_offset: timedelta = timedelta()) -> None:
+async def rebuild(connection: AsyncConnection, day_offset: timedelta | None = None) -> None:
     """Recompute the derived tables from consultations (after a bulk load that bypassed the
-    repositories, or for another day offset): one row per key."""
+    repositories, or for another day offset): one row per key. Without `day_offset`, at the offset
+    the rows are kept in (rollup_settings)."""
+    if day_offset is None:
+        stored = await _stored_offset(connection)
+        day_offset = timedelta(minutes=stored or 0)
     c = ConsultationRow
     day = day_of(c.created_at, offset_minutes(day_offset))
     for table in (DAYS, ENTRIES, GAPS):
@@ -176,9 +180,7 @@ def offset_minutes(day_offset: timedelta) -> int:
 async def ensure_day_offset(connection: AsyncConnection, day_offset: timedelta) -> bool:
     """Rebuild the daily rows when they were counted at another offset; True when it did."""
     minutes = offset_minutes(day_offset)
-    stored = (
-        await connection.execute(text("SELECT day_offset_minutes FROM rollup_settings WHERE id = 1"))
-    ).scalar_one_or_none()
+    stored = await _stored_offset(connection)
     if stored == minutes:
         return False
     await rebuild(connection, day_offset)
@@ -191,3 +193,8 @@ async def ensure_day_offset(connection: AsyncConnection, day_offset: timedelta) 
             text("UPDATE rollup_settings SET day_offset_minutes = :m WHERE id = 1"), {"m": minutes}
         )
     return True
+
+
+async def _stored_offset(connection: AsyncConnection) -> int | None:
+    query = text("SELECT day_offset_minutes FROM rollup_settings WHERE id = 1")
+    return (await connection.execute(query)).scalar_one_or_none()
