@@ -276,7 +276,7 @@ class StatsSnapshot:
     by_outcome: dict[str, int]
     by_community: list[CountRow]
     by_entry: list[CountRow]
-    by_day: list[CountRow]
+    by_day: list[CountRow]  # questions asked per day (guide views apart), local days
     urgent: int
     menu_views: int
     escalations: dict[str, int] = field(default_factory=dict)

@@ -29,6 +29,20 @@ class AdminReport:
     clarified: list[TextCount]  # questions the bot was unsure about
 
     @property
+    def asked(self) -> int:
+        """Questions residents asked: every consultation but the guide views (menu browsing)."""
+        return self.snapshot.total - self.snapshot.menu_views
+
+    @property
+    def questions_by_outcome(self) -> dict[str, int]:
+        """Questions asked by outcome. A guide view is recorded as an answer; left out here, the
+        three outcomes add up to `asked` on every page that shows them."""
+        counts = dict(self.snapshot.by_outcome)
+        answer = Outcome.ANSWER.value
+        counts[answer] = max(0, counts.get(answer, 0) - self.snapshot.menu_views)
+        return counts
+
+    @property
     def matters(self) -> int:
         """Escalations of the period that were a matter to settle: all but those closed as duplicate
         or spam."""
@@ -96,10 +110,11 @@ class ReportService:
 def annual_paragraph(year: int, report: AdminReport, communities: int) -> str:
     """The disclosure paragraph, in the style of the bureau's annual work report."""
     s = report.snapshot
-    asked = s.total - s.menu_views
-    answered = s.by_outcome.get(Outcome.ANSWER.value, 0) - s.menu_views
-    clarified = s.by_outcome.get(Outcome.CLARIFY.value, 0)
-    escalated = s.by_outcome.get(Outcome.ESCALATE.value, 0)
+    asked = report.asked
+    outcomes = report.questions_by_outcome
+    answered = outcomes.get(Outcome.ANSWER.value, 0)
+    clarified = outcomes.get(Outcome.CLARIFY.value, 0)
+    escalated = outcomes.get(Outcome.ESCALATE.value, 0)
     parts = [
         f"{year}年，全市{communities}个社区网上警务室共为群众答疑解惑{asked}次，",
         f"其中智能问答直接解答{answered}次、引导群众明确问题{clarified}次、转社区民警办理{escalated}次；",

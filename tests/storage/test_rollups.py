@@ -95,7 +95,11 @@ def expected_snapshot(rows: list[dict[str, Any]], query: StatsQuery) -> StatsSna
         by_entry=ranked(Counter(r["entry_id"] for r in chosen if r["entry_id"])),
         by_day=[
             CountRow(d, n)
-            for d, n in sorted(Counter(r["at"].astimezone(UTC).date().isoformat() for r in chosen).items())
+            for d, n in sorted(
+                Counter(
+                    r["at"].astimezone(UTC).date().isoformat() for r in chosen if not r["via_menu"]
+                ).items()
+            )
         ],
         urgent=sum(r["urgent"] for r in chosen),
         menu_views=sum(r["via_menu"] for r in chosen),

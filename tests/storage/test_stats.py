@@ -120,7 +120,7 @@ async def test_everything(uow_factory: Callable[[], SqlUnitOfWork]) -> None:
         by_outcome=outcomes(answer=4, clarify=1, escalate=2),
         by_community=[CountRow("xinhua", 4), CountRow("minzhu", 3)],
         by_entry=[CountRow("huji-birth", 3), CountRow("id-card-renew", 1)],
-        by_day=[CountRow("2024-03-01", 2), CountRow("2024-03-02", 3), CountRow("2024-03-03", 2)],
+        by_day=[CountRow("2024-03-01", 1), CountRow("2024-03-02", 3), CountRow("2024-03-03", 1)],
         urgent=2,
         menu_views=2,
         escalations=statuses(open=1, claimed=1, answered=1),
@@ -158,7 +158,7 @@ async def test_one_community(uow_factory: Callable[[], SqlUnitOfWork]) -> None:
         by_community=[CountRow("minzhu", 3)],
         # Ties are broken by entry id so reports are stable.
         by_entry=[CountRow("huji-birth", 1), CountRow("id-card-renew", 1)],
-        by_day=[CountRow("2024-03-02", 2), CountRow("2024-03-03", 1)],
+        by_day=[CountRow("2024-03-02", 2)],  # 03-03 had a guide view only
         urgent=1,
         menu_views=1,
         escalations=statuses(open=1),
@@ -207,7 +207,7 @@ async def test_an_empty_database_gives_zeros(uow_factory: Callable[[], SqlUnitOf
 
 
 @pytest.mark.usefixtures("known_data")
-async def test_days_are_utc_whatever_the_postgres_session_time_zone(
+async def test_days_follow_the_offset_whatever_the_postgres_session_time_zone(
     engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     if engine.dialect.name != "postgresql":
@@ -215,7 +215,8 @@ async def test_days_are_utc_whatever_the_postgres_session_time_zone(
     async with session_factory() as session:
         await session.execute(text("SET TIME ZONE 'Asia/Shanghai'"))
         result = await SqlStatsRepository(session).snapshot(StatsQuery())
-    assert result.by_day == [CountRow("2024-03-01", 2), CountRow("2024-03-02", 3), CountRow("2024-03-03", 2)]
+    # This repository counts at offset 0: the session's zone changes nothing.
+    assert result.by_day == [CountRow("2024-03-01", 1), CountRow("2024-03-02", 3), CountRow("2024-03-03", 1)]
 
 
 @pytest.mark.usefixtures("known_data")
@@ -258,17 +259,17 @@ async def test_days_are_counted_in_local_time(
 
         return run()
 
-    expected = [CountRow("2024-03-01", 2), CountRow("2024-03-02", 2), CountRow("2024-03-03", 3)]
+    expected = [CountRow("2024-03-01", 1), CountRow("2024-03-02", 2), CountRow("2024-03-03", 2)]
     assert (await local()).by_day == expected  # 03-03 is today: counted live
     third = datetime(2024, 3, 3, tzinfo=BEIJING)
     day = await local(since=third, until=third + timedelta(days=1))
-    assert day.total == 3 and day.by_day == [CountRow("2024-03-03", 3)]
+    assert day.total == 3 and day.by_day == [CountRow("2024-03-03", 2)]  # and one guide view
     clock.current = datetime(2024, 3, 10, tzinfo=UTC)  # every day whole: read from the rollups
     assert (await local()).by_day == expected
     day = await local(since=third, until=third + timedelta(days=1))
-    assert day.total == 3 and day.by_day == [CountRow("2024-03-03", 3)]
+    assert day.total == 3 and day.by_day == [CountRow("2024-03-03", 2)]  # and one guide view
     # Today (the clock's day) is counted live, in the same local days.
     clock.current = datetime(2024, 3, 3, 12, tzinfo=BEIJING)
-    assert (await local(since=third)).by_day == [CountRow("2024-03-03", 3)]
+    assert (await local(since=third)).by_day == [CountRow("2024-03-03", 2)]
     clock.current = datetime(2024, 3, 2, 23, tzinfo=UTC)  # 07:00 on 03-03 in Beijing
-    assert (await local(since=third)).by_day == [CountRow("2024-03-03", 3)]
+    assert (await local(since=third)).by_day == [CountRow("2024-03-03", 2)]

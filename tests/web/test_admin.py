@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 from aiohttp.test_utils import TestClient
 from openpyxl import load_workbook
 
-from bot.channels.web.filters import today_in
+from bot.channels.web.filters import StatsFilter, today_in
 from bot.core.models import Channel, ResidentRef, Role
 from bot.wiring import Container
 from tests.privacy_checks import survivors
@@ -233,3 +234,33 @@ async def test_annual_paragraph(client: TestClient, container: Container, people
     page = await (await client.get(f"/admin/annual?year={year}&community=hexi")).text()
     assert "全市1个社区网上警务室共为群众答疑解惑2次" in page
     assert (await client.get("/admin/annual?year=abc")).status == 200
+
+
+async def test_every_surface_shows_the_same_figures(client: TestClient, container: Container, people) -> None:
+    await seed(container)
+    for _ in range(3):  # guide views are recorded too, and must not inflate the questions
+        await container.ask.view_entry("gongyuan", RESIDENT, "idcard.lost", Channel.WEB)
+    await admin_client(client, people)
+    year = today_in(container.settings.timezone).year
+    report = await container.reports.report(
+        StatsFilter.from_params({}, today=today_in(container.settings.timezone), communities={}).query(
+            container.settings.timezone
+        )
+    )
+    outcomes = report.questions_by_outcome
+    assert report.asked == 5 == sum(outcomes.values()) == sum(d.count for d in report.snapshot.by_day)
+    assert report.snapshot.menu_views == 3
+
+    page = await (await client.get("/admin")).text()
+    assert figure(page, "fig-asked") == "5" and figure(page, "fig-menu") == "3"
+    assert f"<th>机器人解答</th><td>{outcomes['answer']}</td>" in page
+    annual = await (await client.get(f"/admin/annual?year={year}")).text()
+    paragraph = re.search(r"智能问答直接解答(\d+)次、引导群众明确问题(\d+)次、转社区民警办理(\d+)次", annual)
+    assert paragraph is not None
+    assert [int(n) for n in paragraph.groups()] == [
+        outcomes["answer"],
+        outcomes["clarify"],
+        outcomes["escalate"],
+    ]
+    assert f"<th>机器人解答</th><td>{outcomes['answer']}</td>" in annual
+    assert f"<th>群众提问</th><td>{report.asked}</td>" in annual

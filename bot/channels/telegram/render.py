@@ -274,13 +274,12 @@ def my_questions(views: Sequence[EscalationView], t: Translator) -> list[str]:
 def stats_caption(report: AdminReport, label: str, titles: Mapping[str, str]) -> str:
     """Key figures under the /stats chart; a photo caption holds at most 1,024 characters."""
     s = report.snapshot
-    asked = s.total - s.menu_views
-    outcome = s.by_outcome
+    outcome = report.questions_by_outcome
     escalations = sum(s.escalations.values())
     lines = [
         f"<b>{escape(label)}</b>",
-        f"咨询 {asked} 次（另浏览指南 {s.menu_views} 次）",
-        f"解答 {max(0, outcome.get('answer', 0) - s.menu_views)} · 澄清 {outcome.get('clarify', 0)} · "
+        f"咨询 {report.asked} 次（另浏览指南 {s.menu_views} 次）",
+        f"解答 {outcome.get('answer', 0)} · 澄清 {outcome.get('clarify', 0)} · "
         f"转民警 {outcome.get('escalate', 0)}" + (f"（紧急 {s.urgent}）" if s.urgent else ""),
     ]
     if escalations:

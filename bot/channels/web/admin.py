@@ -224,10 +224,11 @@ def _figures(report: AdminReport) -> dict[str, Any]:
     escalated = sum(s.escalations.values())
     return {
         "total": s.total,
-        "asked": s.total - s.menu_views,
+        "asked": report.asked,
         "menu_views": s.menu_views,
         "urgent": s.urgent,
-        "outcomes": [(OUTCOME_LABELS.get(k, k), v) for k, v in s.by_outcome.items()],
+        # Questions only: the three add up to 群众提问 (guide views have their own figure).
+        "outcomes": [(OUTCOME_LABELS.get(k, k), v) for k, v in report.questions_by_outcome.items()],
         "escalations": [(ESCALATION_LABELS.get(k, k), v) for k, v in s.escalations.items()],
         "escalated": escalated,
         "answer_rate": _percent(report.answer_rate),

@@ -95,7 +95,11 @@ class SqlStatsRepository:
         by_day = [
             CountRow(day, n)
             for day, n in await self._grouped(
-                split, d.day, day_of(c.created_at, offset_minutes(self._day_offset)), order_by_key=True
+                split,
+                d.day,
+                day_of(c.created_at, offset_minutes(self._day_offset)),
+                order_by_key=True,
+                questions_only=True,  # 每日咨询量 adds up to the questions asked, views apart
             )
         ]
 
@@ -201,12 +205,18 @@ class SqlStatsRepository:
         live_filter: ColumnElement[bool] | None = None,
         *,
         order_by_key: bool = False,
+        questions_only: bool = False,
     ) -> list[tuple[Any, int]]:
-        """Counts by one key: the rollup table's sums for the whole days plus the live counts."""
+        """Counts by one key: the rollup table's sums for the whole days plus the live counts.
+        `questions_only` leaves out guide views (menu browsing), as the figure of questions asked does."""
         table = rolled.class_
         rest = [*split.rest, *([] if live_filter is None else [live_filter])]
+        counted = table.consultations
+        if questions_only:
+            counted = table.consultations - table.menu_views
+            rest.append(ConsultationRow.via_menu.is_(False))
         both = _union(
-            select(rolled.label("k"), func.sum(table.consultations).label("n"))
+            select(rolled.label("k"), func.sum(counted).label("n"))
             .where(*split.whole_days(table))
             .group_by(rolled),
             select(live.label("k"), func.count().label("n")).where(*rest).group_by(live),
@@ -214,7 +224,8 @@ class SqlStatsRepository:
         n = func.sum(both.c.n).label("n")
         order = (both.c.k,) if order_by_key else (n.desc(), both.c.k)
         rows = await self._session.execute(select(both.c.k, n).group_by(both.c.k).order_by(*order))
-        return [(k, int(count)) for k, count in rows.tuples()]
+        # A day of views only sums to 0 in the rollups and is absent live: absent either way.
+        return [(k, int(count)) for k, count in rows.tuples() if count or not questions_only]
 
     async def _ranked(self, split: _Split, *args: Any) -> list[CountRow]:
         return [CountRow(k, n) for k, n in await self._grouped(split, *args)]
