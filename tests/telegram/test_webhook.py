@@ -187,3 +187,42 @@ async def test_other_methods_get_405_with_allow_and_no_server_version(client: Te
         assert response.headers["Server"] == "policebot"
     response = await client.post(PATH, json=message_update(USER, "/start"))
     assert response.status == 401 and response.headers["Server"] == "policebot"
+
+
+async def test_an_update_that_met_an_outage_stays_in_the_inbox_and_is_answered_later(
+    client: TestClient,
+    api: FakeBotAPI,
+    receiver: WebhookReceiver,
+    container: Container,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    import redis.exceptions
+
+    assert await post(client, message_update(USER, "/start gongyuan")) == 200
+    await receiver.drain(5)
+    receiver.lease_seconds = 0.5
+    real_ask = container.ask.ask
+
+    async def down(*_: Any, **__: Any) -> Any:
+        raise redis.exceptions.ConnectionError("Redis is restarting")
+
+    monkeypatch.setattr(container.ask, "ask", down)
+    after = len(api.calls)
+    update = message_update(USER, "身份证丢了怎么补办")
+    assert await post(client, update) == 200  # durable in the inbox, so acknowledged
+    await receiver.drain(5)
+    assert [c for c in api.sent("sendMessage", USER) if api.calls.index(c) >= after] == []  # no apology
+    unfinished = (
+        "select count(*) from telegram_updates"
+        f" where processed_at is null and update_id = {update['update_id']}"
+    )
+    assert await rows(container, unfinished) == [(1,)]
+
+    monkeypatch.setattr(container.ask, "ask", real_ask)  # Redis is back
+    await asyncio.sleep(0.6)  # the lease of the failed attempt runs out
+    assert await receiver.recover_once() == 1
+    answer = await api.next_call("sendMessage", USER, after=after)
+    assert "居民身份证丢失补领" in answer.params["text"]
+    assert await rows(container, unfinished) == [(0,)]

@@ -24,6 +24,7 @@ from bot.channels.telegram.handlers import admins, fallback, officers, residents
 from bot.channels.telegram.limiter import RateLimiter
 from bot.channels.telegram.middlewares import ActorMiddleware, InFlight, LanguageMiddleware, ResidentThrottle
 from bot.channels.telegram.notifier import TelegramNotifier
+from bot.channels.telegram.retry import RetryingDispatcher
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ RESIDENT_COMMANDS = (
     ("help", "帮助"),
 )
 SHUTDOWN_GRACE_SECONDS = 10.0
+REDIS_TIMEOUT_SECONDS = 2.0
 DEFAULT_CONCURRENCY = 16  # about the default connection pool (5 + 10 overflow)
 
 
@@ -64,7 +66,7 @@ def create_dispatcher(
 ) -> Dispatcher:
     """Routers by audience, in the order they must see an update: admins' commands (any chat),
     officers (groups), residents (private chats), then the error handler."""
-    dispatcher = Dispatcher(storage=storage) if storage is not None else Dispatcher()
+    dispatcher = RetryingDispatcher(storage=storage) if storage is not None else RetryingDispatcher()
     prefs_service = PrefsService(container.uow_factory, container.clock)
     # Dependencies reach handlers by parameter name (aiogram's workflow data): no globals.
     dispatcher["container"] = container
@@ -94,7 +96,10 @@ def create_shared_state(settings: Settings) -> tuple[BaseStorage | None, Residen
 
     from bot.channels.telegram.middlewares import RedisResidentThrottle
 
-    return RedisStorage.from_url(settings.redis_url), RedisResidentThrottle.from_url(settings.redis_url)
+    # Timeouts: a frozen Redis fails an update (handled again later), never hangs it.
+    timeouts = {"socket_timeout": REDIS_TIMEOUT_SECONDS, "socket_connect_timeout": REDIS_TIMEOUT_SECONDS}
+    storage = RedisStorage.from_url(settings.redis_url, connection_kwargs=timeouts)
+    return storage, RedisResidentThrottle.from_url(settings.redis_url)
 
 
 def create_notifier(container: Container, bot: Bot, limiter: RateLimiter | None = None) -> TelegramNotifier:
@@ -172,6 +177,8 @@ async def _stop(dp: Dispatcher, polling: asyncio.Task[None]) -> None:
 
 
 async def _finish(dp: Dispatcher, bot: Bot) -> None:
+    if isinstance(dp, RetryingDispatcher):
+        await dp.stop_retrying()
     in_flight: InFlight | None = dp.workflow_data.get("in_flight")
     if in_flight is None:
         return

@@ -23,7 +23,9 @@ from aiogram.types import Update
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.adapters.outage import is_outage
 from bot.channels.telegram.app import set_commands
+from bot.channels.telegram.retry import RetryingDispatcher
 from bot.channels.untrusted import JSONTooDeep, parse_json, same_secret
 
 if TYPE_CHECKING:
@@ -66,6 +68,8 @@ class WebhookReceiver:
         self.container = container
         self.bot = bot
         self.dispatcher = dispatcher
+        if isinstance(dispatcher, RetryingDispatcher):
+            dispatcher.retry_outages = False  # the inbox keeps a failed update, not this process
         self.path = settings.webhook_path
         self.url = settings.webhook_url
         self._secret = secret.encode()
@@ -170,7 +174,10 @@ class WebhookReceiver:
         async with self._slots:
             try:
                 await self.dispatcher.feed_update(self.bot, update)
-            except Exception:
+            except Exception as exc:
+                if is_outage(exc):  # left unfinished: the recovery loop handles it after its lease
+                    log.warning("update %s: a dependency is unavailable; handled again later", update_id)
+                    return
                 log.exception("update %s failed in its handlers", update_id)
             try:
                 async with self.container.uow_factory() as uow:

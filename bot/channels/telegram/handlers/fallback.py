@@ -6,9 +6,11 @@ import contextlib
 import logging
 
 from aiogram import Bot, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, ErrorEvent
 
+from bot.adapters.outage import is_outage
 from bot.channels.telegram.texts import ZH, Translator
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,10 @@ async def stale_button(callback: CallbackQuery, t: Translator = ZH) -> None:
 
 
 async def on_error(event: ErrorEvent, bot: Bot, t: Translator = ZH) -> bool:
+    if is_outage(event.exception):
+        # Not an apology and a dropped question: left unhandled, the update is handled again once
+        # the database or Redis answers (bot.channels.telegram.retry, the webhook's inbox).
+        raise SkipHandler
     log.error("update %s failed", event.update.update_id, exc_info=event.exception)
     update = event.update
     # Telegram itself failing (a 429 or 5xx on our reply) is not worth a second message that fails too.
