@@ -85,7 +85,6 @@ def create_app(container: Container, *, hub: LiveHub | None = None) -> web.Appli
     app.cleanup_ctx.append(_run_hub)
     app.on_response_prepare.append(security_headers)
     app.on_response_prepare.append(api.cors_headers)
-    app.on_startup.append(_warm_charts)
     app.on_shutdown.append(_end_live_streams)
     app.on_cleanup.append(_stop_chart_thread)
     return app
@@ -100,10 +99,6 @@ async def _run_hub(app: web.Application) -> AsyncIterator[None]:
 async def _end_live_streams(app: web.Application) -> None:
     # Open event streams would otherwise hold the graceful shutdown for its whole timeout.
     app[HUB].close()
-
-
-async def _warm_charts(app: web.Application) -> None:
-    app[CHARTS].warm()
 
 
 async def _stop_chart_thread(app: web.Application) -> None:
