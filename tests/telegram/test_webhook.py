@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -67,10 +68,35 @@ async def test_refuses_to_start_without_a_long_secret(
 async def test_registers_the_webhook_with_its_secret_and_update_types(
     client: TestClient, api: FakeBotAPI
 ) -> None:
-    (call,) = api.sent("setWebhook")
+    (call,) = await api.wait_for(lambda: api.sent("setWebhook"))
     assert call.params["url"] == WEBHOOK_URL
     assert call.params["secret_token"] == SECRET
     assert "message" in call.params["allowed_updates"]
+
+
+async def test_an_unreachable_bot_api_at_start_degrades_telegram_only(
+    aiohttp_client: Any,
+    api: FakeBotAPI,
+    container: Container,
+    receiver: WebhookReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.channels.telegram import webhook
+    from tests.telegram.fake_api import server_error
+
+    monkeypatch.setattr(webhook, "REGISTER_DELAYS", (0.3,))
+    api.fail("setWebhook", server_error(), server_error())
+    app = create_app(container)
+    receiver.install(app)
+    client = await aiohttp_client(app)  # starts although setWebhook fails
+    ready = await client.get("/readyz")
+    assert ready.status == 200 and (await ready.json())["telegram"] == "degraded"
+    assert (await client.get("/c/gongyuan")).status == 200  # the web room serves meanwhile
+    await api.wait_for(lambda: api.sent("setWebhook"), timeout=5)  # registered on the third try
+    assert len(api.sent("setWebhook", ok=False)) == 3
+    async with asyncio.timeout(5):  # then the command menu, then it says so
+        while (await (await client.get("/readyz")).json())["telegram"] != "ok":
+            await asyncio.sleep(0.05)
 
 
 async def test_an_update_is_answered_and_finished(
@@ -196,7 +222,6 @@ async def test_an_update_that_met_an_outage_stays_in_the_inbox_and_is_answered_l
     container: Container,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import asyncio
 
     import redis.exceptions
 

@@ -27,6 +27,7 @@ from bot.adapters.outage import is_outage
 from bot.channels.telegram.app import set_commands
 from bot.channels.telegram.retry import RetryingDispatcher
 from bot.channels.untrusted import JSONTooDeep, parse_json, same_secret
+from bot.channels.web.keys import CHANNEL_STATES
 
 if TYPE_CHECKING:
     from bot.wiring import Container
@@ -39,6 +40,7 @@ MAX_BODY_BYTES = 1024 * 1024  # updates are a few KB; Telegram's largest are wel
 LEASE_SECONDS = 120.0  # longer than any handler takes; then another replica may take the update over
 RECOVERY_INTERVAL_SECONDS = 30.0
 RECOVERY_BATCH = 50
+REGISTER_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)  # seconds between setWebhook attempts; the last repeats
 PRUNE_AFTER = timedelta(days=1)
 SHUTDOWN_GRACE_SECONDS = 10.0
 DEFAULT_CONCURRENCY = 16
@@ -78,6 +80,7 @@ class WebhookReceiver:
         self._register = register
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
+        self.registered = not register  # with Telegram (setWebhook); /readyz says "degraded" until then
 
     # ---- wiring into the web app
 
@@ -96,18 +99,41 @@ class WebhookReceiver:
 
         app.middlewares.insert(0, telegram_webhook)
         app.cleanup_ctx.append(self._lifetime)
+        app.setdefault(CHANNEL_STATES, {})["telegram"] = lambda: "ok" if self.registered else "degraded"
 
     async def _lifetime(self, _app: web.Application) -> AsyncIterator[None]:
+        # Registering waits for nothing: with the Bot API unreachable the web pages and the API serve
+        # meanwhile, and updates Telegram already sends here are received as usual.
+        background = [asyncio.create_task(self.recovery_loop(), name="telegram-webhook-recovery")]
         if self._register:
-            await self.register()
-        recovery = asyncio.create_task(self.recovery_loop(), name="telegram-webhook-recovery")
+            background.append(asyncio.create_task(self._register_until_done(), name="telegram-register"))
         try:
             yield
         finally:
-            recovery.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await recovery
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await self.drain(SHUTDOWN_GRACE_SECONDS)
+
+    async def _register_until_done(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self.register()
+            except ValueError:
+                log.exception("the Telegram webhook cannot be registered")
+                return
+            except Exception as exc:  # the Bot API unreachable or failing: try again, serve meanwhile
+                delay = REGISTER_DELAYS[min(attempt, len(REGISTER_DELAYS) - 1)]
+                attempt += 1
+                log.warning("could not register the Telegram webhook (%s); again in %g s", exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            self.registered = True
+            if attempt:
+                log.warning("Telegram webhook registered after %d failed attempts", attempt)
+            return
 
     async def register(self) -> None:
         """setWebhook with the secret and the update types the routers use (plus the command menu)."""

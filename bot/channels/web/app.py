@@ -15,7 +15,17 @@ from bot.channels.web.charting import ChartRenderer
 from bot.channels.web.errors import error_pages
 from bot.channels.web.filters import ReportCache
 from bot.channels.web.identity import resident_cookie_middleware
-from bot.channels.web.keys import ASK_LIMIT, CHARTS, CONTAINER, HUB, METRICS, REPORTS, SECRETS, THROTTLE
+from bot.channels.web.keys import (
+    ASK_LIMIT,
+    CHANNEL_STATES,
+    CHARTS,
+    CONTAINER,
+    HUB,
+    METRICS,
+    REPORTS,
+    SECRETS,
+    THROTTLE,
+)
 from bot.channels.web.live import LiveHub, live_hub_for
 from bot.channels.web.metrics import WebMetrics
 from bot.channels.web.proxy import client_address, parse_networks
@@ -62,6 +72,7 @@ def create_app(container: Container, *, hub: LiveHub | None = None) -> web.Appli
     app[ASK_LIMIT] = AskLimiter()
     app[REPORTS] = ReportCache()
     app[CHARTS] = ChartRenderer()
+    app[CHANNEL_STATES] = {}
 
     env = aiohttp_jinja2.setup(
         app,

@@ -20,3 +20,5 @@ THROTTLE = web.AppKey("throttle", LoginThrottle)
 ASK_LIMIT = web.AppKey("ask_limit", AskLimiter)
 REPORTS = web.AppKey("reports", ReportCache)
 CHARTS = web.AppKey("charts", ChartRenderer)
+# Channels installed into this app report their state for /readyz: name → () -> "ok" | "degraded".
+CHANNEL_STATES = web.AppKey("channel_states", dict)

@@ -7,7 +7,7 @@ import logging
 
 from aiohttp import web
 
-from bot.channels.web.keys import CONTAINER, METRICS
+from bot.channels.web.keys import CHANNEL_STATES, CONTAINER, METRICS
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,10 @@ async def readyz(request: web.Request) -> web.Response:
         else:
             state[name] = "ok"
     ready = all(v == "ok" for v in state.values())
-    body = {"status": "ok" if ready else "unavailable", **state}
+    # A channel that cannot reach its service (Telegram's Bot API) degrades, but this replica still
+    # serves the web pages and the API: reported, not a reason to take it out of the pool.
+    channels = {name: report() for name, report in request.app.get(CHANNEL_STATES, {}).items()}
+    body = {"status": "ok" if ready else "unavailable", **state, **channels}
     return web.json_response(body, status=200 if ready else 503)
 
 
