@@ -222,7 +222,6 @@ async def test_an_update_that_met_an_outage_stays_in_the_inbox_and_is_answered_l
     container: Container,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-
     import redis.exceptions
 
     assert await post(client, message_update(USER, "/start gongyuan")) == 200
