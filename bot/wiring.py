@@ -21,6 +21,7 @@ from bot.services.ask import AskService, ServiceTime
 from bot.services.drafts import DraftService
 from bot.services.exports import ExportService
 from bot.services.feedback import FeedbackService
+from bot.services.idempotency import IdempotencyService
 from bot.services.officers import OfficerService
 from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
@@ -91,6 +92,7 @@ class Container:
     staff: StaffService
     drafts: DraftService
     reports: ReportService
+    idempotency: IdempotencyService
     reminders: ReminderService
     exports: ExportService
     conversations: ConversationStore
@@ -174,6 +176,7 @@ async def build_container(
         staff=staff,
         drafts=drafts,
         reports=ReportService(uow_factory),
+        idempotency=IdempotencyService(uow_factory, clock),
         reminders=ReminderService(
             kb,
             uow_factory,

@@ -270,6 +270,30 @@ class ConversationStore(Protocol):
     async def forget(self, key: str) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class IdempotentRecord:
+    fingerprint: str  # of the request first sent with the key
+    response: str | None  # None while the first request is still being handled
+    created_at: datetime
+
+
+class IdempotencyStore(Protocol):
+    """Requests sent with an Idempotency-Key: the first one's response, replayed to its retries."""
+
+    async def claim(self, key: str, fingerprint: str, at: datetime) -> IdempotentRecord | None:
+        """None when the caller now owns `key`; else what is stored under it (the transaction stays
+        usable)."""
+        ...
+
+    async def complete(self, key: str, response: str) -> None: ...
+
+    async def release(self, key: str) -> None:
+        """The owner failed: a retry may claim the key again."""
+        ...
+
+    async def prune(self, before: datetime, limit: int = 500) -> int: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction per use case: repositories share it; nothing is written until commit()."""
 
@@ -283,6 +307,7 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     drafts: DraftRepository
     updates: UpdateInbox
+    idempotency: IdempotencyStore
 
     async def __aenter__(self) -> Self: ...
 

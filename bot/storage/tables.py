@@ -160,6 +160,18 @@ class ConsultationRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class IdempotentRequestRow(Base):
+    """An API request sent with an Idempotency-Key (its SHA-256), and the response its retries get."""
+
+    __tablename__ = "idempotent_requests"
+    __table_args__ = (Index(None, "created_at"),)
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of the request body
+    response: Mapped[str | None] = mapped_column(Text)  # JSON; NULL while the first one is handled
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class RollupSettingsRow(Base):
     """One row: the offset from UTC at which the daily rows below count their days (bot.storage.rollups)."""
 

@@ -16,6 +16,7 @@ from bot.storage.repositories import (
     SqlDraftRepository,
     SqlEscalationRepository,
     SqlFeedbackRepository,
+    SqlIdempotencyStore,
     SqlOutboxRepository,
     SqlResidentRepository,
     SqlStaffRepository,
@@ -41,6 +42,7 @@ class SqlUnitOfWork:
     outbox: SqlOutboxRepository
     drafts: SqlDraftRepository
     updates: SqlUpdateInbox
+    idempotency: SqlIdempotencyStore
 
     def __init__(
         self,
@@ -68,6 +70,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(session, self._clock)
         self.drafts = SqlDraftRepository(session)
         self.updates = SqlUpdateInbox(session)
+        self.idempotency = SqlIdempotencyStore(session)
         return self
 
     async def __aexit__(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp.test_utils import TestClient
 
 from bot.channels.web import LiveHub, create_app, web_notifiers
-from bot.core.models import Channel, ResidentRef, Role
+from bot.core.models import Channel, ResidentRef, Role, StatsQuery
 from bot.core.reply_json import reply_json
 from bot.services.delivery import DeliveryService
 from bot.storage import exports as web_queries
@@ -175,3 +175,46 @@ async def test_the_21st_question_in_a_minute_from_one_resident_is_refused_and_no
     # Another resident from the same address is under its own limit (the address allows more).
     status, _data = await api_ask(client, community="gongyuan", resident="site-user-flood-2", question="护照")
     assert status == 200
+
+
+async def test_a_retry_with_the_same_idempotency_key_gets_the_first_answer(
+    client: TestClient, container: Container
+) -> None:
+    body = {"community": "gongyuan", "question": "身份证丢了怎么补办", "resident": "site-user-idem-1"}
+    key = {"Idempotency-Key": "3f1c2a9e-retry-1"}
+    first = await client.post("/api/v1/ask", json=body, headers=key)
+    again = await client.post("/api/v1/ask", json=body, headers=key)
+    assert first.status == again.status == 200
+    assert await again.json() == await first.json()
+    assert again.headers.get("Idempotent-Replayed") == "true" and "Idempotent-Replayed" not in first.headers
+    async with container.uow_factory() as uow:
+        assert (await uow.stats.snapshot(StatsQuery())).total == 1  # recorded once
+
+    other = await client.post("/api/v1/ask", json=body | {"question": "护照怎么办"}, headers=key)
+    assert other.status == 422 and (await other.json())["error"] == "idempotency_key_reused"
+    fresh = await client.post("/api/v1/ask", json=body, headers={"Idempotency-Key": "another-key"})
+    assert fresh.status == 200 and "Idempotent-Replayed" not in fresh.headers
+    bad = await client.post("/api/v1/ask", json=body, headers={"Idempotency-Key": "中文"})
+    assert bad.status == 400
+    async with container.uow_factory() as uow:
+        assert (await uow.stats.snapshot(StatsQuery())).total == 2
+
+
+async def test_an_idempotent_request_that_failed_can_be_sent_again(
+    client: TestClient, container: Container, monkeypatch
+) -> None:
+    body = {"community": "gongyuan", "question": "身份证丢了怎么补办", "resident": "site-user-idem-2"}
+    key = {"Idempotency-Key": "retry-after-an-outage"}
+    real_ask = container.ask.ask
+
+    async def down(*_: object, **__: object) -> None:
+        raise TimeoutError("the database did not answer")
+
+    monkeypatch.setattr(container.ask, "ask", down)
+    assert (await client.post("/api/v1/ask", json=body, headers=key)).status == 503
+    monkeypatch.setattr(container.ask, "ask", real_ask)
+    retried = await client.post("/api/v1/ask", json=body, headers=key)  # not "in progress" for ever
+    assert retried.status == 200 and "Idempotent-Replayed" not in retried.headers
+    nowhere = {"Idempotency-Key": "retry-after-404"}
+    assert (await client.post("/api/v1/ask", json=body | {"community": "x"}, headers=nowhere)).status == 404
+    assert (await client.post("/api/v1/ask", json=body | {"community": "x"}, headers=nowhere)).status == 404

@@ -4,6 +4,7 @@ it (CORS without credentials)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -25,10 +26,11 @@ from bot.core.models import Channel, ResidentRef
 MAX_QUESTION_CHARS = 4000
 RESIDENT_RE = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
 CONVERSATION_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+IDEMPOTENCY_KEY_RE = re.compile(r"[\x21-\x7e]{1,128}")
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-    "Access-Control-Allow-Headers": "Content-Type",
+    "Access-Control-Allow-Headers": "Content-Type, Idempotency-Key",
     "Access-Control-Max-Age": "600",
 }
 
@@ -49,6 +51,40 @@ async def ask(request: web.Request) -> web.Response:
     ):
         return _error(400, "bad_request", "conversation 须为 1 到 64 位字母、数字或 _.:- 。")
     resident = _resident(body.get("resident"))
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return await _ask(request, community, question, resident, conversation)
+    if not IDEMPOTENCY_KEY_RE.fullmatch(key):
+        return _error(400, "bad_request", "Idempotency-Key 须为 1 到 128 位可见 ASCII 字符。")
+    claim = await container.idempotency.begin("POST /api/v1/ask", key, await request.read())
+    if claim.kind == "replay":  # a retry: the first answer again, nothing recorded twice
+        replayed = web.Response(text=claim.response, content_type="application/json")
+        replayed.headers["Idempotent-Replayed"] = "true"
+        return replayed
+    if claim.kind == "mismatch":
+        return _error(422, "idempotency_key_reused", "这个 Idempotency-Key 已用于另一个不同的请求。")
+    if claim.kind == "in_progress":
+        busy = _error(409, "in_progress", "同一个请求还在处理中，请稍后再试。")
+        busy.headers["Retry-After"] = "1"
+        return busy
+    try:
+        response = await _ask(request, community, question, resident, conversation)
+    except BaseException:
+        with contextlib.suppress(Exception):  # else the claim is taken as abandoned after a minute
+            await container.idempotency.abandon(claim.key)
+        raise
+    if response.status == 200 and isinstance(response.text, str):
+        await container.idempotency.finish(claim.key, response.text)
+    else:  # refused (429, 404): a retry is judged afresh
+        await container.idempotency.abandon(claim.key)
+    return response
+
+
+async def _ask(
+    request: web.Request, community: str, question: str, resident: ResidentRef, conversation: str | None
+) -> web.Response:
+    app = request.app
+    container = app[CONTAINER]
     wait = app[ASK_LIMIT].hit(resident.channel_user_id, request.remote or "unknown")
     if wait is not None:
         response = _error(429, "too_many_requests", ASKING_TOO_FAST)

@@ -120,6 +120,16 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/ask": {
                 "post": {
                     "summary": "Ask a question in a community",
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "description": "Send a retry with the same key: it gets the first answer "
+                            "(header Idempotent-Replayed: true) and nothing is recorded twice; kept 24 h",
+                            "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,128}$"},
+                        }
+                    ],
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -137,7 +147,7 @@ def openapi_document() -> dict[str, Any]:
                             }
                         },
                     },
-                    "responses": responses(reply, 400, 404),
+                    "responses": responses(reply, 400, 404, 409, 422, 429, 503),
                 }
             },
             "/api/v1/escalate": {

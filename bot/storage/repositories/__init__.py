@@ -5,6 +5,7 @@ from bot.storage.repositories.consultations import SqlConsultationRepository
 from bot.storage.repositories.drafts import SqlDraftRepository
 from bot.storage.repositories.escalations import SqlEscalationRepository
 from bot.storage.repositories.feedback import SqlFeedbackRepository
+from bot.storage.repositories.idempotency import SqlIdempotencyStore
 from bot.storage.repositories.outbox import SqlOutboxRepository
 from bot.storage.repositories.residents import SqlResidentRepository
 from bot.storage.repositories.staff import SqlStaffRepository
@@ -17,6 +18,7 @@ __all__ = [
     "SqlDraftRepository",
     "SqlEscalationRepository",
     "SqlFeedbackRepository",
+    "SqlIdempotencyStore",
     "SqlOutboxRepository",
     "SqlResidentRepository",
     "SqlStaffRepository",
