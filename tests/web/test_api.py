@@ -103,11 +103,25 @@ async def test_api_escalate_and_read_the_answer(
     await container.officers.answer(officer, int(escalated["ticket"][2:]), "请带户口簿到派出所。")
     delivery = DeliveryService(container.uow_factory, container.clock, web_notifiers(hub))
     assert await delivery.run_once() == 1  # API answers are settled too: they are read back below
-    response = await client.get("/api/v1/escalations", params={"resident": "site-user-12345"})
+    mine = {"resident": "site-user-12345", "token": asked["resident_token"]}
+    response = await client.get("/api/v1/escalations", params=mine)
     tickets = (await response.json())["escalations"]
     assert [(t["ticket"], t["answer"]) for t in tickets] == [(escalated["ticket"], "请带户口簿到派出所。")]
-    response = await client.get("/api/v1/escalations", params={"resident": "site-user-99999"})
-    assert (await response.json())["escalations"] == []
+    by_header = await client.get(
+        "/api/v1/escalations",
+        params={"resident": "site-user-12345"},
+        headers={"X-Resident-Token": asked["resident_token"]},
+    )
+    assert by_header.status == 200
+    # The pseudonym alone, someone else's token, or a made-up one: the same 404 as for nobody.
+    for params in (
+        {"resident": "site-user-12345"},
+        {"resident": "site-user-12345", "token": "0" * 32},
+        {"resident": "site-user-99999", "token": asked["resident_token"]},
+        {"resident": "site-user-12345", "token": "中文"},
+    ):
+        response = await client.get("/api/v1/escalations", params=params)
+        assert response.status == 404 and (await response.json())["error"] == "not_found", params
     assert (await client.get("/api/v1/escalations")).status == 400
 
 

@@ -103,7 +103,13 @@ async def _ask(
     data = chat_reply(reply, container.settings.timezone, ref=ref)
     for part, shown in zip(reply.parts, data.get("parts", ()), strict=False):
         shown["ref"] = sign_ref(app[SECRETS], "api", resident.channel_user_id, part.consultation_id)
-    return _json(data | {"resident": resident.channel_user_id})
+    token = resident_token(app[SECRETS], resident.channel_user_id)
+    return _json(data | {"resident": resident.channel_user_id, "resident_token": token})
+
+
+def resident_token(secrets_: Any, resident: str) -> str:
+    """The resident's key to their own tickets: a pseudonym alone may be known or guessed."""
+    return sign_ref(secrets_, "resident-token", resident)
 
 
 @routes.post("/api/v1/escalate")
@@ -126,6 +132,10 @@ async def escalations(request: web.Request) -> web.Response:
     """The resident's tickets and the officers' answers (answers reach API callers this way)."""
     container = request.app[CONTAINER]
     resident = _resident(request.query.get("resident"), required=True)
+    given = request.query.get("token") or request.headers.get("X-Resident-Token", "")
+    if not check_ref(request.app[SECRETS], given, "resident-token", resident.channel_user_id):
+        # The same answer as for a resident who never asked anything: nothing to learn by guessing.
+        return _error(404, "not_found", "没有找到这位群众的提问。")
     names = {slug: c.name for slug, c in container.kb.communities.items()}
     async with container.uow_factory() as uow:
         views = await uow.escalations.for_resident(resident, limit=20)

@@ -40,6 +40,10 @@ def openapi_document() -> dict[str, Any]:
                 "description": "what the emergency is; its guidance and numbers lead the reply",
             },
             "numbers": {"type": "array", "items": _TEXT, "description": "numbers to call, first one first"},
+            "resident_token": {
+                **_TEXT,
+                "description": "the resident's key to GET /api/v1/escalations (keep it with the pseudonym)",
+            },
             "confidence": {
                 "type": "number",
                 "minimum": 0,
@@ -176,9 +180,16 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "The resident's tickets and the officers' answers, newest first",
                     "parameters": [
-                        {"name": "resident", "in": "query", "required": True, "schema": _RESIDENT}
+                        {"name": "resident", "in": "query", "required": True, "schema": _RESIDENT},
+                        {
+                            "name": "token",
+                            "in": "query",
+                            "required": True,
+                            "description": "resident_token from POST /api/v1/ask (or X-Resident-Token)",
+                            "schema": {"type": "string", "maxLength": 64},
+                        },
                     ],
-                    "responses": responses({"type": "object"}, 400),
+                    "responses": responses({"type": "object"}, 400, 404),
                 }
             },
             "/livez": {"get": {"summary": "The process answers", "responses": responses({"type": "object"})}},
