@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     # ≥ 32 random characters; Telegram echoes it in X-Telegram-Bot-Api-Secret-Token.
     webhook_secret: str | None = Field(default=None, min_length=32)
 
+    # /metrics: with a token, only `Authorization: Bearer <token>` reads it; without one, only callers
+    # from loopback or private addresses (a scraper inside the deployment), never the internet.
+    metrics_token: str | None = Field(default=None, min_length=16)
+
     # Scale-out: with REDIS_URL, live web updates, flood throttling and FSM state cross replicas.
     redis_url: str | None = None
 

@@ -163,6 +163,19 @@ async def test_metrics(client: TestClient) -> None:
     assert "policebot_live_streams 0.0" in body
 
 
+async def test_metrics_are_not_for_the_internet(aiohttp_client, container: Container) -> None:
+    container.settings.trusted_proxies = "127.0.0.1/32"  # the test client plays the reverse proxy
+    client = await aiohttp_client(create_app(container))
+    assert (await client.get("/metrics", headers={"X-Real-IP": "10.0.0.7"})).status == 200  # a scraper
+    assert (await client.get("/metrics", headers={"X-Real-IP": "8.8.8.8"})).status == 404
+
+    container.settings.metrics_token = "s3cret-scrape-token-0123"
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"X-Real-IP": "10.0.0.7"}):
+        assert (await client.get("/metrics", headers=headers)).status == 404, headers
+    allowed = await client.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape-token-0123"})
+    assert allowed.status == 200 and "policebot_live_streams" in await allowed.text()
+
+
 async def test_each_app_has_its_own_registry(container: Container) -> None:
     first, second = create_app(container), create_app(container)
     from bot.channels.web.keys import METRICS

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 
 from aiohttp import web
 
+from bot.channels.untrusted import same_secret
 from bot.channels.web.keys import CHANNEL_STATES, CONTAINER, METRICS
 
 log = logging.getLogger(__name__)
@@ -65,8 +67,22 @@ async def _redis_ping(url: str) -> None:
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
+    if not _may_read_metrics(request):
+        raise web.HTTPNotFound()  # as if there were none: nothing to probe from outside
     metrics = request.app[METRICS]
     waiting = await request.app[CONTAINER].exports.waiting_escalations()
     response = web.Response(body=metrics.render(waiting))
     response.headers["Content-Type"] = metrics.content_type
     return response
+
+
+def _may_read_metrics(request: web.Request) -> bool:
+    token = request.app[CONTAINER].settings.metrics_token
+    if token:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        return same_secret(given, token.encode())
+    try:
+        address = ipaddress.ip_address(request.remote or "")
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private
