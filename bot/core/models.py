@@ -252,6 +252,21 @@ class Escalation:
         return ticket_number(self.id)
 
 
+@dataclass(frozen=True, slots=True)
+class EscalationSearch:
+    """What an officer looks for in the console: every condition given must hold."""
+
+    statuses: tuple[EscalationStatus, ...]
+    text: str | None = None  # in the question, or a resident's pseudonym exactly
+    ticket: int | None = None  # WJ000123 or 123: that ticket (or the text)
+    community: str | None = None
+    urgent_only: bool = False
+    overdue_at: datetime | None = None  # waiting and past due at this moment
+    officer_id: int | None = None  # claimed or answered by this officer
+    offset: int = 0
+    limit: int = 20
+
+
 def ticket_number(escalation_id: int) -> str:
     """Human-readable ticket number residents quote to officers (网上警务室 → WJ)."""
     return f"WJ{escalation_id:06d}"

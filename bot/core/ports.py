@@ -17,6 +17,7 @@ from bot.core.models import (
     Draft,
     DraftStatus,
     Escalation,
+    EscalationSearch,
     EscalationStatus,
     EscalationView,
     Helpfulness,
@@ -95,6 +96,13 @@ class EscalationRepository(Protocol):
         self, communities: Sequence[str] | None, statuses: Sequence[EscalationStatus], limit: int = 100
     ) -> list[EscalationView]:
         """Urgent first, then by due time. `communities` None means all."""
+        ...
+
+    async def search(
+        self, communities: Sequence[str] | None, search: EscalationSearch
+    ) -> tuple[list[EscalationView], int]:
+        """One page of the matching escalations (urgent first, then by due time) and how many match
+        in all. `communities` None means all."""
         ...
 
     async def overdue(self, now: datetime, below_level: int) -> list[EscalationView]:

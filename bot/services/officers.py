@@ -16,6 +16,7 @@ from bot.core.models import (
     CloseReason,
     Draft,
     Escalation,
+    EscalationSearch,
     EscalationStatus,
     EscalationView,
     NewDraft,
@@ -66,6 +67,12 @@ class OfficerService:
         communities = None if officer.role.value == "admin" else list(officer.communities)
         async with self._uow() as uow:
             return await uow.escalations.queue(communities, statuses, limit)
+
+    async def search(self, officer: Staff, search: EscalationSearch) -> tuple[list[EscalationView], int]:
+        """A page of the officer's communities' escalations that match, and how many match in all."""
+        communities = None if officer.role.value == "admin" else list(officer.communities)
+        async with self._uow() as uow:
+            return await uow.escalations.search(communities, search)
 
     async def view(self, officer: Staff, escalation_id: int) -> EscalationView:
         async with self._uow() as uow:

@@ -3,6 +3,8 @@ answer reaching the resident through the outbox."""
 
 from __future__ import annotations
 
+import re
+
 from aiohttp.test_utils import TestClient
 
 from bot.channels.web import LiveHub, web_notifiers
@@ -291,3 +293,46 @@ async def test_login_page_when_signed_in_goes_home(client: TestClient, people) -
     await login(client, "li")
     response = await client.get("/login", allow_redirects=False)
     assert response.status == 303 and response.headers["Location"] == "/console"
+
+
+async def test_the_queue_can_be_searched_filtered_and_paged(
+    client: TestClient, container: Container, people
+) -> None:
+    await people.officer()
+    tickets = [await escalate(container, question=f"楼下第{n}盏路灯坏了好几天没人修") for n in range(1, 24)]
+    urgent = await escalate(container, question="救命 有人在撬我家的门")
+    await login(client, "li")
+
+    async def listed(**params: str) -> tuple[str, list[str]]:
+        page = await (await client.get("/console", params=params)).text()
+        waiting = page[page.index('id="waiting"') :]
+        waiting = waiting[: waiting.index("</ul>")]
+        return page, re.findall(r"<strong>(WJ\d+)</strong>", waiting)
+
+    page, first = await listed()
+    assert "共 24 条，第 1/2 页" in page and len(first) == 20
+    assert first[0] == f"WJ{urgent:06d}"  # the emergency leads
+    assert "李警官负责：公园社区" in page  # the community's name, not its slug
+    assert 'rel="next"' in page
+    page, second = await listed(page="2")
+    assert len(second) == 4 and not set(first) & set(second)
+
+    _, found = await listed(q=f"WJ{tickets[4]:06d}")
+    assert found == [f"WJ{tickets[4]:06d}"]
+    _, found = await listed(q=str(tickets[4]))  # the ticket, and questions with that number in them
+    assert found[0] == f"WJ{tickets[4]:06d}" and len(found) == 2
+    _, found = await listed(q="第7盏")
+    assert found == [f"WJ{tickets[6]:06d}"]
+    _, found = await listed(q=RESIDENT.channel_user_id)
+    assert len(found) == 20  # the resident's pseudonym finds all of theirs
+    _, found = await listed(urgent="1")
+    assert found == [f"WJ{urgent:06d}"]
+    _, found = await listed(mine="1")
+    assert found == []
+    await act(client, tickets[2], "claim")
+    _, found = await listed(mine="1")
+    assert found == [f"WJ{tickets[2]:06d}"]
+    page, found = await listed(status="closed")
+    assert found == [] and "没有符合条件的工单" in page
+    _, found = await listed(status="nonsense", q="100%_")  # unknown filters fall back; % and _ are literal
+    assert found == []

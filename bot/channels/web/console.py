@@ -4,7 +4,9 @@ officer may handle the escalation's community (PermissionDenied → 403)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -17,6 +19,7 @@ from bot.core.knowledge import UnknownCommunityError
 from bot.core.models import (
     CLOSE_REASON_ZH,
     CloseReason,
+    EscalationSearch,
     EscalationStatus,
     EscalationView,
     Staff,
@@ -33,18 +36,99 @@ WAITING = (EscalationStatus.OPEN, EscalationStatus.CLAIMED)
 routes = web.RouteTableDef()
 
 
+PAGE_SIZE = 20
+STATUS_FILTERS = {
+    "waiting": ("待办（待认领和办理中）", WAITING),
+    "open": ("待认领", (EscalationStatus.OPEN,)),
+    "claimed": ("办理中", (EscalationStatus.CLAIMED,)),
+    "answered": ("已答复", (EscalationStatus.ANSWERED,)),
+    "closed": ("已办结", (EscalationStatus.CLOSED,)),
+    "all": ("全部", tuple(EscalationStatus)),
+}
+TICKET_RE = re.compile(r"(?:WJ)?0*(\d{1,9})", re.IGNORECASE)
+
+
 @routes.get("/console", name="console")
 @staff_only
 async def queue(request: web.Request) -> web.Response:
     container = request.app[CONTAINER]
     officer = staff_of(request)
-    waiting = await container.officers.queue(officer, WAITING)
-    answered = await container.officers.queue(officer, (EscalationStatus.ANSWERED,), limit=30)
+    query = request.query
+    status = query.get("status", "waiting")
+    if status not in STATUS_FILTERS:
+        status = "waiting"
+    text = " ".join(query.get("q", "").split())[:100]
+    ticket = TICKET_RE.fullmatch(text)
+    communities = _communities_of(container, officer)
+    community = query.get("community") or None
+    if community not in {c["slug"] for c in communities}:
+        community = None
+    try:
+        page = max(1, min(int(query.get("page", "1")), 10_000))
+    except ValueError:
+        page = 1
+    filters = {
+        "q": text,
+        "status": status,
+        "community": community or "",
+        "urgent": query.get("urgent") == "1",
+        "overdue": query.get("overdue") == "1",
+        "mine": query.get("mine") == "1",
+    }
+    search = EscalationSearch(
+        statuses=STATUS_FILTERS[status][1],
+        text=text or None,
+        ticket=int(ticket.group(1)) if ticket else None,
+        community=community,
+        urgent_only=filters["urgent"],
+        overdue_at=container.clock.now() if filters["overdue"] else None,
+        officer_id=officer.id if filters["mine"] else None,
+        offset=(page - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
+    )
+    found, total = await container.officers.search(officer, search)
+    pages = max(1, -(-total // PAGE_SIZE))
+    # The everyday view (nothing searched, first page) also lists what waits to be closed.
+    everyday = (
+        not text
+        and status == "waiting"
+        and not community
+        and page == 1
+        and not any(filters[k] for k in ("urgent", "overdue", "mine"))
+    )
+    answered = (
+        await container.officers.queue(officer, (EscalationStatus.ANSWERED,), limit=30) if everyday else []
+    )
     context = {
-        "waiting": [_item(container, v, officer) for v in waiting],
+        "waiting": [_item(container, v, officer) for v in found],
         "answered": [_item(container, v, officer) for v in answered],
+        "everyday": everyday,
+        "total": total,
+        "page": page,
+        "pages": pages,
+        "filters": filters,
+        "statuses": [(k, label) for k, (label, _) in STATUS_FILTERS.items()],
+        "communities": communities,
+        "my_communities": "全部社区"
+        if officer.role.value == "admin"
+        else "、".join(_name(container, c) for c in officer.communities),
+        "previous": _page_link(filters, page - 1) if page > 1 else None,
+        "next": _page_link(filters, page + 1) if page < pages else None,
     }
     return await render(request, "console.html", context)
+
+
+def _communities_of(container: Container, officer: Staff) -> list[dict[str, str]]:
+    mine = container.kb.communities.values()
+    if officer.role.value != "admin":
+        mine = [c for c in mine if c.slug in officer.communities]
+    ordered = sorted(mine, key=lambda c: (c.district, c.name))
+    return [{"slug": c.slug, "name": f"{c.district} {c.name}"} for c in ordered]
+
+
+def _page_link(filters: dict[str, Any], page: int) -> str:
+    params = {k: ("1" if v is True else v) for k, v in filters.items() if v not in ("", False)}
+    return "/console?" + urlencode(params | {"page": str(page)})
 
 
 @routes.get("/console/e/{escalation_id:\\d+}", name="escalation")

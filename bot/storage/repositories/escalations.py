@@ -12,6 +12,7 @@ from bot.core.models import (
     Channel,
     CloseReason,
     Escalation,
+    EscalationSearch,
     EscalationStatus,
     EscalationView,
     NewEscalation,
@@ -159,6 +160,41 @@ class SqlEscalationRepository:
         # Urgent first, then the earliest promise: an emergency never waits behind routine questions.
         order = (ConsultationRow.urgent.desc(), EscalationRow.due_at, EscalationRow.id)
         return await self._views(statement.order_by(*order).limit(limit))
+
+    async def search(
+        self, communities: Sequence[str] | None, search: EscalationSearch
+    ) -> tuple[list[EscalationView], int]:
+        e, c = EscalationRow, ConsultationRow
+        conditions: list[ColumnElement[bool]] = [e.status.in_([s.value for s in search.statuses])]
+        if communities is not None:
+            conditions.append(e.community.in_(list(communities)))
+        if search.community is not None:
+            conditions.append(e.community == search.community)
+        if search.urgent_only:
+            conditions.append(c.urgent.is_(True))
+        if search.overdue_at is not None:
+            conditions += [e.status.in_([OPEN, CLAIMED]), e.due_at < search.overdue_at]
+        if search.officer_id is not None:
+            conditions.append(e.officer_id == search.officer_id)
+        wanted: list[ColumnElement[bool]] = []
+        if search.ticket is not None:
+            wanted.append(e.id == search.ticket)
+        if search.text:
+            pattern = "%" + search.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            wanted += [c.text_masked.like(pattern, escape="\\"), ResidentRow.channel_user_id == search.text]
+        if wanted:
+            conditions.append(or_(*wanted))
+        counted = (
+            select(func.count())
+            .select_from(e)
+            .join(c, e.consultation_id == c.id)
+            .join(ResidentRow, c.resident_id == ResidentRow.id)
+            .where(*conditions)
+        )
+        total = int(await self._session.scalar(counted) or 0)
+        order = (c.urgent.desc(), e.due_at, e.id)
+        page = _view_select().where(*conditions).order_by(*order).offset(search.offset).limit(search.limit)
+        return await self._views(page), total
 
     async def overdue(self, now: datetime, below_level: int) -> list[EscalationView]:
         """Strictly past due (due_at < now), most overdue first."""
