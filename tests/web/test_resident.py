@@ -59,6 +59,9 @@ async def test_community_page_shows_the_room(client: TestClient) -> None:
     # entries of this community, not the hidden one
     assert "/c/gongyuan/entry/gongyuan.patrol" in body and "/c/gongyuan/entry/idcard.lost" in body
     assert "hukou.birth" not in body
+    # tel: links carry the digits only (0772-0000001 is shown as written)
+    assert 'href="tel:07720000001">0772-0000001</a>' in body
+    assert 'href="tel:07720000000">0772-0000000</a>' in body
     cookie = response.cookies["pb_resident"]
     assert cookie["httponly"] and cookie["samesite"] == "Lax"
 
@@ -223,3 +226,11 @@ async def test_fresh_csrf_endpoint_is_json(client: TestClient) -> None:
     page = await (await client.get("/c/gongyuan")).text()
     assert CSRF_RE.search(page).group(1) == token
     assert json.dumps(token)
+
+
+def test_tel_links_keep_digits_and_a_leading_plus() -> None:
+    from bot.channels.web.app import tel_digits
+
+    assert tel_digits("0772-2801234（示例）") == "07722801234"
+    assert tel_digits("+86 138 0013 8000") == "+8613800138000"
+    assert tel_digits("110") == "110"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -83,6 +84,7 @@ def create_app(container: Container, *, hub: LiveHub | None = None) -> web.Appli
         lstrip_blocks=True,
     )
     env.globals["asset"] = _asset_urls()
+    env.filters["tel"] = tel_digits
 
     app.add_routes(resident.routes)
     app.add_routes(auth.routes)
@@ -128,3 +130,11 @@ def _asset_urls() -> object:
         return f"/static/{name}?v={versions.get(name, '0')}"
 
     return asset
+
+
+def tel_digits(number: object) -> str:
+    """A tel: link's number: digits and a leading + only (a sample number's "（示例）" or a dash
+    would leave the phone dialling nothing)."""
+    text = str(number).strip()
+    digits = re.sub(r"\D", "", text)
+    return ("+" + digits) if text.startswith("+") else digits

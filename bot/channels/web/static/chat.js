@@ -92,7 +92,7 @@
       const alarm = el("div", { class: "emergency", role: "alert" }, el("p", {}, reply.emergency));
       if (reply.urgent_kind) alarm.dataset.kind = reply.urgent_kind;
       (reply.call || ["110"]).forEach((number, i) => {
-        alarm.append(el("a", { class: "call", href: "tel:" + number }, (i === 0 ? "立即拨打 " : "") + number), " ");
+        alarm.append(el("a", { class: "call", href: "tel:" + String(number).replace(/[^\d+]/g, "") }, (i === 0 ? "立即拨打 " : "") + number), " ");
       });
       box.append(alarm);
     }
