@@ -184,5 +184,5 @@ async def build_container(
             duty_chat_id=settings.duty_chat_id,
             duty_after=timedelta(hours=settings.duty_after_hours),
         ),
-        exports=ExportService(engine, settings.timezone),
+        exports=ExportService(engine, settings.timezone, kb),
     )

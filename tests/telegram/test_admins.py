@@ -64,9 +64,10 @@ async def test_export_sends_a_workbook_of_the_period(tg: Harness) -> None:
     book = load_workbook(io.BytesIO(upload["content"]), read_only=True)
     assert book.sheetnames == ["咨询记录", "转办工单"]
     consultations = [row for row in book["咨询记录"].iter_rows(values_only=True)]
-    texts = " ".join(str(cell) for row in consultations[1:] for cell in row)
+    texts = " ".join(str(cell) for row in consultations[2:] for cell in row)
     assert "138****5678" in texts and "13812345678" not in texts
-    assert len(list(book["转办工单"].iter_rows(values_only=True))) == 2  # header and the ticket
+    assert consultations[0][0].startswith("网上警务室咨询记录") and consultations[1][0] == "编号"
+    assert len(list(book["转办工单"].iter_rows(values_only=True))) == 3  # title, header and the ticket
     usage = await command(tg, ADMIN, "/export 2026-13-01")
     assert "用法" in usage.params["text"]
 

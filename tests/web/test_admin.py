@@ -217,12 +217,20 @@ async def test_xlsx_export_opens_and_keeps_formulas_as_text(
     workbook = load_workbook(io.BytesIO(await response.read()))
     sheet = workbook.active
     values = list(sheet.values)
-    assert values[0][0] == "编号" and len(values) == 7
-    cell = sheet.cell(row=7, column=10)
+    assert values[0][0].startswith("网上警务室咨询记录") and "全部社区" in values[0][0]  # the title row
+    assert values[1][0] == "编号" and len(values) == 8
+    cell = sheet.cell(row=8, column=10)
     assert cell.value == "=1+1" and cell.data_type == "s"
+    # For people: a real date cell in local time, names and words instead of codes, columns sized.
+    first = sheet.cell(row=3, column=2)
+    assert first.is_date and first.value.tzinfo is None
+    assert values[2][2] == "公园社区" and values[2][3] == "网页" and values[2][4] == "机器人解答"
+    assert values[2][5] == "居民身份证丢失补领"
+    assert sheet.column_dimensions["J"].width == 60 and sheet.freeze_panes == "A3"
     response = await client.get("/admin/export/escalations.xlsx")
     tickets = list(load_workbook(io.BytesIO(await response.read())).active.values)
-    assert response.status == 200 and len(tickets) == 3  # "=1+1" has no words: it went to the officers
+    assert response.status == 200 and len(tickets) == 4  # "=1+1" has no words: it went to the officers
+    assert tickets[1][2] == "状态" and tickets[2][2] == "待认领"
 
 
 async def test_annual_paragraph(client: TestClient, container: Container, people) -> None:

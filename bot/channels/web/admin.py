@@ -90,7 +90,8 @@ async def export(request: web.Request) -> web.StreamResponse:
     filename = f"{what}-{selected.since.isoformat()}-{selected.until.isoformat()}.{fmt}"
     if fmt == "csv":
         return await send_csv(request, filename, header, rows, tz)
-    return await send_xlsx(request, filename, sheet, header, rows, tz)
+    title = container.exports.period_title(what, query)
+    return await send_xlsx(request, filename, sheet, header, rows, tz, title)
 
 
 @routes.get("/admin/annual", name="annual")

@@ -85,28 +85,21 @@ async def send_xlsx(
     header: Sequence[str],
     rows: AsyncIterator[tuple[Any, ...]],
     timezone: str,
+    title: str = "",
 ) -> web.StreamResponse:
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
+
+    from bot.services.exports import start_sheet, xlsx_row
 
     tz = ZoneInfo(timezone)
     workbook = Workbook(write_only=True)
-    worksheet = workbook.create_sheet(sheet)
-    worksheet.append(list(header))
-
-    def text_cell(value: Any) -> Any:
-        if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
-            return value
-        cell = WriteOnlyCell(worksheet, value=value)
-        cell.data_type = "s"  # text, never a formula
-        return cell
-
+    worksheet = start_sheet(workbook, sheet, title, header)
     count = 0
     async for row in rows:
         if count >= XLSX_MAX_ROWS:
             log.warning("export %s cut at Excel's %d rows; use CSV for more", filename, XLSX_MAX_ROWS)
             break
-        worksheet.append([text_cell(_cell(v, tz)) for v in row])
+        worksheet.append(xlsx_row(worksheet, row, tz))
         count += 1
 
     with tempfile.TemporaryFile() as spool:
