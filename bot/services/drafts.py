@@ -148,8 +148,15 @@ def _entry(draft: Draft, approval: Approval | None) -> Entry:
         answer=Answer(summary=draft.answer),
         checked=(draft.decided_at or draft.created_at).date() if draft.decided_at else date.today(),
         source="民警答复，经管理员审核",
-        community=draft.community,
+        # The scope the admin chose, which the entry id records (draft_entry_id), not the community
+        # the question came from: a city-wide approval reaches every community.
+        community=approval.community if approval else _scope_of(draft.entry_id),
     )
+
+
+def _scope_of(entry_id: str) -> str | None:
+    scope, _, _ = entry_id.rpartition(".d")
+    return None if scope == "approved" else scope
 
 
 def _entry_yaml(entry: Entry) -> dict:

@@ -119,6 +119,30 @@ async def test_draft_approval_needs_five_questions_and_keeps_the_edits(
     assert response.status == 400
     page = await response.text()
     assert "请至少写 5 种不同的问法" in page and "路灯不亮了" in page and "路灯坏了找谁修" in page
+    assert '<option value="gongyuan" selected>' in page  # the scope chosen stays chosen
+
+
+async def test_draft_approval_asks_for_the_scope(client: TestClient, container: Container, people) -> None:
+    draft_id = await make_draft(container)
+    await admin_client(client, people)
+    page = await (await client.get("/admin/drafts")).text()
+    assert 'value="" selected disabled>请选择适用范围' in page and "（提问的社区）" in page
+    form = {
+        "title": "路灯坏了找谁修",
+        "questions": "路灯坏了找谁\n路灯不亮了怎么办\n小区路灯坏了\n楼下路灯不亮\n路灯报修电话",
+        "answer": "路灯归街道办管，请拨打 12345 反映。",
+        "section": "为您服务",
+        "category": "社区警务",
+    }
+    response = await post_form(client, f"/admin/drafts/{draft_id}/approve", form, page="/admin/drafts")
+    assert response.status == 400 and "请选择适用范围" in await response.text()
+    response = await post_form(
+        client, f"/admin/drafts/{draft_id}/approve", form | {"community": "city"}, page="/admin/drafts"
+    )
+    assert response.status == 303
+    assert f"approved.d{draft_id}" in container.kb.visible_ids("hexi")  # every community has it
+    reply = await container.ask.ask("hexi", RESIDENT, "楼下路灯不亮", Channel.WEB)
+    assert reply.entry_id == f"approved.d{draft_id}"  # asked in gongyuan, answered in hexi too
 
 
 async def test_approved_draft_answers_residents_at_once(

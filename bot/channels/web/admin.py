@@ -132,7 +132,14 @@ async def approve(request: web.Request) -> web.Response:
     container = request.app[CONTAINER]
     draft_id = int(request.match_info["draft_id"])
     form = await form_fields(request)
-    community = str(form.get("community", "")) or None
+    scope = str(form.get("community", ""))
+    if not scope:  # asked every time: a local answer must not go city-wide, nor the reverse, by default
+        return await _drafts_page(
+            request,
+            edited={draft_id: dict(form) | {"error": "请选择适用范围：全市通用，或只用于某个社区。"}},
+            status=400,
+        )
+    community = None if scope == "city" else scope
     approval = Approval(
         title=str(form.get("title", "")).strip(),
         questions=tuple(line.strip() for line in str(form.get("questions", "")).splitlines() if line.strip()),
@@ -197,7 +204,9 @@ def _draft_form(container: Container, draft: Draft, edited: dict[str, Any] | Non
         "category": "社区警务",
         "error": None,
     }
-    values = base | {k: str(v) for k, v in (edited or {}).items() if k in base}
+    values = base | {k: str(v) for k, v in (edited or {}).items() if k in base and k != "community"}
+    # The scope the admin chose on a form sent back with an error; never preselected otherwise.
+    values["scope_chosen"] = str((edited or {}).get("community", ""))
     return {
         "id": draft.id,
         "created": local_time(draft.created_at, tz),
