@@ -95,6 +95,12 @@ async def test_ask_escalate_answer_live_and_count(
     card = resident.locator(".answer-card", has_text="居民身份证丢失补领")
     await card.wait_for()
     assert "公园派出所户籍窗口" in await card.inner_text()
+    # The page scrolls (no box inside it), and the answer's title is in view after sending.
+    log_box = await resident.eval_on_selector(".chat .log", "e => getComputedStyle(e).overflowY")
+    assert log_box == "visible"
+    await resident.wait_for_timeout(300)
+    title = await card.locator("h3").bounding_box()
+    assert title is not None and 0 <= title["y"] <= PHONE["height"] - title["height"]
     await resident.fill("#question", "身份证")
     await resident.press("#question", "Enter")
     await resident.locator("a.choice", has_text="居民身份证有效期满换领").wait_for()

@@ -53,7 +53,9 @@
 
   function say(node) {
     log.append(node);
-    node.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    // The start of a reply, its title first, comes into view; the resident scrolls on from there.
+    const mine = node.classList.contains("me");
+    node.scrollIntoView({ block: mine ? "nearest" : "start", behavior: mine ? "smooth" : "auto" });
   }
 
   function sayText(text, cls) {
