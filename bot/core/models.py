@@ -263,6 +263,8 @@ class EscalationSearch:
     urgent_only: bool = False
     overdue_at: datetime | None = None  # waiting and past due at this moment
     officer_id: int | None = None  # claimed or answered by this officer
+    after_id: int | None = None  # only tickets opened after this one (the console's live updates)
+    newest_first: bool = False  # else urgent first, then by due time
     offset: int = 0
     limit: int = 20
 

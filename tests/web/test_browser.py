@@ -166,3 +166,27 @@ async def test_the_chat_works_without_javascript(browser, base_url: str) -> None
     await page.locator(".flash", has_text="谢谢您的评价").wait_for()
     await shot(page, "6-no-javascript")
     assert errors == []
+
+
+async def test_a_new_ticket_appears_in_an_open_console(
+    browser, base_url: str, container: Container, people, monkeypatch
+) -> None:
+    from bot.channels.web import console
+    from bot.core.models import Channel, ResidentRef
+
+    monkeypatch.setattr(console, "LIVE_POLL_SECONDS", 0.2)
+    await people.officer()
+    errors: list[str] = []
+    officer = await new_page(browser, errors, viewport={"width": 1280, "height": 900})
+    await sign_in(officer, base_url, "li")
+    await officer.goto(f"{base_url}/console")
+    await officer.locator("#alerts").click()  # opt in: the choice is remembered in this browser
+    assert await officer.locator("#alerts").get_attribute("aria-pressed") == "true"
+    await officer.wait_for_timeout(300)  # the event stream is open
+    resident = ResidentRef(Channel.WEB, "browser-resident-42")
+    reply = await container.ask.ask("gongyuan", resident, "救命 有人在撬我家的门", Channel.WEB)
+    fresh = officer.locator("#live li", has_text=reply.ticket or "?")
+    await fresh.wait_for(timeout=5000)
+    assert "紧急" in await fresh.inner_text()
+    await shot(officer, "7-console-new-ticket")
+    assert errors == []

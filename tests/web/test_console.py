@@ -336,3 +336,43 @@ async def test_the_queue_can_be_searched_filtered_and_paged(
     assert found == [] and "没有符合条件的工单" in page
     _, found = await listed(status="nonsense", q="100%_")  # unknown filters fall back; % and _ are literal
     assert found == []
+
+
+async def test_new_tickets_reach_an_open_console_as_events(
+    client: TestClient, other_client: TestClient, container: Container, people, monkeypatch
+) -> None:
+    import asyncio
+    import json
+
+    from bot.channels.web import console
+
+    monkeypatch.setattr(console, "LIVE_POLL_SECONDS", 0.1)
+    await people.officer()
+    before = await escalate(container, question="楼下的路灯坏了")  # already on the page: not an event
+    await escalate(container, "hexi", "河西菜市场门口总有人乱停车")  # not his community
+    await login(client, "li")
+    page = await (await client.get("/console")).text()
+    assert 'id="alerts"' in page and "/static/console.js" in page
+
+    response = await client.get("/console/events")
+    assert response.status == 200 and response.headers["Content-Type"].startswith("text/event-stream")
+    new = await escalate(container, question="救命 有人在撬我家的门")
+
+    async def next_event() -> tuple[str, dict]:
+        lines: list[str] = []
+        while True:
+            line = (await response.content.readline()).decode().rstrip("\n")
+            if line == "" and any(x.startswith("data:") for x in lines):
+                event = next(x[7:] for x in lines if x.startswith("event: "))
+                data = json.loads(next(x[6:] for x in lines if x.startswith("data: ")))
+                return event, data
+            if line:
+                lines.append(line)
+
+    name, data = await asyncio.wait_for(next_event(), 5)
+    assert name == "ticket" and data["id"] == new and data["id"] != before
+    assert data["urgent"] is True and data["ticket"] == f"WJ{new:06d}" and data["community"] == "公园社区"
+    response.close()
+
+    anonymous = await other_client.get("/console/events", allow_redirects=False)
+    assert anonymous.status in (302, 303, 401)  # another browser, not signed in

@@ -4,6 +4,8 @@ officer may handle the escalation's community (PermissionDenied → 403)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from typing import Any
 from urllib.parse import urlencode
@@ -12,16 +14,19 @@ from aiohttp import web
 
 from bot.channels.web.body import form_fields
 from bot.channels.web.identity import staff_of, staff_only
-from bot.channels.web.keys import CONTAINER
+from bot.channels.web.keys import CONTAINER, HUB
+from bot.channels.web.live import LiveEvent
 from bot.channels.web.pages import flash, render
 from bot.channels.web.views import STATUS_LABELS, local_time
 from bot.core.knowledge import UnknownCommunityError
 from bot.core.models import (
     CLOSE_REASON_ZH,
+    Channel,
     CloseReason,
     EscalationSearch,
     EscalationStatus,
     EscalationView,
+    ResidentRef,
     Staff,
     ticket_number,
 )
@@ -116,6 +121,59 @@ async def queue(request: web.Request) -> web.Response:
         "next": _page_link(filters, page + 1) if page < pages else None,
     }
     return await render(request, "console.html", context)
+
+
+LIVE_POLL_SECONDS = 5.0  # how often an open console looks for new tickets (one indexed query)
+LIVE_KEEPALIVE_SECONDS = 25.0
+
+
+@routes.get("/console/events")
+@staff_only
+async def console_events(request: web.Request) -> web.StreamResponse:
+    """Server-sent events for an open console: each new ticket of the officer's communities as it
+    arrives (urgent ones flagged), so the page can show it, play a sound and raise a notification.
+    New tickets are read from the database, so every replica sees every ticket whoever took it in."""
+    container = request.app[CONTAINER]
+    officer = staff_of(request)
+    try:
+        last = int(request.headers.get("Last-Event-ID") or request.query.get("after") or -1)
+    except ValueError:
+        last = -1
+    if last < 0:  # from now on: the page already lists what was there
+        newest, _ = await container.officers.search(
+            officer, EscalationSearch(statuses=tuple(EscalationStatus), limit=1, newest_first=True)
+        )
+        last = newest[0].escalation.id if newest else 0
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )
+    await response.prepare(request)
+    await response.write(b"retry: 5000\n\n")
+    quiet = 0.0
+    # The hub ends this stream at shutdown (None in the queue), like the residents' streams.
+    closing = request.app[HUB].subscribe(ResidentRef(Channel.WEB, f"console-staff-{officer.id}"))
+    with closing as ended, contextlib.suppress(ConnectionResetError):
+        while True:
+            found, _ = await container.officers.search(
+                officer, EscalationSearch(statuses=WAITING, after_id=last, limit=50, newest_first=False)
+            )
+            for view in sorted(found, key=lambda v: v.escalation.id):
+                item = _item(container, view, officer)
+                data = {
+                    k: item[k] for k in ("id", "ticket", "community", "question", "urgent", "urgent_label")
+                }
+                event = LiveEvent("ticket", data)
+                await response.write(f"id: {view.escalation.id}\n".encode() + event.encode())
+                last = max(last, view.escalation.id)
+                quiet = 0.0
+            with contextlib.suppress(TimeoutError):
+                if await asyncio.wait_for(ended.get(), LIVE_POLL_SECONDS) is None:
+                    break
+            quiet += LIVE_POLL_SECONDS
+            if quiet >= LIVE_KEEPALIVE_SECONDS:
+                await response.write(b": keepalive\n\n")
+                quiet = 0.0
+    return response
 
 
 def _communities_of(container: Container, officer: Staff) -> list[dict[str, str]]:

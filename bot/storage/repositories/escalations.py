@@ -176,6 +176,8 @@ class SqlEscalationRepository:
             conditions += [e.status.in_([OPEN, CLAIMED]), e.due_at < search.overdue_at]
         if search.officer_id is not None:
             conditions.append(e.officer_id == search.officer_id)
+        if search.after_id is not None:
+            conditions.append(e.id > search.after_id)
         wanted: list[ColumnElement[bool]] = []
         if search.ticket is not None:
             wanted.append(e.id == search.ticket)
@@ -192,7 +194,7 @@ class SqlEscalationRepository:
             .where(*conditions)
         )
         total = int(await self._session.scalar(counted) or 0)
-        order = (c.urgent.desc(), e.due_at, e.id)
+        order = (e.id.desc(),) if search.newest_first else (c.urgent.desc(), e.due_at, e.id)
         page = _view_select().where(*conditions).order_by(*order).offset(search.offset).limit(search.limit)
         return await self._views(page), total
 
