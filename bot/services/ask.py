@@ -14,6 +14,8 @@ from bot.core.matcher import Matcher
 from bot.core.models import (
     Candidate,
     Channel,
+    Escalation,
+    EscalationStatus,
     MatchResult,
     NewConsultation,
     NewEscalation,
@@ -22,7 +24,7 @@ from bot.core.models import (
     ticket_number,
 )
 from bot.core.policy import answer_due
-from bot.core.ports import Clock, ConversationStore, NotFoundError, UnitOfWorkFactory
+from bot.core.ports import Clock, ConversationStore, NotFoundError, UnitOfWork, UnitOfWorkFactory
 from bot.core.privacy import mask_and_truncate, mask_phone, normalize_phone
 from bot.core.replies import Choice, Notice, Reply
 from bot.core.text import MATCH_CHAR_LIMIT, strip_controls
@@ -584,7 +586,15 @@ class AskService:
                 )
             )
             escalation_id = None
-            if escalate and due_at is not None:
+            repeated = (
+                await self._waiting_repeat(uow, resident, community, text_masked, now)
+                if escalate and not urgent
+                else None
+            )
+            if repeated is not None:
+                # The same question again while its ticket waits: one ticket, not a second post.
+                escalation_id, due_at = repeated.id, repeated.due_at
+            elif escalate and due_at is not None:
                 escalation = await uow.escalations.open(consultation.id, NewEscalation(due_at=due_at))
                 escalation_id = escalation.id
                 common = dict(escalation_id=escalation.id, community=community, question=text_masked, now=now)
@@ -610,10 +620,35 @@ class AskService:
             await uow.commit()
         return consultation.id, escalation_id, due_at
 
+    async def _waiting_repeat(
+        self, uow: UnitOfWork, resident: ResidentRef, community: str, text_masked: str, now: datetime
+    ) -> Escalation | None:
+        """The resident's waiting ticket in this community for the same question (the same words, give or
+        take punctuation and spacing) opened in the last REPEAT_WINDOW, if any."""
+        asked = _folded(text_masked)
+        if not asked:
+            return None
+        for view in await uow.escalations.for_resident(resident, limit=REPEAT_LOOKBACK):
+            e = view.escalation
+            if now - e.created_at > REPEAT_WINDOW:
+                break  # newest first: the rest are older still
+            waiting = e.status in (EscalationStatus.OPEN, EscalationStatus.CLAIMED)
+            if waiting and e.community == community and not view.urgent and _folded(view.question) == asked:
+                return e
+        return None
+
     def _due(self, now: datetime, urgent: bool) -> datetime:
         if urgent:
             return now + timedelta(minutes=self._service_time.urgent_minutes)
         return answer_due(now, self._service_time.working_days, self._service_time.timezone)
+
+
+REPEAT_WINDOW = timedelta(hours=24)
+REPEAT_LOOKBACK = 20  # the resident's newest tickets looked at for a repeat
+
+
+def _folded(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
 def _explained(result: MatchResult) -> dict:

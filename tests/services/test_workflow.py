@@ -252,3 +252,26 @@ async def test_resident_sees_own_questions_only(container: Container) -> None:
     async with container.uow_factory() as uow:
         mine = await uow.escalations.for_resident(RESIDENT)
     assert len(mine) == 1 and mine[0].resident == RESIDENT
+
+
+async def test_a_repeated_question_keeps_its_waiting_ticket(container: Container) -> None:
+    first = await _escalate(container)
+    again = await _escalate(container, "我家楼下的路灯，坏了好几天没人修！")  # punctuation aside, the same
+    assert again == first
+    other = await container.ask.ask(
+        "gongyuan",
+        ResidentRef(Channel.TELEGRAM, "2002"),
+        "我家楼下的路灯坏了好几天了没人修",
+        Channel.TELEGRAM,
+    )
+    assert other.ticket is not None and int(other.ticket[2:]) != first  # another resident: their own
+    async with container.uow_factory() as uow:
+        posts = await uow.outbox.lease_due(container.clock.now() + timedelta(seconds=1), 50, 60)
+        await uow.commit()
+    assert sorted(m.escalation_id for m in posts if m.kind == "escalation_post") == sorted(
+        [first, int(other.ticket[2:])]
+    )  # one post per ticket: the officers are not asked twice
+    officer = await container.staff.add("李警官", Role.OFFICER, ["gongyuan"], telegram_user_id=97)
+    await container.officers.answer(officer, first, "已通知街道修路灯。")
+    after_answer = await _escalate(container)
+    assert after_answer != first  # answered: asking again is a new matter
