@@ -296,3 +296,23 @@ async def test_every_surface_shows_the_same_figures(client: TestClient, containe
     ]
     assert f"<th>机器人解答</th><td>{outcomes['answer']}</td>" in annual
     assert f"<th>群众提问</th><td>{report.asked}</td>" in annual
+    today = today_in(container.settings.timezone).isoformat()
+    figures = await (await client.get("/api/v1/stats", params={"from": today, "to": today})).json()
+    assert (figures["questions"], figures["views"]) == (5, 3)
+    assert figures["answered"] + figures["clarified"] + figures["escalated"] == figures["questions"]
+    assert figures["answered"] == outcomes["answer"] and figures["escalated"] == outcomes["escalate"]
+    assert sum(d["questions"] for d in figures["by_day"]) == 5 and figures["by_day"][0]["day"] == today
+    hexi = await (await client.get("/api/v1/stats", params={"community": "hexi"})).json()
+    assert hexi["questions"] == 2
+
+
+async def test_the_stats_api_is_for_admins_only(client: TestClient, container: Container, people) -> None:
+    response = await client.get("/api/v1/stats")
+    assert response.status == 401 and (await response.json())["error"] == "login"
+    await people.officer()
+    await login(client, "li")
+    assert (await client.get("/api/v1/stats")).status == 403
+    await people.admin()
+    await login(client, "admin")
+    assert (await client.get("/api/v1/stats", params={"from": "2026-13-01"})).status == 400
+    assert (await client.get("/api/v1/stats", params={"community": "nowhere"})).status == 404

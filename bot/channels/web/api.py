@@ -10,18 +10,21 @@ import math
 import re
 import secrets
 import time
+from datetime import date, timedelta
 from typing import Any
 
 from aiohttp import web
 
 from bot.channels.web.body import json_object
+from bot.channels.web.filters import StatsFilter, today_in
+from bot.channels.web.identity import current_staff
 from bot.channels.web.keys import ASK_LIMIT, CONTAINER, METRICS, SECRETS
 from bot.channels.web.openapi import openapi_document
 from bot.channels.web.security import check_ref, sign_ref
 from bot.channels.web.throttle import ASKING_TOO_FAST
 from bot.channels.web.views import chat_reply, ticket_item
 from bot.core.knowledge import UnknownCommunityError
-from bot.core.models import Channel, ResidentRef
+from bot.core.models import Channel, Outcome, ResidentRef, Role
 
 MAX_QUESTION_CHARS = 4000
 RESIDENT_RE = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
@@ -141,6 +144,67 @@ async def escalations(request: web.Request) -> web.Response:
         views = await uow.escalations.for_resident(resident, limit=20)
     items = [ticket_item(v, container.settings.timezone, names) for v in views]
     return _json({"resident": resident.channel_user_id, "escalations": items})
+
+
+@routes.get("/api/v1/stats")
+async def stats(request: web.Request) -> web.Response:
+    """The figures of a period for admins (their session): the same numbers as the dashboard, the
+    annual page, the exports and Telegram /stats, from the same report. Dates are local days
+    (TIMEZONE), both inclusive; the three outcomes add up to `questions`."""
+    staff = await current_staff(request)
+    if staff is None:
+        return _error(401, "login", "请先以管理员身份登录。")
+    if staff.role is not Role.ADMIN:
+        return _error(403, "forbidden", "只有管理员可以查看统计。")
+    container = request.app[CONTAINER]
+    tz = container.settings.timezone
+    try:
+        since = date.fromisoformat(request.query["from"]) if "from" in request.query else None
+        until = date.fromisoformat(request.query["to"]) if "to" in request.query else None
+    except ValueError:
+        return _error(400, "bad_request", "from 和 to 须为 YYYY-MM-DD 格式的日期。")
+    community = request.query.get("community") or None
+    if community is not None and community not in container.kb.communities:
+        return _error(
+            404, "unknown_community", f"没有这个社区：{community}", known=sorted(container.kb.communities)
+        )
+    today = today_in(tz)
+    until = until or today
+    since = since or until - timedelta(days=29)
+    if since > until:
+        return _error(400, "bad_request", "from 不能晚于 to。")
+    query = StatsFilter(since, until, community).query(tz)
+    report = await container.reports.report(query)
+    s, r = report.snapshot, report.response
+    outcomes = report.questions_by_outcome
+    return _json(
+        {
+            "from": since.isoformat(),
+            "to": until.isoformat(),
+            "community": community,
+            "timezone": tz,
+            "questions": report.asked,
+            "answered": outcomes.get(Outcome.ANSWER.value, 0),
+            "clarified": outcomes.get(Outcome.CLARIFY.value, 0),
+            "escalated": outcomes.get(Outcome.ESCALATE.value, 0),
+            "views": s.menu_views,
+            "urgent": s.urgent,
+            "escalations": dict(s.escalations),
+            "not_a_matter": s.not_a_matter,
+            "answer_rate": report.answer_rate,
+            "response": {
+                "answered": r.answered,
+                "median_minutes": r.median_minutes,
+                "p90_minutes": r.p90_minutes,
+                "within_due": r.within_due,
+            },
+            "satisfaction": dict(s.satisfaction),
+            "satisfaction_rate": report.satisfaction_rate,
+            "by_day": [{"day": row.key, "questions": row.count} for row in s.by_day],
+            "by_community": [{"community": row.key, "consultations": row.count} for row in s.by_community],
+            "by_entry": [{"entry": row.key, "consultations": row.count} for row in s.by_entry],
+        }
+    )
 
 
 @routes.get("/api/v1/openapi.json")

@@ -192,6 +192,61 @@ def openapi_document() -> dict[str, Any]:
                     "responses": responses({"type": "object"}, 400, 404),
                 }
             },
+            "/api/v1/stats": {
+                "get": {
+                    "summary": "The figures of a period (admins, by session): local days, both inclusive",
+                    "parameters": [
+                        {
+                            "name": "from",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string", "format": "date"},
+                        },
+                        {
+                            "name": "to",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string", "format": "date"},
+                        },
+                        {"name": "community", "in": "query", "required": False, "schema": _TEXT},
+                    ],
+                    "responses": responses(
+                        {
+                            "type": "object",
+                            "required": [
+                                "questions",
+                                "answered",
+                                "clarified",
+                                "escalated",
+                                "views",
+                                "escalations",
+                            ],
+                            "properties": {
+                                "questions": {
+                                    "type": "integer",
+                                    "description": "answered + clarified + escalated",
+                                },
+                                "answered": {"type": "integer"},
+                                "clarified": {"type": "integer"},
+                                "escalated": {"type": "integer"},
+                                "views": {"type": "integer", "description": "guide views, not questions"},
+                                "escalations": {
+                                    "type": "object",
+                                    "additionalProperties": {"type": "integer"},
+                                },
+                                "satisfaction": {
+                                    "type": "object",
+                                    "additionalProperties": {"type": "integer"},
+                                },
+                            },
+                        },
+                        400,
+                        401,
+                        403,
+                        404,
+                    ),
+                }
+            },
             "/livez": {"get": {"summary": "The process answers", "responses": responses({"type": "object"})}},
             "/readyz": {
                 "get": {
