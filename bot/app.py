@@ -17,6 +17,7 @@ from bot.wiring import Container, build_container
 log = logging.getLogger(__name__)
 
 REMINDER_INTERVAL_SECONDS = 60.0
+RETENTION_INTERVAL_SECONDS = 24 * 3600.0
 
 
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> int:
@@ -26,7 +27,10 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> int
     _stop_on_signals(stop)
     container = await build_container(settings)
     notifiers: dict[Channel, Notifier] = {}
-    tasks: list[asyncio.Task[None]] = [asyncio.create_task(_remind(container, stop), name="reminders")]
+    tasks: list[asyncio.Task[None]] = [
+        asyncio.create_task(_remind(container, stop), name="reminders"),
+        asyncio.create_task(_retain(container, stop), name="retention"),
+    ]
     bot = None
     configure = None
     shared: tuple[Any, Any] = (None, None)
@@ -87,6 +91,17 @@ async def _remind(container: Container, stop: asyncio.Event) -> None:
             log.exception("reminder pass failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=REMINDER_INTERVAL_SECONDS)
+
+
+async def _retain(container: Container, stop: asyncio.Event) -> None:
+    """At start and then daily: every replica runs it, and running it twice changes nothing."""
+    while not stop.is_set():
+        try:
+            await container.retention.run_once()
+        except Exception:  # a database hiccup must not end the loop
+            log.exception("retention pass failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=RETENTION_INTERVAL_SECONDS)
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:

@@ -21,6 +21,10 @@ class Settings(BaseSettings):
         default="sqlite+aiosqlite:///data/policebot.db",
         description="SQLAlchemy async URL; PostgreSQL: postgresql+asyncpg://user@host:5432/db",
     )
+    # Residents' words (questions, answers, call-back numbers) are removed after this many days; counts
+    # stay. 0 keeps everything.
+    retention_days: int = Field(default=365, ge=0, le=36500)
+
     # A database that is down or frozen fails a request within these (503), never hangs it.
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
     db_statement_timeout_seconds: float = Field(default=15.0, gt=0, le=600)

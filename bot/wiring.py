@@ -25,6 +25,7 @@ from bot.services.idempotency import IdempotencyService
 from bot.services.officers import OfficerService
 from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
+from bot.services.retention import RetentionService
 from bot.services.staff import StaffService
 from bot.services.stats import StatsService
 from bot.settings import Settings
@@ -93,6 +94,7 @@ class Container:
     drafts: DraftService
     reports: ReportService
     idempotency: IdempotencyService
+    retention: RetentionService
     reminders: ReminderService
     exports: ExportService
     conversations: ConversationStore
@@ -177,6 +179,7 @@ async def build_container(
         drafts=drafts,
         reports=ReportService(uow_factory),
         idempotency=IdempotencyService(uow_factory, clock),
+        retention=RetentionService(engine, clock, settings.retention_days),
         reminders=ReminderService(
             kb,
             uow_factory,
