@@ -18,6 +18,7 @@ from bot.core.ports import Clock, ConversationStore, UnitOfWorkFactory
 from bot.core.triage import Triage
 from bot.kb.loader import load_knowledge
 from bot.services.ask import AskService, ServiceTime
+from bot.services.audit import AuditService
 from bot.services.drafts import DraftService
 from bot.services.exports import ExportService
 from bot.services.feedback import FeedbackService
@@ -95,6 +96,7 @@ class Container:
     reports: ReportService
     idempotency: IdempotencyService
     retention: RetentionService
+    audit: AuditService
     reminders: ReminderService
     exports: ExportService
     conversations: ConversationStore
@@ -180,6 +182,7 @@ async def build_container(
         reports=ReportService(uow_factory),
         idempotency=IdempotencyService(uow_factory, clock),
         retention=RetentionService(engine, clock, settings.retention_days),
+        audit=AuditService(uow_factory, clock),
         reminders=ReminderService(
             kb,
             uow_factory,

@@ -269,6 +269,32 @@ class EscalationSearch:
     limit: int = 20
 
 
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One action of an officer or admin: who, when, what, on what. Kept apart from the consultations
+    (and from their retention): the record of who handled residents' matters."""
+
+    at: datetime
+    staff_id: int | None
+    staff_name: str
+    action: str  # one of AUDIT_ACTIONS
+    target: str  # a ticket number, a draft, an export's period
+    detail: str = ""
+
+
+AUDIT_ACTIONS = {
+    "claim": "认领工单",
+    "answer": "答复工单",
+    "hand_over": "转交工单",
+    "close": "办结工单",
+    "save_draft": "答复存为知识草稿",
+    "approve_draft": "审核通过知识草稿",
+    "reject_draft": "退回知识草稿",
+    "export": "导出数据",
+    "sign_in": "登录",
+}
+
+
 def ticket_number(escalation_id: int) -> str:
     """Human-readable ticket number residents quote to officers (网上警务室 → WJ)."""
     return f"WJ{escalation_id:06d}"

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from bot.core.models import (
+    AuditEntry,
     CloseReason,
     Community,
     Consultation,
@@ -302,6 +303,14 @@ class IdempotencyStore(Protocol):
     async def prune(self, before: datetime, limit: int = 500) -> int: ...
 
 
+class AuditLog(Protocol):
+    async def record(self, entry: AuditEntry) -> None: ...
+
+    async def recent(self, limit: int = 200, action: str | None = None) -> list[AuditEntry]:
+        """Newest first."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction per use case: repositories share it; nothing is written until commit()."""
 
@@ -316,6 +325,7 @@ class UnitOfWork(Protocol):
     drafts: DraftRepository
     updates: UpdateInbox
     idempotency: IdempotencyStore
+    audit: AuditLog
 
     async def __aenter__(self) -> Self: ...
 

@@ -14,6 +14,7 @@ from bot.core.knowledge import KnowledgeBase
 from bot.core.matcher import Matcher
 from bot.core.models import CATEGORIES, SECTIONS, Answer, Draft, DraftStatus, Entry, Role, Staff
 from bot.core.ports import Clock, ConflictError, NotFoundError, UnitOfWorkFactory
+from bot.services.audit import record
 from bot.services.officers import PermissionDenied
 
 MIN_QUESTIONS = 5  # the same rule as for every entry in knowledge/
@@ -73,6 +74,10 @@ class DraftService:
                 question="\n".join(questions),
                 answer=approval.answer.strip(),
             )
+            scope = "全市通用" if approval.community is None else approval.community
+            await record(
+                uow, self._clock, admin, "approve_draft", f"草稿 #{draft_id}", f"{entry_id}（{scope}）"
+            )
             await uow.commit()
         entry = _entry(draft, approval)
         await self._go_live(entry)
@@ -82,6 +87,7 @@ class DraftService:
         _require_admin(admin)
         async with self._uow() as uow:
             draft = await uow.drafts.decide(draft_id, DraftStatus.REJECTED, admin.id, self._clock.now())
+            await record(uow, self._clock, admin, "reject_draft", f"草稿 #{draft_id}")
             await uow.commit()
         return draft
 

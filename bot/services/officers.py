@@ -26,6 +26,7 @@ from bot.core.models import (
 )
 from bot.core.ports import Clock, NotFoundError, UnitOfWork, UnitOfWorkFactory
 from bot.core.privacy import mask_and_truncate, mask_personal_numbers
+from bot.services.audit import record
 from bot.services.posting import post_to_officers
 
 # Answers can only be delivered where the resident can be reached again.
@@ -82,6 +83,7 @@ class OfficerService:
         async with self._uow() as uow:
             await self._authorised_view(uow, officer, escalation_id)
             escalation = await uow.escalations.claim(escalation_id, officer, self._clock.now())
+            await record(uow, self._clock, officer, "claim", ticket_number(escalation_id))
             await uow.commit()
         return escalation
 
@@ -97,6 +99,7 @@ class OfficerService:
         async with self._uow() as uow:
             view = await self._authorised_view(uow, officer, escalation_id)
             escalation = await self._answer_in(uow, view, officer, text, now)
+            await record(uow, self._clock, officer, "answer", ticket_number(escalation_id))
             await uow.commit()
         return escalation
 
@@ -144,6 +147,10 @@ class OfficerService:
                 due_at=escalation.due_at,
                 now=now,
             )
+            target = self._kb.community(community).name
+            await record(
+                uow, self._clock, officer, "hand_over", ticket_number(escalation_id), f"转交{target}"
+            )
             await uow.commit()
         return escalation
 
@@ -179,6 +186,9 @@ class OfficerService:
                     told = CLOSE_TELLS_RESIDENT[reason].format(note=note)
                     await self._answer_in(uow, view, officer, told, now)
             escalation = await uow.escalations.close(escalation_id, now, reason, note or None)
+            await record(
+                uow, self._clock, officer, "close", ticket_number(escalation_id), CLOSE_REASON_ZH[reason]
+            )
             await uow.commit()
         return escalation
 
@@ -201,6 +211,9 @@ class OfficerService:
                     created_at=self._clock.now(),
                     escalation_id=escalation_id,
                 )
+            )
+            await record(
+                uow, self._clock, officer, "save_draft", f"草稿 #{draft.id}", ticket_number(escalation_id)
             )
             await uow.commit()
         return draft

@@ -160,6 +160,21 @@ class ConsultationRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class AuditRow(Base):
+    """Officers' and admins' actions (bot.core.models.AuditEntry), newest read first."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    staff_id: Mapped[int | None] = mapped_column(Integer)  # no foreign key: the record outlives the account
+    staff_name: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text)
+
+
 class IdempotentRequestRow(Base):
     """An API request sent with an Idempotency-Key (its SHA-256), and the response its retries get."""
 

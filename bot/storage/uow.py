@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.ports import Clock
 from bot.storage.repositories import (
+    SqlAuditLog,
     SqlCommunityRepository,
     SqlConsultationRepository,
     SqlDraftRepository,
@@ -43,6 +44,7 @@ class SqlUnitOfWork:
     drafts: SqlDraftRepository
     updates: SqlUpdateInbox
     idempotency: SqlIdempotencyStore
+    audit: SqlAuditLog
 
     def __init__(
         self,
@@ -71,6 +73,7 @@ class SqlUnitOfWork:
         self.drafts = SqlDraftRepository(session)
         self.updates = SqlUpdateInbox(session)
         self.idempotency = SqlIdempotencyStore(session)
+        self.audit = SqlAuditLog(session)
         return self
 
     async def __aexit__(

@@ -72,7 +72,7 @@ async def test_migrate_at_head_is_a_quick_no_op(database_url: str) -> None:
     started = time.perf_counter()
     await migrate(database_url)
     assert time.perf_counter() - started < 1.0
-    assert await current_revision(database_url) == head_revision() == "0011"
+    assert await current_revision(database_url) == head_revision() == "0012"
 
 
 async def test_migrations_build_exactly_the_schema_the_tables_describe(database_url: str) -> None:

@@ -376,3 +376,33 @@ async def test_new_tickets_reach_an_open_console_as_events(
 
     anonymous = await other_client.get("/console/events", allow_redirects=False)
     assert anonymous.status in (302, 303, 401)  # another browser, not signed in
+
+
+async def test_officers_and_admins_actions_are_on_record(
+    client: TestClient, other_client: TestClient, container: Container, people
+) -> None:
+    await people.officer()
+    await people.admin()
+    escalation_id = await escalate(container)
+    await login(client, "li")
+    await act(client, escalation_id, "claim")
+    await act(client, escalation_id, "answer", answer="已联系街道修路灯。")
+    await act(client, escalation_id, "close", reason="answered")
+    assert (await client.get("/admin/audit")).status == 403  # officers do not read the record
+    await login(other_client, "admin")
+    await other_client.get("/admin/export/consultations.csv")
+    page = await (await other_client.get("/admin/audit")).text()
+    table = page[page.index('id="audit"') :]
+    ticket = f"WJ{escalation_id:06d}"
+    for who, action in (
+        ("李警官", "认领工单"),
+        ("李警官", "答复工单"),
+        ("李警官", "办结工单"),
+        ("管理员", "导出数据"),
+    ):
+        assert f"<td>{who}</td><td>{action}</td>" in table, action
+    assert ticket in table and table.count("<td>登录</td>") == 2
+    only = await (await other_client.get("/admin/audit", params={"action": "close"})).text()
+    assert (
+        "办结工单" in only[only.index('id="audit"') :] and "认领工单" not in only[only.index('id="audit"') :]
+    )

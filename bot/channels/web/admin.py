@@ -16,7 +16,7 @@ from bot.channels.web.keys import CHARTS, CONTAINER, REPORTS
 from bot.channels.web.pages import flash, render
 from bot.channels.web.views import local_time
 from bot.core.knowledge import UnknownCommunityError
-from bot.core.models import CATEGORIES, SECTIONS, Draft
+from bot.core.models import AUDIT_ACTIONS, CATEGORIES, SECTIONS, Draft
 from bot.core.ports import ConflictError
 from bot.services.drafts import MIN_QUESTIONS, Approval
 from bot.services.reports import AdminReport, annual_paragraph, year_query
@@ -88,10 +88,38 @@ async def export(request: web.Request) -> web.StreamResponse:
     header, rows = container.exports.rows(what, query)
     sheet = "咨询" if what == "consultations" else "工单"
     filename = f"{what}-{selected.since.isoformat()}-{selected.until.isoformat()}.{fmt}"
+    place = container.exports.period_title(what, query)
+    await container.audit.record(staff_of(request), "export", f"{what}.{fmt}", place)
     if fmt == "csv":
         return await send_csv(request, filename, header, rows, tz)
     title = container.exports.period_title(what, query)
     return await send_xlsx(request, filename, sheet, header, rows, tz, title)
+
+
+@routes.get("/admin/audit", name="audit")
+@admin_only
+async def audit(request: web.Request) -> web.Response:
+    """Who did what: officers' and admins' actions, newest first (kept apart from consultations)."""
+    container = request.app[CONTAINER]
+    action = request.query.get("action") or None
+    if action not in AUDIT_ACTIONS:
+        action = None
+    tz = container.settings.timezone
+    entries = await container.audit.recent(200, action)
+    items = [
+        {
+            "at": local_time(e.at, tz),
+            "who": e.staff_name,
+            "action": AUDIT_ACTIONS.get(e.action, e.action),
+            "target": e.target,
+            "detail": e.detail,
+        }
+        for e in entries
+    ]
+    actions = list(AUDIT_ACTIONS.items())
+    return await render(
+        request, "audit.html", {"entries": items, "actions": actions, "selected": action or ""}
+    )
 
 
 @routes.get("/admin/annual", name="annual")

@@ -64,6 +64,7 @@ async def login(request: web.Request) -> web.Response:
     renew_session(session)
     # The cookie carries a token whose row decides whether it still counts (logout, sign out everywhere).
     session[SESSION_TOKEN] = await request.app[CONTAINER].staff.start_session(staff.id)
+    await request.app[CONTAINER].audit.record(staff, "sign_in", "网页", address)
     raise web.HTTPSeeOther(next_path or _home(staff.role))
 
 

@@ -1,5 +1,6 @@
 """SQL implementations of the core repository ports. Each returns core dataclasses, never ORM rows."""
 
+from bot.storage.repositories.audit import SqlAuditLog
 from bot.storage.repositories.communities import SqlCommunityRepository
 from bot.storage.repositories.consultations import SqlConsultationRepository
 from bot.storage.repositories.drafts import SqlDraftRepository
@@ -13,6 +14,7 @@ from bot.storage.repositories.stats import SqlStatsRepository
 from bot.storage.repositories.updates import SqlUpdateInbox
 
 __all__ = [
+    "SqlAuditLog",
     "SqlCommunityRepository",
     "SqlConsultationRepository",
     "SqlDraftRepository",

@@ -112,6 +112,10 @@ async def export(message: Message, command: CommandObject, container: Container)
         until=datetime.combine(end + timedelta(days=1), time.min, tz).astimezone(UTC),
     )
     data = await container.exports.workbook(query)
+    user = message.from_user
+    actor = await container.officers.staff_by_telegram(user.id) if user is not None else None
+    if actor is not None:  # StaffOnly let it through: the export is on record like the web's
+        await container.audit.record(actor, "export", "Telegram /export", f"{start} 至 {end}")
     name = f"网上警务室-{start.isoformat()}-{end.isoformat()}.xlsx"
     await message.reply_document(
         BufferedInputFile(data, filename=name), caption=f"{start} 至 {end} 的咨询记录（已脱敏）与转办工单"
