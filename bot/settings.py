@@ -21,6 +21,11 @@ class Settings(BaseSettings):
         default="sqlite+aiosqlite:///data/policebot.db",
         description="SQLAlchemy async URL; PostgreSQL: postgresql+asyncpg://user@host:5432/db",
     )
+    # At SIGTERM: /readyz says "draining" this long first, so a load balancer stops sending requests,
+    # then the server stops accepting and finishes the requests in flight (up to the second figure).
+    shutdown_drain_seconds: float = Field(default=5.0, ge=0, le=120)
+    shutdown_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+
     # Residents' words (questions, answers, call-back numbers) are removed after this many days; counts
     # stay. 0 keeps everything.
     retention_days: int = Field(default=365, ge=0, le=36500)

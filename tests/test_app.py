@@ -27,6 +27,7 @@ async def test_run_serves_the_web_app_without_a_token_and_stops(tmp_path: Path, 
         data_dir=tmp_path / "data",
         web_port=port,
         bot_token=None,
+        shutdown_drain_seconds=1.0,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(serve(settings, stop=stop))
@@ -43,6 +44,14 @@ async def test_run_serves_the_web_app_without_a_token_and_stops(tmp_path: Path, 
                 raise AssertionError("the web app did not come up")
             async with http.get(f"http://127.0.0.1:{port}/c/gongyuan") as response:
                 assert "公园社区" in await response.text()
+            # SIGTERM: readiness fails at once (the load balancer takes the replica out) while the
+            # replica still answers what reaches it; then it stops.
+            stop.set()
+            await asyncio.sleep(0.2)
+            async with http.get(f"http://127.0.0.1:{port}/readyz") as response:
+                assert response.status == 503 and (await response.json())["status"] == "draining"
+            async with http.get(f"http://127.0.0.1:{port}/c/gongyuan") as response:
+                assert response.status == 200
     finally:
         stop.set()
         assert await asyncio.wait_for(task, 20) == 0
@@ -63,6 +72,7 @@ async def test_run_with_a_token_answers_on_telegram_too(tmp_path: Path) -> None:
         web_port=_free_port(),
         bot_token="42:TEST",
         telegram_api_base=api.url,
+        shutdown_drain_seconds=0,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(serve(settings, stop=stop))

@@ -179,7 +179,7 @@ async def test_serve_starts_and_stops(tmp_path) -> None:
     from bot.wiring import build_container
     from tests.web.conftest import settings_for
 
-    container = await build_container(settings_for(tmp_path, web_port=0))
+    container = await build_container(settings_for(tmp_path, web_port=0, shutdown_drain_seconds=0))
     stop = asyncio.Event()
     try:
         task = asyncio.create_task(serve(container, stop=stop))

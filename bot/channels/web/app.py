@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from bot.channels.web.keys import (
     CHANNEL_STATES,
     CHARTS,
     CONTAINER,
+    DRAINING,
     HUB,
     METRICS,
     REPORTS,
@@ -74,6 +76,7 @@ def create_app(container: Container, *, hub: LiveHub | None = None) -> web.Appli
     app[REPORTS] = ReportCache()
     app[CHARTS] = ChartRenderer()
     app[CHANNEL_STATES] = {}
+    app[DRAINING] = asyncio.Event()
 
     env = aiohttp_jinja2.setup(
         app,

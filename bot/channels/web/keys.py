@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from bot.channels.web.charting import ChartRenderer
@@ -20,5 +22,7 @@ THROTTLE = web.AppKey("throttle", LoginThrottle)
 ASK_LIMIT = web.AppKey("ask_limit", AskLimiter)
 REPORTS = web.AppKey("reports", ReportCache)
 CHARTS = web.AppKey("charts", ChartRenderer)
+# Set at SIGTERM: /readyz answers 503 "draining" while the requests in flight finish.
+DRAINING = web.AppKey("draining", asyncio.Event)
 # Channels installed into this app report their state for /readyz: name → () -> "ok" | "degraded".
 CHANNEL_STATES = web.AppKey("channel_states", dict)

@@ -9,7 +9,7 @@ import logging
 from aiohttp import web
 
 from bot.channels.untrusted import same_secret
-from bot.channels.web.keys import CHANNEL_STATES, CONTAINER, METRICS
+from bot.channels.web.keys import CHANNEL_STATES, CONTAINER, DRAINING, METRICS
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,9 @@ async def livez(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     """Whether this replica can serve: the database (and Redis when configured) answered in time."""
     container = request.app[CONTAINER]
+    draining = request.app.get(DRAINING)
+    if draining is not None and draining.is_set():
+        return web.json_response({"status": "draining"}, status=503)
     checks = {"database": container.exports.ping()}
     if container.settings.redis_url:
         checks["redis"] = _redis_ping(container.settings.redis_url)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from aiohttp import web
 
 from bot.channels.web.app import create_app
+from bot.channels.web.keys import DRAINING
 from bot.channels.web.live import delivery_loop, live_hub_for, web_notifiers
 from bot.core.models import Channel
 from bot.core.ports import Notifier
@@ -45,11 +46,18 @@ async def serve(
     app.cleanup_ctx.append(delivery_loop(delivery))
     if configure is not None:
         configure(app)
-    runner = web.AppRunner(app, access_log=None)
+    # Requests in flight at shutdown get this long to finish before their handlers are cancelled.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=settings.shutdown_timeout_seconds)
     await runner.setup()
     try:
         await web.TCPSite(runner, settings.web_host, settings.web_port).start()
         log.warning("web channel on http://%s:%s/", settings.web_host, settings.web_port)
         await (stop or asyncio.Event()).wait()
+        # Drain: readiness fails first so that the load balancer takes this replica out, while it
+        # still answers whatever reaches it; then it stops accepting and finishes what is in flight.
+        app[DRAINING].set()
+        if settings.shutdown_drain_seconds:
+            log.warning("draining for %g s before stopping", settings.shutdown_drain_seconds)
+            await asyncio.sleep(settings.shutdown_drain_seconds)
     finally:
         await runner.cleanup()
