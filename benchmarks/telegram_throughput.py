@@ -115,7 +115,9 @@ class CannedAsk:
         entry = container.kb.entries_for(slug)[0]
         self._reply = Reply(Outcome.ANSWER, container.kb.community(slug), 90.0, False, 1, entry=entry)
 
-    async def ask(self, community: str, resident: Any, text: str, channel: Any) -> Any:
+    async def ask(
+        self, community: str, resident: Any, text: str, channel: Any, conversation: str | None = None
+    ) -> Any:
         return self._reply
 
 
