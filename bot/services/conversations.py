@@ -41,7 +41,8 @@ class ConversationMemory:
             async with asyncio.timeout(CONVERSATION_TIMEOUT):
                 data = await self._store.load(key)
         except Exception as exc:  # a conversation is a convenience: answer without it
-            log.warning("conversation state unavailable, answering without context: %s", exc)
+            reason = f"{type(exc).__name__} {exc}".strip()  # a timeout has no message of its own
+            log.warning("conversation state unavailable, answering without context: %s", reason)
             return None
         state = ConversationState.from_json(data) if data is not None else None
         return state if state is not None and state.fresh(community, self._clock.now()) else None
@@ -81,7 +82,8 @@ class ConversationMemory:
             async with asyncio.timeout(CONVERSATION_TIMEOUT):
                 await self._store.save(key, new.to_json(), int(talk.EXPIRES_AFTER.total_seconds()))
         except Exception as exc:
-            log.warning("conversation state not saved (the next message stands alone): %s", exc)
+            reason = f"{type(exc).__name__} {exc}".strip()
+            log.warning("conversation state not saved (the next message stands alone): %s", reason)
 
     async def forget(self, key: str) -> None:
         if self._store is None:
