@@ -17,13 +17,14 @@ from bot.core.matcher import Matcher
 from bot.core.ports import Clock, ConversationStore, UnitOfWorkFactory
 from bot.core.triage import Triage
 from bot.kb.loader import load_knowledge
-from bot.services.ask import AskService, ServiceTime
+from bot.services.ask import AskService
 from bot.services.audit import AuditService
 from bot.services.drafts import DraftService
 from bot.services.exports import ExportService
 from bot.services.feedback import FeedbackService
 from bot.services.idempotency import IdempotencyService
 from bot.services.officers import OfficerService
+from bot.services.recording import ServiceTime
 from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
 from bot.services.retention import RetentionService

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
 
 from bot.core import conversation as talk
 from bot.core.conversation import ConversationState
@@ -14,17 +13,13 @@ from bot.core.matcher import Matcher
 from bot.core.models import (
     Candidate,
     Channel,
-    Escalation,
-    EscalationStatus,
     MatchResult,
-    NewConsultation,
     NewEscalation,
     Outcome,
     ResidentRef,
     ticket_number,
 )
-from bot.core.policy import answer_due
-from bot.core.ports import Clock, ConversationStore, NotFoundError, UnitOfWork, UnitOfWorkFactory
+from bot.core.ports import Clock, ConversationStore, NotFoundError, UnitOfWorkFactory
 from bot.core.privacy import mask_and_truncate, mask_phone, normalize_phone
 from bot.core.replies import Choice, Notice, Reply
 from bot.core.text import MATCH_CHAR_LIMIT, strip_controls
@@ -32,6 +27,7 @@ from bot.core.triage import Triage, TriageResult
 from bot.services.conversations import ConversationMemory, conversation_key
 from bot.services.follow_ups import FollowUpReader
 from bot.services.posting import post_to_officers, raise_alarm
+from bot.services.recording import ConsultationRecorder, ServiceTime
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +42,6 @@ FOLLOW_UP_MAX_CHARS = 5
 # A pick by words this short ("第一个", "护照那个") only chooses; a longer one ("防盗呢，有啥好办法") also
 # asks something of its own, so the part asked before the list does not carry over to it.
 PICK_MAX_CHARS = 6
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceTime:
-    working_days: int = 1
-    timezone: str = "Asia/Shanghai"
-    urgent_minutes: int = 15  # an urgent ticket is due in minutes, not working days
 
 
 class NotUrgentError(ValueError):
@@ -76,10 +65,12 @@ class AskService:
         self._matcher = matcher
         self._uow = uow_factory
         self._clock = clock
-        self._service_time = service_time or ServiceTime()
         # Without a fitted classifier the readable rules still decide.
         self._triage = triage or Triage()
         self._duty_chat_id = duty_chat_id
+        self._recorder = ConsultationRecorder(
+            kb, uow_factory, clock, service_time or ServiceTime(), duty_chat_id
+        )
         self._memory = ConversationMemory(conversations, clock)
         self._follow_ups = FollowUpReader(kb)
 
@@ -117,7 +108,7 @@ class AskService:
 
         if is_junk(cleaned):
             # Keyboard mashing, one key held down, a laugh: ask for words; never an officer's ticket.
-            consultation_id, _, _ = await self._record(
+            consultation_id, _, _ = await self._recorder.record(
                 place.slug, resident, channel, stored, Outcome.CLARIFY, None, 0.0, escalate=False
             )
             return Reply(
@@ -256,7 +247,7 @@ class AskService:
         asked: str | None = None,
     ) -> Reply:
         entry = self._kb.entry_for(community, entry_id)
-        consultation_id, _, _ = await self._record(
+        consultation_id, _, _ = await self._recorder.record(
             community, resident, channel, stored, Outcome.ANSWER, entry_id, 100.0, escalate=False
         )
         return Reply(
@@ -324,7 +315,7 @@ class AskService:
         place = self._kb.community(community)
         if not result.normalized:
             # Only greetings, emoji or symbols: ask for words instead of bothering the officers.
-            consultation_id, _, _ = await self._record(
+            consultation_id, _, _ = await self._recorder.record(
                 place.slug,
                 resident,
                 channel,
@@ -341,7 +332,7 @@ class AskService:
         outcome = result.outcome
         best = result.best
         entry_id = best.entry_id if outcome is Outcome.ANSWER and best else None
-        consultation_id, escalation_id, due_at = await self._record(
+        consultation_id, escalation_id, due_at = await self._recorder.record(
             place.slug,
             resident,
             channel,
@@ -410,7 +401,7 @@ class AskService:
         """Recorded as urgent, a ticket due in minutes, the officers and the duty group alarmed at once."""
         assert triage.kind is not None
         log.warning("urgent consultation in %s: %s (%s)", community, triage.kind.value, triage.evidence)
-        consultation_id, escalation_id, due_at = await self._record(
+        consultation_id, escalation_id, due_at = await self._recorder.record(
             community,
             resident,
             channel,
@@ -482,7 +473,7 @@ class AskService:
         if entry_id not in self._kb.visible_ids(place.slug):
             raise KeyError(f"entry {entry_id!r} is not available in {place.slug}")
         entry = self._kb.entry_for(place.slug, entry_id)
-        consultation_id, _, _ = await self._record(
+        consultation_id, _, _ = await self._recorder.record(
             place.slug,
             resident,
             channel,
@@ -518,7 +509,7 @@ class AskService:
             consultation = await uow.consultations.get(consultation_id)
             if consultation is None:
                 raise KeyError(f"consultation {consultation_id} not found")
-            due_at = self._due(now, consultation.urgent)
+            due_at = self._recorder.due(now, consultation.urgent)
             escalation = await uow.escalations.open(consultation_id, NewEscalation(due_at=due_at))
             await post_to_officers(
                 uow,
@@ -544,111 +535,6 @@ class AskService:
             ticket=escalation.ticket,
             due_at=escalation.due_at,
         )
-
-    async def _record(
-        self,
-        community: str,
-        resident: ResidentRef,
-        channel: Channel,
-        text_masked: str,
-        outcome: Outcome,
-        entry_id: str | None,
-        score: float,
-        *,
-        escalate: bool,
-        candidates: tuple[tuple[str, float], ...] = (),
-        via_menu: bool = False,
-        urgent_kind: str | None = None,
-        earlier: tuple[str, ...] = (),
-    ) -> tuple[int, int | None, datetime | None]:
-        """One transaction: the consultation, and when escalated its ticket and the officers' post; an
-        emergency (`urgent_kind`) also alarms the officers' group and the duty group at once."""
-        urgent = urgent_kind is not None
-        now = self._clock.now()
-        due_at = self._due(now, urgent) if escalate else None
-        async with self._uow() as uow:
-            consultation = await uow.consultations.add(
-                NewConsultation(
-                    community=community,
-                    resident=resident,
-                    channel=channel,
-                    text_masked=text_masked,
-                    outcome=outcome,
-                    entry_id=entry_id,
-                    score=score,
-                    urgent=urgent,
-                    created_at=now,
-                    candidates=tuple(c for c, _ in candidates),
-                    candidate_scores=tuple(s for _, s in candidates),
-                    via_menu=via_menu,
-                    urgent_kind=urgent_kind,
-                    earlier=earlier,
-                )
-            )
-            escalation_id = None
-            repeated = (
-                await self._waiting_repeat(uow, resident, community, text_masked, now)
-                if escalate and not urgent
-                else None
-            )
-            if repeated is not None:
-                # The same question again while its ticket waits: one ticket, not a second post.
-                escalation_id, due_at = repeated.id, repeated.due_at
-            elif escalate and due_at is not None:
-                escalation = await uow.escalations.open(consultation.id, NewEscalation(due_at=due_at))
-                escalation_id = escalation.id
-                common = dict(escalation_id=escalation.id, community=community, question=text_masked, now=now)
-                await post_to_officers(
-                    uow,
-                    self._kb,
-                    urgent=urgent,
-                    urgent_kind=urgent_kind,
-                    candidates=candidates,
-                    due_at=due_at,
-                    earlier=earlier,
-                    **common,
-                )
-                if urgent_kind is not None:
-                    await raise_alarm(
-                        uow,
-                        self._kb,
-                        urgent_kind=urgent_kind,
-                        due_at=due_at,
-                        duty_chat_id=self._duty_chat_id,
-                        **common,
-                    )
-            await uow.commit()
-        return consultation.id, escalation_id, due_at
-
-    async def _waiting_repeat(
-        self, uow: UnitOfWork, resident: ResidentRef, community: str, text_masked: str, now: datetime
-    ) -> Escalation | None:
-        """The resident's waiting ticket in this community for the same question (the same words, give or
-        take punctuation and spacing) opened in the last REPEAT_WINDOW, if any."""
-        asked = _folded(text_masked)
-        if not asked:
-            return None
-        for view in await uow.escalations.for_resident(resident, limit=REPEAT_LOOKBACK):
-            e = view.escalation
-            if now - e.created_at > REPEAT_WINDOW:
-                break  # newest first: the rest are older still
-            waiting = e.status in (EscalationStatus.OPEN, EscalationStatus.CLAIMED)
-            if waiting and e.community == community and not view.urgent and _folded(view.question) == asked:
-                return e
-        return None
-
-    def _due(self, now: datetime, urgent: bool) -> datetime:
-        if urgent:
-            return now + timedelta(minutes=self._service_time.urgent_minutes)
-        return answer_due(now, self._service_time.working_days, self._service_time.timezone)
-
-
-REPEAT_WINDOW = timedelta(hours=24)
-REPEAT_LOOKBACK = 20  # the resident's newest tickets looked at for a repeat
-
-
-def _folded(text: str) -> str:
-    return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
 def _explained(result: MatchResult) -> dict:
