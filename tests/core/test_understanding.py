@@ -374,3 +374,41 @@ def test_a_key_word_is_one_an_entry_is_named_by_not_a_word_of_one_back_story() -
     assert unexplained_by_idcard("我在这边打工 身份证丢了怎么补办") == []
     # 分户 names another entry: an ID card answer would leave it unexplained.
     assert unexplained_by_idcard("身份证丢了还能分户吗") == ["分户"]
+
+
+def test_home_is_the_city_with_its_districts_and_province_but_not_its_neighbours() -> None:
+    from bot.core.understanding.places import home_places
+
+    home = home_places(["城中区公园社区 柳州市公安局城中分局"], [])
+    assert {"柳州", "城中", "柳北", "融水", "三江", "广西"} <= home
+    assert not {"南宁", "桂林", "三亚", "湖南"} & home
+
+
+def test_a_place_named_only_as_where_someone_comes_from_is_an_origin() -> None:
+    from bot.core.understanding.places import origins
+
+    assert origins("刚从贵州过来租房子住要去派出所登记吗") == {"贵州"}
+    assert origins("我是湖南人在这边上班") == {"湖南"}
+    assert origins("来自广东的游客要登记吗") == {"广东"}
+    # 人才 and 人口 are not people from there; a place asked about as well is not only an origin.
+    assert origins("杭州人才落户政策") == frozenset()
+    assert origins("深圳人口多少") == frozenset()
+    assert origins("我是湖南人，湖南的居住证积分怎么算") == frozenset()
+    assert origins("三亚户口迁入条件") == frozenset()
+
+
+def test_coming_from_another_place_does_not_make_it_another_places_question(small_matcher: Matcher) -> None:
+    result = small_matcher.match("刚从三亚过来，身份证丢了怎么补办", "gongyuan")
+    assert result.reason != "another place's rules"
+    assert result.best is not None and result.best.entry_id == "idcard.lost"
+    # The place a question is about still counts (see the test above for 三亚身份证丢了怎么补办).
+    assert small_matcher.match("三亚人才落户政策", "gongyuan").outcome is Outcome.ESCALATE
+
+
+def test_rare_words_of_the_closest_phrasing_left_out_are_measured(small_matcher: Matcher) -> None:
+    scorers = small_matcher._view.scorers
+    asked = set(small_matcher.segment("申请居住证要准备哪些东西"))
+    own = " ".join(small_matcher.segment("申请居住证要准备哪些东西"))
+    longer = " ".join(small_matcher.segment("台湾同胞在大陆申请居住证要准备哪些东西"))
+    assert scorers._extra(own, asked) == 0.0
+    assert 0.2 < scorers._extra(longer, asked) < 1.0

@@ -19,7 +19,7 @@ from bot.core.understanding.classifier import PhrasingClassifier
 from bot.core.understanding.corpus import Corpus
 from bot.core.understanding.dense import DenseIndex, VectorStore
 from bot.core.understanding.lexical import LexicalRanking, LexicalScorer, top_indices
-from bot.core.understanding.places import place_of
+from bot.core.understanding.places import origins, place_of
 
 PER_SCORER = 4  # candidates taken from each scorer
 
@@ -28,6 +28,7 @@ NAMES: tuple[str, ...] = (
     "lex_logp",
     "lex_rank",
     "lex_sim",
+    "phrasing_extra",
     "clf_p",
     "clf_logp",
     "clf_rank",
@@ -151,7 +152,10 @@ class Scorers:
             float(enc[self.is_referral].max()) if enc is not None and self.is_referral.any() else 0.0
         )
         length = math.log1p(len(normalized)) / 5.0
+        # A place named only as someone's origin does not make the question another place's (老公是
+        # 柳州人 still says it is about us).
         named = {p for t in words if (p := place_of(t)) is not None}
+        named -= origins(normalized) - self.corpus.home
         elsewhere = sorted(named - self.corpus.home)
         about_elsewhere = bool(elsewhere) and not named & self.corpus.home
         # ... when the candidate states local rules (national ones, 身份证 or 护照, hold there too).
@@ -159,6 +163,7 @@ class Scorers:
         rows = np.zeros((len(candidates), len(NAMES)))
         uncovered: list[list[str]] = []
         own_all, not_all = self.classifier.scope(xc)
+        asked = set(words) | set(lex.terms)
         for r, i in enumerate(candidates):
             # Another place's name a local entry never mentions is a key word it does not explain.
             own = self.lexical.doc_terms[i]
@@ -175,6 +180,7 @@ class Scorers:
                 "lex_logp": math.log(lex.probs[i] + 1e-4),
                 "lex_rank": 1.0 / lex_rank[i],
                 "lex_sim": phrasing[1] if phrasing else 0.0,
+                "phrasing_extra": self._extra(phrasing[0].joined, asked) if phrasing else 1.0,
                 "clf_p": clf_p[i],
                 "clf_logp": math.log(clf_p[i] + 1e-4),
                 "clf_rank": 1.0 / clf_rank[i],
@@ -207,6 +213,16 @@ class Scorers:
         # Single characters (事, 的) do not make "身份证的事" any less a bare 身份证.
         broad = shared or self.lexical.is_bare_shared_word([w for w in words if len(w) > 1])
         return Analysis(candidates, rows, lex, clf_p, enc, enc_sims, uncovered, blocked, xc, away, broad)
+
+    def _extra(self, joined: str, asked: set[str]) -> float:
+        """How much of the closest phrasing the question leaves out, by rarity: rapidfuzz's token-set
+        score calls 申请居住证要准备什么 identical to 台湾同胞在大陆申请居住证要准备哪些东西, whose rarest
+        words (台湾同胞, 大陆) are exactly what make it another entry's."""
+        idf, median = self.lexical.idf, self.lexical.median_idf
+        terms = set(joined.split())
+        total = sum(idf.get(t, median) for t in terms)
+        missing = sum(idf.get(t, median) for t in terms if t not in asked)
+        return missing / total if total else 0.0
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:

@@ -41,6 +41,7 @@ _MONOTONIC = {
     "not_minus_own": -1,
     "enc_referral_gap": -1,
     "other_place": -1,
+    "phrasing_extra": -1,
 }
 
 

@@ -1,12 +1,14 @@
 """Noticing a question about another place: 三亚户口迁入条件 asks about Sanya's rules, which the police
 room of this city cannot answer, however well the words match its own 户口迁入 entry.
 
-The places (provinces, cities, some foreign ones) are a plain list; the home places are learned from
-the knowledge base: those its communities name and those its answers keep mentioning.
+The places (provinces, cities and the districts of some) are a list that says which lies in which; the
+home places are learned from the knowledge base: those its communities name and those its answers keep
+mentioning, with the places above them (the province) and within them (every district of the city).
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
@@ -17,9 +19,45 @@ HOME_MENTIONS = 3  # answers of at least this many entries name a place: it is t
 
 
 @lru_cache(maxsize=1)
-def places() -> frozenset[str]:
+def _atlas() -> tuple[frozenset[str], dict[str, str]]:
+    """Every place, and the place each one lies in (from lines "A: B C")."""
+    names: set[str] = set()
+    parent: dict[str, str] = {}
     text = (Path(__file__).parent / "data" / "places.txt").read_text(encoding="utf-8")
-    return frozenset(name for line in text.splitlines() if not line.startswith("#") for name in line.split())
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        above, _, below = line.rpartition(":")
+        above = above.strip()
+        for name in below.split():
+            names.add(name)
+            if above:
+                parent[name] = above
+        if above:
+            names.add(above)
+    return frozenset(names), parent
+
+
+def places() -> frozenset[str]:
+    return _atlas()[0]
+
+
+def _around(seeds: set[str]) -> set[str]:
+    """The seeds with every place above them and every place within them (not their neighbours)."""
+    _, parent = _atlas()
+    above: set[str] = set()
+    for place in seeds:
+        up = parent.get(place)
+        while up is not None and up not in above:
+            above.add(up)
+            up = parent.get(up)
+    within = set(seeds)
+    while True:
+        more = {child for child, up in parent.items() if up in within} - within
+        if not more:
+            break
+        within |= more
+    return above | within
 
 
 def place_of(term: str) -> str | None:
@@ -31,6 +69,28 @@ def place_of(term: str) -> str | None:
     return stripped if stripped != term and stripped in known else None
 
 
+# Where a resident comes from is not whose rules they ask about: 刚从贵州过来租房子住 asks this city's
+# registration rules. A place after 从/来自, or before 人 (not 人才, 人口)/过来/来的, names an origin.
+_ORIGIN_BEFORE = "(?:从|来自|自)"
+_ORIGIN_AFTER = "(?:人(?![才口社民事力员大防保])|过来|来的|来到|来柳|到这|到这边|到本地)"
+
+
+def origins(normalized: str) -> frozenset[str]:
+    """The places a question names only as where the resident (or someone) comes from."""
+    found: set[str] = set()
+    for place in places():
+        if place not in normalized:
+            continue
+        name = re.escape(place) + f"[{_SUFFIXES}]?"
+        as_origin = len(re.findall(_ORIGIN_BEFORE + name, normalized)) + len(
+            re.findall(name + _ORIGIN_AFTER, normalized)
+        )
+        # ... and only there (我是湖南人，湖南的居住证积分怎么算 still asks about 湖南).
+        if as_origin and as_origin >= normalized.count(place):
+            found.add(place)
+    return frozenset(found)
+
+
 def home_places(community_texts: Iterable[str], answers_by_entry: Iterable[Iterable[str]]) -> frozenset[str]:
     """Places the communities name, and places the answers of several entries mention."""
     known = places()
@@ -40,4 +100,4 @@ def home_places(community_texts: Iterable[str], answers_by_entry: Iterable[Itera
         joined = " ".join(answers)
         mentions.update(p for p in known if p in joined)
     home |= {p for p, n in mentions.items() if n >= HOME_MENTIONS}
-    return frozenset(home)
+    return frozenset(_around(home))
