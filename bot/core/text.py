@@ -80,11 +80,15 @@ def strip_controls(text: str) -> str:
     return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
 
 
+# Characters that look the same as a common one and slip in through input methods (户囗 for 户口).
+_LOOK_ALIKES = str.maketrans({"囗": "口"})
+
+
 def fold(text: str) -> str:
-    """Width, case and script folding without removing anything meaningful."""
+    """Width, case, script and look-alike folding without removing anything meaningful."""
     text = unicodedata.normalize("NFKC", text[: MATCH_CHAR_LIMIT * 2])
     text = strip_controls(text)
-    return to_simplified(text).lower()
+    return to_simplified(text).lower().translate(_LOOK_ALIKES)
 
 
 class Normalizer:
