@@ -77,6 +77,20 @@ def _longest_first(pattern: str) -> str:
 
 _FIELD_RES = tuple((name, re.compile(_longest_first(pattern))) for name, pattern in _FIELD_CUES)
 
+# People named in a message are often only its story ("结婚了想把户口落到老公家那边", "孩子13岁，想给
+# 他办第一张身份证"): they ask who may apply only with a word of being allowed or able ("小孩也能办",
+# "叫我老公去领行不行", "大人必须跟着去吗"). Without one, they are left to the other cues (or to none).
+_PEOPLE_RE = re.compile(
+    _longest_first(
+        "孩子|小孩|未成年|老人|老年人|爸妈|父母|家属|亲属|家人|老公|老婆|爷爷|奶奶|外公|外婆|我爸|我妈|大人|"
+        "监护人|外地人|外地户口|外国人|学生"
+    )
+)
+_ALLOWED_RE = re.compile(
+    r"能|可以|行不行|行吗|行不|行么|成不|中不|要不要|需不需要|必须|一定要|得跟|得去|得到场|到场|允许|让|叫|替|帮"
+)
+_WHO_NAME = "who"
+
 # What a follow-up says besides its topic: asking words, particles, pronouns, generic verbs. What is
 # left when these and the field cues are gone is the message's own topic (临时, 台湾, 驾照到期).
 _FOLLOW_UP_WORDS = (
@@ -130,9 +144,19 @@ def asked_field(text: str, *, whole: bool = False) -> str | None:
     clauses = [c for c in _CLAUSE_RE.split(fold(text)) if c]
     folded = "".join(clauses) if whole else (clauses[-1] if clauses else "")
     for name, pattern in _FIELD_RES:
-        if pattern.search(folded):
+        found = pattern.search(folded)
+        if found and name == _WHO_NAME and not _asks_who(folded, pattern):
+            continue
+        if found:
             return name
     return None
+
+
+def _asks_who(folded: str, pattern: re.Pattern[str]) -> bool:
+    """The who-cues found are more than people of the story (see _PEOPLE_RE)."""
+    if any(not _PEOPLE_RE.fullmatch(m.group()) for m in pattern.finditer(folded)):
+        return True
+    return bool(_ALLOWED_RE.search(folded))
 
 
 def own_words(text: str) -> str:
@@ -217,6 +241,27 @@ def split_questions(text: str) -> list[str]:
         else:
             merged.append(piece)
     return merged
+
+
+_CLAUSE_SPLIT_RE = re.compile(r"[,，、]+")
+_ASKS_RE = re.compile(
+    r"吗|呢|么|怎么|咋|如何|什么|啥|哪|多少|几|多久|能不能|可不可以|是否|有没有|要不要|[?？]"
+)
+
+
+def clause_questions(text: str) -> list[str]:
+    """Clauses between commas that each ask something ("无犯罪记录证明要几天，护照在哪里办"), or none.
+
+    A comma mostly joins a story to its question ("身份证丢了，怎么补"): the pieces stand only when every
+    one of them asks (a question word, or a part of an answer asked for); the service then also wants
+    each answered with an entry of its own."""
+    pieces = [p.strip(" 。.;；!！?？") for p in _CLAUSE_SPLIT_RE.split(text)]
+    pieces = [p for p in pieces if len(_NON_WORD_RE.sub("", fold(p))) >= _MIN_PART]
+    if len(pieces) < 2:
+        return []
+    if all(_ASKS_RE.search(fold(p)) or asked_field(p) is not None for p in pieces):
+        return pieces
+    return []
 
 
 def field_text(entry: Entry, name: str) -> str | tuple[str, ...]:

@@ -169,9 +169,21 @@ class AskService:
         bare = talk.is_bare_follow_up(cleaned)  # nothing but follow-up words: "要多少钱", "在哪办呢"
         result = result or self._matcher.match(cleaned, place.slug)
         if result.outcome is Outcome.ANSWER and not bare:
-            return await self._matched(
+            reply = await self._matched(
                 place.slug, resident, channel, stored, notice, result, cleaned, earlier
             )
+            if (
+                context is not None
+                and result.best is not None
+                and result.best.entry_id == context
+                and not self._follow_ups.topic_words(cleaned)
+            ):
+                # "罚款最晚多久要交" after the traffic-fine card: the matcher agrees with the conversation,
+                # but the message names no topic of its own; the entry is the conversation's, and the
+                # whole message (no story to skip) says which part is asked.
+                field = talk.asked_field(cleaned, whole=True) or reply.field
+                reply = replace(reply, from_context=True, field=field)
+            return reply
 
         own = self._follow_ups.topic_words(cleaned)
         # Words, but none that names a topic, in a short message that leans on what came before
@@ -222,7 +234,10 @@ class AskService:
         MAX_PARTS, each with the matcher's reading; none when it asks one. A split stands only when every
         piece is answered with an entry of its own, different from the others: otherwise the message is
         read whole."""
-        pieces = talk.split_questions(text)[: talk.MAX_PARTS]
+        pieces = talk.split_questions(text)
+        if len(pieces) < 2:
+            pieces = talk.clause_questions(text)
+        pieces = pieces[: talk.MAX_PARTS]
         read: list[tuple[str, MatchResult]] = []
         for piece in pieces if len(pieces) > 1 else ():
             result = self._matcher.match(piece, community)

@@ -9,6 +9,7 @@ import pytest
 from bot.core.conversation import (
     ConversationState,
     asked_field,
+    clause_questions,
     is_bare_follow_up,
     own_words,
     read_pick,
@@ -119,3 +120,36 @@ def test_a_state_survives_json_and_a_corrupt_one_is_ignored() -> None:
         {"at": 5},
     ):
         assert ConversationState.from_json(corrupt) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        # People in the story are not the question ...
+        ("结婚了想把户口落到老公家那边", None),
+        ("孩子13岁，想给他办第一张身份证", None),
+        ("单位要我开个和我妈的亲属关系证明", None),
+        # ... unless the message asks whether they may or must ("who may apply").
+        ("她才8岁，小孩也能办？", "who"),
+        ("大人必须跟着一起去吗", "who"),
+        ("我上班走不开，叫我老公去领行不行", "who"),
+        ("谁可以代办", "who"),
+    ],
+)
+def test_people_of_the_story_do_not_ask_who_may_apply(text: str, field: str | None) -> None:
+    assert asked_field(text, whole=True) == field
+
+
+@pytest.mark.parametrize(
+    ("text", "pieces"),
+    [
+        ("无犯罪记录证明要几天，护照在哪里办", ["无犯罪记录证明要几天", "护照在哪里办"]),
+        ("护照多少钱、港澳通行证多少钱", ["护照多少钱", "港澳通行证多少钱"]),
+        # A comma that joins a story to its question does not split it.
+        ("身份证丢了，怎么补", []),
+        ("我户口在湖南，身份证过期了能在柳州换吗", []),
+        ("她才8岁，小孩也能办？", []),
+    ],
+)
+def test_clauses_that_each_ask_are_several_questions(text: str, pieces: list[str]) -> None:
+    assert clause_questions(text) == pieces

@@ -126,6 +126,9 @@ async def test_several_questions_in_one_message_are_each_answered(container: Con
     assert reply.entry_id == "idcard.lost"  # the top level is the first part
     # The conversation continues from the last one.
     assert (await say(container, "要带什么")).entry_id == "idcard.renew"
+    # Commas part questions too when every clause asks one of its own.
+    clauses = await say(container, "身份证丢了怎么补办，身份证到期了怎么换")
+    assert [p.entry_id for p in clauses.parts] == ["idcard.lost", "idcard.renew"]
 
 
 async def test_a_broken_or_slow_store_costs_the_context_never_the_answer(
@@ -206,3 +209,13 @@ async def test_the_part_asked_for_carries_through_a_did_you_mean_list(container:
         "gongyuan", ANNA, listed.choices[1].entry_id, Channel.WEB, "page-9"
     )
     assert tapped.field == "fees"
+
+
+async def test_a_follow_up_the_matcher_also_reads_as_the_same_entry_comes_from_the_context(
+    container: Container,
+) -> None:
+    await say(container, "身份证丢了怎么补办")
+    alone = await say(container, "补办要带什么材料", conversation=None)
+    assert (alone.outcome, alone.entry_id) == (Outcome.ANSWER, "idcard.lost")  # the words alone say it
+    follow = await say(container, "补办要带什么材料")
+    assert (follow.entry_id, follow.field, follow.from_context) == ("idcard.lost", "materials", True)
