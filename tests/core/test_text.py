@@ -40,3 +40,9 @@ def test_a_variant_inside_its_canonical_word_is_left_alone() -> None:
     normalize = Normalizer([["注销户口", "销户", "户口注销"]])
     assert normalize("死亡注销户口") == "死亡注销户口"
     assert normalize("过世销户") == "过世注销户口"
+
+
+def test_look_alike_characters_fold_to_the_common_one() -> None:
+    # 囗 (an enclosure radical) slips in for 口 through input methods: 户囗 is 户口.
+    assert fold("戶囗本丢了") == "户口本丢了"
+    assert Normalizer([["户口", "户籍"]])("户囗迁移") == Normalizer([["户口", "户籍"]])("户口迁移")
