@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 KEEP_CACHED = 3  # trained states kept between runs
 
 # Bump when features, training or the scorers change: cached models of older code are not reused.
-MODEL_VERSION = "hybrid-27"
+MODEL_VERSION = "hybrid-30"
 
 __all__ = ["Matcher", "Thresholds"]
 
@@ -243,9 +243,6 @@ class Matcher:
         if (
             exact is not None
             and not view.referral[exact[0]]
-            # One word several entries are asked with (通行证: a synonym makes it repeat 临时通行证) is
-            # "which one?", however exactly it repeats one entry's wording.
-            and not scorers.lexical.is_bare_shared_word(self.segment(text))
             and self._thresholds(view.state.lexical_only).answer <= 1.0
         ):
             doc, phrasing, field = exact

@@ -412,3 +412,35 @@ def test_rare_words_of_the_closest_phrasing_left_out_are_measured(small_matcher:
     longer = " ".join(small_matcher.segment("台湾同胞在大陆申请居住证要准备哪些东西"))
     assert scorers._extra(own, asked) == 0.0
     assert 0.2 < scorers._extra(longer, asked) < 1.0
+
+
+def test_a_word_is_bare_and_shared_only_when_several_entries_are_named_by_it() -> None:
+    from bot.core.text import Normalizer
+    from bot.core.understanding.corpus import Doc
+    from bot.core.understanding.lexical import LexicalScorer
+
+    corpus = Corpus(
+        (
+            Doc("hukou.split", False, "分户", ("分户",), ("怎么分户",)),
+            Doc("hukou.move-in", False, "户口迁入", ("迁入",), ("分户以后老人怎么迁过来",)),
+            Doc("idcard.lost", False, "身份证丢失补领", ("身份证",), ("身份证丢了怎么补",)),
+            Doc("idcard.renew", False, "身份证到期换领", ("身份证",), ("身份证到期怎么换",)),
+        )
+    )
+    normalizer = Normalizer()
+    lexical = LexicalScorer(corpus, normalizer, {"分户", "身份证", "迁入"})
+    # 分户 turns up in another entry's question, but only one entry is named by it: that one is meant.
+    assert not lexical.is_bare_shared_word(lexical.segmenter.segment("分户"))
+    # 身份证 names two entries: alone it asks "which one?".
+    assert lexical.is_bare_shared_word(lexical.segmenter.segment("身份证"))
+
+
+def test_the_shipped_synonyms_keep_the_restricted_road_pass_apart_from_any_pass() -> None:
+    from bot.core.text import Normalizer
+    from bot.kb.loader import load_knowledge
+
+    kb = load_knowledge(Path(__file__).resolve().parents[2] / "knowledge")
+    normalize = Normalizer(kb.synonyms)
+    # "通行证" alone may be a Hong Kong/Macau or Taiwan pass as well: it must not repeat 临时通行证 exactly.
+    assert normalize("通行证") != normalize("临时通行证")
+    assert normalize("通行许可") == normalize("临时通行证")

@@ -135,7 +135,13 @@ class LexicalScorer:
                     df_asked[term] += 1
                 self._naming[term] = max(self._naming.get(term, 0.0), w)
         self.idf = {t: math.log((n + 1) / (df_asked.get(t) or d + 0.5)) for t, d in df_any.items()}
-        self._df_asked = dict(df_asked)
+        # How many documents each word names (KEY_MIN_WEIGHT): 身份证 names twenty, 分户 or 港澳通行证 one.
+        named: dict[str, int] = defaultdict(int)
+        for weights in self.doc_terms:
+            for term, w in weights.items():
+                if w >= KEY_MIN_WEIGHT:
+                    named[term] += 1
+        self._named_count = dict(named)
         self.median_idf = float(np.median(list(self.idf.values()))) if self.idf else 1.0
 
         postings_idx: dict[str, list[int]] = defaultdict(list)
@@ -261,10 +267,14 @@ class LexicalScorer:
         return best
 
     def is_bare_shared_word(self, words: list[str]) -> bool:
-        """One word that several documents are asked with (身份证, 补办): "which one?" by itself."""
+        """One word that several documents are named by (身份证, 户口, 通行证): "which one?" by itself.
+
+        Named, not merely asked with: most topic words turn up in a question or two of a neighbouring
+        entry (分户 in a 户口 question, 港澳通行证 in the fee list), and counting those made 分户, 准迁证 or
+        居留许可 alone "which one?" although one entry is theirs."""
         terms = set(words)
         whole = [t for t in terms if not any(t != u and t in u for u in terms)]  # not 身份 of 身份证
-        return len(whole) == 1 and self._df_asked.get(whole[0], 0) > 1
+        return len(whole) == 1 and self._named_count.get(whole[0], 0) > 1
 
     def uncovered(self, ranking: LexicalRanking, doc: int) -> list[str]:
         """Salient known words of the question that document `doc` never mentions, most telling first.
