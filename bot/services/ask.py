@@ -168,23 +168,6 @@ class AskService:
         earlier = state.history if state is not None else ()
         bare = talk.is_bare_follow_up(cleaned)  # nothing but follow-up words: "要多少钱", "在哪办呢"
         result = result or self._matcher.match(cleaned, place.slug)
-        if result.outcome is Outcome.ANSWER and not bare:
-            reply = await self._matched(
-                place.slug, resident, channel, stored, notice, result, cleaned, earlier
-            )
-            if (
-                context is not None
-                and result.best is not None
-                and result.best.entry_id == context
-                and not self._follow_ups.topic_words(cleaned)
-            ):
-                # "罚款最晚多久要交" after the traffic-fine card: the matcher agrees with the conversation,
-                # but the message names no topic of its own; the entry is the conversation's, and the
-                # whole message (no story to skip) says which part is asked.
-                field = talk.asked_field(cleaned, whole=True) or reply.field
-                reply = replace(reply, from_context=True, field=field)
-            return reply
-
         own = self._follow_ups.topic_words(cleaned)
         # Words, but none that names a topic, in a short message that leans on what came before
         # ("她才8岁，小孩也能办？").
@@ -193,6 +176,30 @@ class AskService:
             and len(talk.own_words(cleaned)) <= FOLLOW_UP_MAX_CHARS
             and talk.sounds_like_follow_up(cleaned)
         )
+        # Such a follow-up belongs to the entry in the conversation even where its generic words alone
+        # point elsewhere ("能在手机上处理吗" after the accident card is not the traffic-fine entry's).
+        leans_on_context = context is not None and follow_up
+        if (
+            result.outcome is Outcome.ANSWER
+            and not bare
+            and not (leans_on_context and result.best is not None and result.best.entry_id != context)
+        ):
+            reply = await self._matched(
+                place.slug, resident, channel, stored, notice, result, cleaned, earlier
+            )
+            if (
+                context is not None
+                and result.best is not None
+                and result.best.entry_id == context
+                and not own
+            ):
+                # "罚款最晚多久要交" after the traffic-fine card: the matcher agrees with the conversation,
+                # but the message names no topic of its own; the entry is the conversation's, and the
+                # whole message (no story to skip) says which part is asked.
+                field = talk.asked_field(cleaned, whole=True) or reply.field
+                reply = replace(reply, from_context=True, field=field)
+            return reply
+
         if context is not None and follow_up:
             # It asks about the entry in the conversation.
             return await self._answer_entry(

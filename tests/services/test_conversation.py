@@ -219,3 +219,23 @@ async def test_a_follow_up_the_matcher_also_reads_as_the_same_entry_comes_from_t
     assert (alone.outcome, alone.entry_id) == (Outcome.ANSWER, "idcard.lost")  # the words alone say it
     follow = await say(container, "补办要带什么材料")
     assert (follow.entry_id, follow.field, follow.from_context) == ("idcard.lost", "materials", True)
+
+
+async def test_a_follow_up_naming_no_topic_stays_with_the_conversation_whatever_its_words_match(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.core.models import Candidate, MatchResult
+
+    await say(container, "身份证丢了怎么补办")
+    # Alone, the generic words of the follow-up would be answered with another entry.
+    elsewhere = MatchResult(
+        Outcome.ANSWER,
+        95.0,
+        (Candidate("community.office", 95.0, "材料能邮寄吗", "question"),),
+        False,
+        "材料能邮寄吗",
+        "clear match",
+    )
+    monkeypatch.setattr(container.ask._matcher, "match", lambda text, community=None: elsewhere)
+    reply = await say(container, "材料能邮寄吗")
+    assert (reply.entry_id, reply.field, reply.from_context) == ("idcard.lost", "materials", True)
