@@ -128,19 +128,17 @@ class LexicalScorer:
         df_asked: dict[str, int] = defaultdict(int)
         df_any: dict[str, int] = defaultdict(int)
         self._naming: dict[str, float] = {}  # how strongly any entry names each word (KEY_MIN_WEIGHT)
+        # How many documents each word names (KEY_MIN_WEIGHT): 身份证 names twenty, 分户 or 港澳通行证 one.
+        named: dict[str, int] = defaultdict(int)
         for weights in self.doc_terms:
             for term, w in weights.items():
                 df_any[term] += 1
                 if w >= _FIELD_WEIGHT["question"]:
                     df_asked[term] += 1
-                self._naming[term] = max(self._naming.get(term, 0.0), w)
-        self.idf = {t: math.log((n + 1) / (df_asked.get(t) or d + 0.5)) for t, d in df_any.items()}
-        # How many documents each word names (KEY_MIN_WEIGHT): 身份证 names twenty, 分户 or 港澳通行证 one.
-        named: dict[str, int] = defaultdict(int)
-        for weights in self.doc_terms:
-            for term, w in weights.items():
                 if w >= KEY_MIN_WEIGHT:
                     named[term] += 1
+                self._naming[term] = max(self._naming.get(term, 0.0), w)
+        self.idf = {t: math.log((n + 1) / (df_asked.get(t) or d + 0.5)) for t, d in df_any.items()}
         self._named_count = dict(named)
         self.median_idf = float(np.median(list(self.idf.values()))) if self.idf else 1.0
 
