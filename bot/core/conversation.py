@@ -40,7 +40,7 @@ FIELD_LABELS = {
 _FIELD_CUES: tuple[tuple[str, str], ...] = (
     (
         "online",
-        r"网上|线上|网办|在线|手机上|手机里|手机能|小程序|公众号|app|微信上|支付宝|12123|一网通办|不用跑|不跑腿|远程",
+        r"网上|线上|网办|在线|手机上|手机里|手机能|用手机|小程序|公众号|app|微信上|支付宝|12123|一网通办|不用跑|不跑腿|远程",
     ),
     (
         "legal_basis",
@@ -56,15 +56,15 @@ _FIELD_CUES: tuple[tuple[str, str], ...] = (
     ),
     (
         "time_limit",
-        r"多久|几点|周六|周日|周末|节假日|晚上|上班时间|下班|当天|当场|马上能|立等|即办|现场能|多长时间|几天|几个工作日|多少天|几周|几个月|多快|啥时候能|什么时候能|何时能|时限|时间限制|期限|限期|拿到|能拿|能领|下来|出证|到手|加急|要等|等多久",
+        r"多久|几点|周六|周日|周末|节假日|晚上|上班时间|下班|当天|当场|马上能|立等|即办|现场能|多长时间|几天|几个工作日|多少天|几周|几个月|多快|啥时候能|什么时候能|何时能|时限|时间限制|期限|限期|拿到|能拿|能领|下来|出证|到手|加急|要等|等多久|有效期|多长|慢不慢|会不会慢|比.{0,8}慢|快不快",
     ),
     (
         "where",
-        r"在哪里|去哪里|在哪儿|去哪儿|到哪里|上哪里|在哪|去哪|找谁|哪个部门|什么部门|哪个单位|哪里|哪儿|哪个窗口|哪个派出所|什么地方|啥地方|地址|地点|窗口|大厅|到哪|上哪|几楼|怎么走|位置",
+        r"在哪里|去哪里|在哪儿|去哪儿|到哪里|上哪里|在哪|去哪|找谁|哪个部门|什么部门|哪个单位|哪里|哪儿|哪个窗口|哪个派出所|什么地方|啥地方|地址|地点|窗口|大厅|到哪|上哪|几楼|怎么走|位置|在外地|当地",
     ),
     (
         "who",
-        r"谁能|谁可以|谁来|谁去|能不能办|能办吗|能办不|可以办吗|可以办不|办得了|有资格|条件|本人|亲自|代办|代领|代替|委托|别人帮|家人帮|帮我办|帮忙办|孩子|小孩|未成年|老人|老年人|爸妈|父母|家属|亲属|家人|老公|老婆|爷爷|奶奶|外公|外婆|我爸|我妈|大人|监护人|外地人|外地户口|外国人|学生",
+        r"谁能|谁可以|谁来|谁去|年龄|岁数|几岁|多大|能不能办|能办吗|能办不|可以办吗|可以办不|办得了|有资格|条件|本人|亲自|代办|代领|代替|委托|别人帮|家人帮|帮我办|帮忙办|孩子|小孩|未成年|老人|老年人|爸妈|父母|家属|亲属|家人|老公|老婆|爷爷|奶奶|外公|外婆|我爸|我妈|大人|监护人|外地人|外地户口|外国人|学生",
     ),
     ("steps", r"流程|步骤|程序|先干嘛|先做什么|第一步|分几步|怎么操作|咋操作|具体怎么弄|具体咋弄"),
 )
@@ -157,6 +157,44 @@ def _asks_who(folded: str, pattern: re.Pattern[str]) -> bool:
     if any(not _PEOPLE_RE.fullmatch(m.group()) for m in pattern.finditer(folded)):
         return True
     return bool(_ALLOWED_RE.search(folded))
+
+
+# The documents and things residents name a matter by. A message that names one speaks of its own
+# topic ("临时身份证几天能拿", "电动车上牌要带啥"); one that does not ("要是丢了呢", "迁出呢", "过期换的呢")
+# leans on the conversation's, and is read with that entry's document put back in front of it.
+_DOCUMENTS = (
+    "港澳台居民居住证|往来港澳通行证|港澳通行证|往来台湾通行证|台湾通行证|临时居民身份证|临时身份证|居民身份证|"
+    "身份证|户口簿|户口本|户口|护照|居住证|暂住证|签注|签证|机动车驾驶证|驾驶证|驾照|行驶证|保安员证|"
+    "无犯罪记录证明|户籍证明|户口证明|特种行业许可证|营业执照|电动自行车|电动车|电瓶车|二手车|机动车"
+)
+_DOCUMENT_RE = re.compile(_longest_first(_DOCUMENTS))
+# The bare document, without the words that tell its kinds apart (往来港澳通行证 → 通行证): put in front
+# of "台湾的呢" it must not already say 港澳.
+_CORE_NOUN_RE = re.compile(
+    _longest_first(
+        "身份证|户口|护照|通行证|居住证|驾驶证|驾照|保安员证|无犯罪记录证明|户籍证明|特种行业许可证|"
+        "电动自行车|电动车|二手车|机动车"
+    )
+)
+# "那…呢", "要是…呢": a clause that only makes sense as a variant of what was just answered.
+_ELLIPTICAL_RE = re.compile(r"呢$|^(?:那|那要是|要是|如果|假如|万一)")
+
+
+def names_document(text: str) -> bool:
+    """The message names a document or thing of its own (身份证, 港澳通行证, 电动车)."""
+    return bool(_DOCUMENT_RE.search(_NON_WORD_RE.sub("", fold(text))))
+
+
+def topic_noun(title: str) -> str | None:
+    """The bare document or thing an entry's title is about (居民身份证有效期满换领 → 身份证)."""
+    found = _CORE_NOUN_RE.search(fold(title))
+    return found.group() if found else None
+
+
+def is_elliptical(text: str) -> bool:
+    """A short "那…呢" or "要是…呢" message: a variant of the matter in the conversation."""
+    clauses = [c for c in _CLAUSE_RE.split(fold(text)) if c]
+    return any(_ELLIPTICAL_RE.search(c) for c in clauses)
 
 
 def own_words(text: str) -> str:

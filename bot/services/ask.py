@@ -42,6 +42,11 @@ FOLLOW_UP_MAX_CHARS = 5
 # A pick by words this short ("第一个", "护照那个") only chooses; a longer one ("防盗呢，有啥好办法") also
 # asks something of its own, so the part asked before the list does not carry over to it.
 PICK_MAX_CHARS = 6
+# A follow-up read with the conversation's document put in front ("要是丢了呢" → "…驾驶证要是丢了呢") has
+# at most this many characters of its own; a longer message is a matter of its own.
+WITH_TOPIC_MAX_CHARS = 12
+# Readings of a message that say it is not a police room's matter: no conversation makes it one.
+_OTHER_BODY = frozenset({"outside police services", "another place's rules"})
 
 
 class NotUrgentError(ValueError):
@@ -179,6 +184,23 @@ class AskService:
         # Such a follow-up belongs to the entry in the conversation even where its generic words alone
         # point elsewhere ("能在手机上处理吗" after the accident card is not the traffic-fine entry's).
         leans_on_context = context is not None and follow_up
+        tried_topic = False
+        if (
+            context is not None
+            and not bare
+            and talk.is_elliptical(cleaned)
+            and not self._names_own_matter(place.slug, cleaned, result)
+        ):
+            # "要是丢了呢", "过期换的呢": a variant of the matter just answered, read with its document.
+            tried_topic = True
+            moved = None
+            if own and len(own) <= RELATED_MAX_CHARS:  # "台湾的呢": a sibling's title says it
+                moved = self._follow_ups.related(place.slug, context, own, result)
+            moved = moved or self._read_with_topic(place.slug, context, cleaned)
+            if moved is not None:
+                return await self._answer_entry(
+                    place.slug, resident, channel, stored, moved, cleaned, from_context=True
+                )
         if (
             result.outcome is Outcome.ANSWER
             and not bare
@@ -191,11 +213,11 @@ class AskService:
                 context is not None
                 and result.best is not None
                 and result.best.entry_id == context
-                and not own
+                and not self._follow_ups.names_topic(place.slug, context, cleaned)
             ):
                 # "罚款最晚多久要交" after the traffic-fine card: the matcher agrees with the conversation,
-                # but the message names no topic of its own; the entry is the conversation's, and the
-                # whole message (no story to skip) says which part is asked.
+                # but the message does not name the matter itself (as "改名要带什么材料" would); the entry
+                # is the conversation's, and the whole message (no story to skip) says which part is asked.
                 field = talk.asked_field(cleaned, whole=True) or reply.field
                 reply = replace(reply, from_context=True, field=field)
             return reply
@@ -230,11 +252,52 @@ class AskService:
                 return await self._answer_entry(
                     place.slug, resident, channel, stored, related, cleaned, from_context=True
                 )
+        if (
+            context is not None
+            and not bare
+            and not tried_topic
+            and result.outcome is not Outcome.ANSWER
+            and result.reason not in _OTHER_BODY
+            and talk.sounds_like_follow_up(cleaned)
+        ):
+            # "在外地能补吗", "我上班走不开，叫我老公去领行不行": a part of the matter asked with words of
+            # its own that, alone, do not say which matter.
+            moved = self._read_with_topic(place.slug, context, cleaned)
+            if moved is not None:
+                return await self._answer_entry(
+                    place.slug, resident, channel, stored, moved, cleaned, from_context=True
+                )
         if bare and result.outcome is Outcome.ANSWER:
             # A bare follow-up with no topic in reach ("要多少钱" as a first message) is never answered on
             # a guess: the likeliest entry is offered instead.
             result = replace(result, outcome=Outcome.CLARIFY, reason="a follow-up without a topic")
         return await self._matched(place.slug, resident, channel, stored, notice, result, cleaned, earlier)
+
+    def _names_own_matter(self, community: str, cleaned: str, result: MatchResult) -> bool:
+        """The message says its matter itself: a document ("那护照多久能拿到"), the name of the entry
+        the matcher answers it with ("那他签证要延期呢"), or another body's matter ("那社保呢")."""
+        if talk.names_document(cleaned) or result.reason in _OTHER_BODY:
+            return True
+        best = result.best
+        return (
+            result.outcome is Outcome.ANSWER
+            and best is not None
+            and self._follow_ups.names_topic(community, best.entry_id, cleaned)
+        )
+
+    def _read_with_topic(self, community: str, context: str, cleaned: str) -> str | None:
+        """The entry a short follow-up is about when read with the conversation's document in front
+        of it, if the matcher answers it so and the entry is still about that matter."""
+        if len(talk.own_words(cleaned)) > WITH_TOPIC_MAX_CHARS:
+            return None
+        query = self._follow_ups.with_topic(community, context, cleaned)
+        if query is None:
+            return None
+        result = self._matcher.match(query, community)
+        if result.outcome is not Outcome.ANSWER or result.best is None:
+            return None
+        entry_id = result.best.entry_id
+        return entry_id if self._follow_ups.near(community, context, entry_id, query) else None
 
     def _several_questions(self, text: str, community: str) -> list[tuple[str, MatchResult]]:
         """The questions of a message that asks several ("身份证丢了怎么补，顺便问下护照多少钱"), up to

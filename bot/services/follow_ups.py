@@ -8,6 +8,10 @@ from bot.core import conversation as talk
 from bot.core.knowledge import KnowledgeBase
 from bot.core.models import MatchResult, Outcome
 
+# An entry's first keywords are the names residents call its matter by (改名, 临时身份证); the later
+# ones are details (罚款, 代办) a follow-up about the matter also uses.
+NAMING_KEYWORDS = 3
+
 
 class FollowUpReader:
     def __init__(self, kb: KnowledgeBase) -> None:
@@ -109,3 +113,31 @@ class FollowUpReader:
         if len(tied) > 1:
             return None  # words that do not tell the entries apart ("身份证" again): as the matcher reads it
         return scored[0][2]
+
+    def names_topic(self, community: str, entry_id: str, text: str) -> bool:
+        """The message names the entry's matter itself: a document ("临时身份证几天能拿") or one of the
+        entry's first keywords ("改名要带什么材料"), rather than leaning on the conversation for it."""
+        if talk.names_document(text):
+            return True
+        folded = talk.fold_words(text)
+        keywords = self._kb.entry_for(community, entry_id).keywords[:NAMING_KEYWORDS]
+        return any(len(w) >= 2 and w in folded for w in (talk.fold_words(k) for k in keywords))
+
+    def with_topic(self, community: str, context: str, text: str) -> str | None:
+        """The follow-up with the conversation entry's document or thing put in front ("要是丢了呢"
+        after the licence-renewal card reads "机动车驾驶证要是丢了呢"), when it names no document of its
+        own and the entry's title names one."""
+        if talk.names_document(text):
+            return None
+        noun = talk.topic_noun(self._kb.entry_for(community, context).title)
+        return f"{noun}{text}" if noun else None
+
+    def near(self, community: str, context: str, entry_id: str, query: str) -> bool:
+        """`entry_id`, read for a follow-up with the context's document in front (`query`), is still
+        about that matter: the context itself, a sibling (idcard.*), or an entry whose title names the
+        same document or thing (电动自行车防盗 after 电动自行车登记上牌)."""
+        if entry_id == context or entry_id.split(".", 1)[0] == context.split(".", 1)[0]:
+            return True
+        noun = talk.topic_noun(query)
+        title = self._kb.entry_for(community, entry_id).title
+        return noun is not None and noun in talk.fold_words(title)

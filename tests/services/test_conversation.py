@@ -239,3 +239,32 @@ async def test_a_follow_up_naming_no_topic_stays_with_the_conversation_whatever_
     monkeypatch.setattr(container.ask._matcher, "match", lambda text, community=None: elsewhere)
     reply = await say(container, "材料能邮寄吗")
     assert (reply.entry_id, reply.field, reply.from_context) == ("idcard.lost", "materials", True)
+
+
+async def test_a_variant_told_briefly_moves_to_the_entry_its_document_and_words_name(
+    container: Container,
+) -> None:
+    first = await say(container, "身份证到期了怎么换")
+    assert first.entry_id == "idcard.renew"
+    # "要是丢了呢" names no document; read with the card's (身份证) it is the lost-ID entry, a move
+    # the conversation made.
+    moved = await say(container, "要是丢了呢")
+    assert (moved.outcome, moved.entry_id, moved.from_context) == (Outcome.ANSWER, "idcard.lost", True)
+
+
+async def test_another_bodys_matter_is_not_pulled_into_the_conversation(container: Container) -> None:
+    await say(container, "身份证到期了怎么换")
+    alone = await say(container, "家里停电了电费在哪交", conversation=None)
+    assert alone.reason == "outside police services"
+    reply = await say(container, "家里停电了电费在哪交")
+    assert reply.outcome is Outcome.ESCALATE and not reply.from_context
+
+
+async def test_a_follow_up_naming_its_document_is_its_own_question_even_on_the_same_entry(
+    container: Container,
+) -> None:
+    await say(container, "身份证丢了怎么补办")
+    detail = await say(container, "补办要带什么材料")  # a part of the matter: from the conversation
+    assert (detail.entry_id, detail.from_context) == ("idcard.lost", True)
+    named = await say(container, "补领身份证多少钱")  # the matter named again in full
+    assert (named.entry_id, named.field, named.from_context) == ("idcard.lost", "fees", False)
