@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 KEEP_CACHED = 3  # trained states kept between runs
 
 # Bump when features, training or the scorers change: cached models of older code are not reused.
-MODEL_VERSION = "hybrid-30"
+MODEL_VERSION = "hybrid-32"
 
 __all__ = ["Matcher", "Thresholds"]
 
@@ -50,6 +50,7 @@ class _State:
     lexical_only: Trained
     dense: Trained | None
     lexical: object = None  # the LexicalScorer's index built on the whole corpus
+    head: object = None  # the encoder's DenseHead fitted on the whole corpus (None without encoder)
 
 
 _memo: dict[str, _State] = {}
@@ -137,12 +138,20 @@ class Matcher:
         if state is None and not full and getattr(self, "_view", None) is not None:
             previous = self._view.state
             scorers = Scorers(corpus, normalizer, domain_words, self._store)
-            state = _State(scorers.classifier, previous.lexical_only, previous.dense, scorers.lexical)
+            state = _State(
+                scorers.classifier,
+                previous.lexical_only,
+                previous.dense,
+                scorers.lexical,
+                scorers.dense.head if scorers.dense is not None else None,
+            )
         elif state is None:
             scorers = Scorers(corpus, normalizer, domain_words, self._store)  # fits the classifier once
             state = self._train_and_cache(key, corpus, normalizer, domain_words, scorers)
         else:
-            scorers = Scorers(corpus, normalizer, domain_words, self._store, state.classifier, state.lexical)
+            scorers = Scorers(
+                corpus, normalizer, domain_words, self._store, state.classifier, state.lexical, state.head
+            )
         referral = np.array([d.referral for d in corpus.docs], dtype=bool)
         return _View(key, normalizer, corpus, scorers, state, referral, {}, frozenset(domain_words))
 
@@ -181,7 +190,8 @@ class Matcher:
         )
         data = cross_validate(corpus, normalizer, domain_words, self._store)
         dense = train(data, dense=True) if self._store is not None else None
-        state = _State(scorers.classifier, train(data, dense=False), dense, scorers.lexical)
+        head = scorers.dense.head if scorers.dense is not None else None
+        state = _State(scorers.classifier, train(data, dense=False), dense, scorers.lexical, head)
         if self._artifacts is not None:
             self._artifacts.save(f"matcher-{key}.pkl", pickle.dumps(state))
             # Every knowledge change trains a new state: keep the newest few (a revert finds its own).

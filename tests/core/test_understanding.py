@@ -444,3 +444,28 @@ def test_the_shipped_synonyms_keep_the_restricted_road_pass_apart_from_any_pass(
     # "通行证" alone may be a Hong Kong/Macau or Taiwan pass as well: it must not repeat 临时通行证 exactly.
     assert normalize("通行证") != normalize("临时通行证")
     assert normalize("通行许可") == normalize("临时通行证")
+
+
+def test_the_encoders_linear_head_ranks_by_the_phrasings_it_learned_and_hides_what_is_not_visible() -> None:
+    from bot.core.understanding.dense import DenseHead
+
+    rng = np.random.default_rng(3)
+    centres = np.eye(8)[:3] * 3.0
+    owner = np.repeat(np.arange(3), 20)
+    matrix = (centres[owner] + rng.normal(scale=0.6, size=(60, 8))).astype(np.float32)
+    head = DenseHead(matrix, owner, n_docs=4)  # document 3 has no phrasings: never likely
+    visible = np.ones(4, dtype=bool)
+    for doc in range(3):
+        probs = head.probabilities(centres[doc].astype(np.float32), visible)
+        assert int(np.argmax(probs)) == doc and probs[3] == 0.0
+        assert probs.sum() == pytest.approx(1.0)
+    visible[0] = False
+    probs = head.probabilities(centres[0].astype(np.float32), visible)
+    assert probs[0] == 0.0 and int(np.argmax(probs)) in (1, 2)
+
+
+def test_the_encoders_head_is_kept_with_the_trained_state(small_kb: KnowledgeBase, tmp_path: Path) -> None:
+    Matcher(small_kb, encoder=HashingEncoder(), artifacts=DirectoryArtifacts(tmp_path))
+    warm = Matcher(small_kb, encoder=HashingEncoder(), artifacts=DirectoryArtifacts(tmp_path))
+    dense = warm._view.scorers.dense
+    assert dense is not None and dense.head is warm._view.state.head is not None

@@ -1,4 +1,5 @@
-"""The dense scorer: sentence vectors of the phrasings, compared with the question's by cosine.
+"""The dense scorers: sentence vectors of the phrasings, compared with the question's by cosine, and a
+linear classifier over them (DenseHead).
 
 The model sits behind the `Encoder` port; the app runs without one (lexical + classifier only).
 Phrasing vectors are computed once and kept on disk, keyed by the model's name and version and by a
@@ -80,8 +81,49 @@ class VectorStore:
         self._artifacts.save(self._name, buffer.getvalue())
 
 
+# A linear SVM over the phrasing vectors ranks held-out phrasings right 0.911 of the time where the
+# nearest phrasing does 0.819 (five folds of the shipped questions; a shrunk linear discriminant 0.889).
+# In the fusion, cross-validated: answered right at 1 % wrong 0.812 → 0.848 (the discriminant: 0.844),
+# right or offered 0.940 → 0.961 (0.954). It costs about ten seconds a fit (the discriminant: one).
+HEAD_C = 2.0
+HEAD_TEMPERATURE = 8.0  # margins of unit vectors lie within about ±1: spread for the softmax
+HEAD_SEED = 7
+
+
+class DenseHead:
+    """P(document | question vector) from a linear SVM fitted on the phrasing vectors (one-vs-rest
+    margins through a softmax; the fusion calibrates them)."""
+
+    def __init__(self, matrix: np.ndarray, owner: np.ndarray, n_docs: int) -> None:
+        from sklearn.svm import LinearSVC
+
+        self.n_docs = n_docs
+        self.present = np.unique(owner)
+        if len(self.present) < 2:
+            self.coef = np.zeros((matrix.shape[1], len(self.present)), dtype=np.float32)
+            self.intercept = np.zeros(len(self.present))
+            return
+        model = LinearSVC(C=HEAD_C, random_state=HEAD_SEED).fit(matrix, owner)
+        coef, intercept = model.coef_ * HEAD_TEMPERATURE, model.intercept_ * HEAD_TEMPERATURE
+        if len(self.present) == 2:  # a binary model keeps one column: make it two-sided
+            coef = np.vstack([-coef[0], coef[0]]) / 2
+            intercept = np.array([-intercept[0], intercept[0]]) / 2
+        self.coef = coef.T.astype(np.float32)  # (dimensions, documents present)
+        self.intercept = intercept.astype(np.float64)
+
+    def probabilities(self, query: np.ndarray, visible: np.ndarray) -> np.ndarray:
+        logits = np.full(self.n_docs, -np.inf)
+        logits[self.present] = query @ self.coef + self.intercept
+        logits[~visible] = -np.inf
+        if not np.isfinite(logits).any():
+            return np.zeros(self.n_docs)
+        weights = np.exp(logits - logits[np.isfinite(logits)].max())
+        return weights / weights.sum()
+
+
 class DenseIndex:
-    def __init__(self, corpus: Corpus, store: VectorStore) -> None:
+    def __init__(self, corpus: Corpus, store: VectorStore, head: DenseHead | None = None) -> None:
+        """`head`: fitted earlier on this very corpus (the model cache)."""
         self.corpus = corpus
         self.store = store
         texts: list[str] = []
@@ -95,6 +137,14 @@ class DenseIndex:
         self._matrix = store.vectors(texts) if texts else np.zeros((0, 1), dtype=np.float32)
         self._starts = np.flatnonzero(np.r_[True, np.diff(self._owner) != 0]) if texts else np.array([], int)
         self._docs_with = self._owner[self._starts] if texts else np.array([], int)
+        if head is None and texts:
+            head = DenseHead(self._matrix, self._owner, len(corpus.docs))
+        self.head = head
+
+    def head_probabilities(self, query: np.ndarray, visible: np.ndarray) -> np.ndarray:
+        if self.head is None:
+            return np.zeros(len(self.corpus.docs))
+        return self.head.probabilities(query, visible)
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.store.encoder.encode([text])[0].astype(np.float32)

@@ -17,7 +17,7 @@ import numpy as np
 from bot.core.text import Normalizer
 from bot.core.understanding.classifier import PhrasingClassifier
 from bot.core.understanding.corpus import Corpus
-from bot.core.understanding.dense import DenseIndex, VectorStore
+from bot.core.understanding.dense import DenseHead, DenseIndex, VectorStore
 from bot.core.understanding.lexical import LexicalRanking, LexicalScorer, top_indices
 from bot.core.understanding.places import origins, place_of
 
@@ -49,8 +49,14 @@ NAMES: tuple[str, ...] = (
     "enc_rank",
     "enc_lead",
     "enc_referral_gap",
+    "head_p",
+    "head_logp",
+    "head_rank",
+    "head_lead",
 )
-DENSE_FEATURES = frozenset({"enc_cos", "enc_rank", "enc_lead", "enc_referral_gap"})
+DENSE_FEATURES = frozenset(
+    {"enc_cos", "enc_rank", "enc_lead", "enc_referral_gap", "head_p", "head_logp", "head_rank", "head_lead"}
+)
 
 
 @dataclass(slots=True)
@@ -79,8 +85,9 @@ class Scorers:
         store: VectorStore | None,
         classifier: PhrasingClassifier | None = None,
         lexical: LexicalScorer | None = None,
+        head: DenseHead | None = None,
     ) -> None:
-        """`classifier`, `lexical`: built earlier on this very corpus (the model cache)."""
+        """`classifier`, `lexical`, `head`: built earlier on this very corpus (the model cache)."""
         self.corpus = corpus
         self.normalizer = normalizer
         if lexical is None:
@@ -94,7 +101,7 @@ class Scorers:
         else:
             classifier._prepare = self.prepare
         self.classifier = classifier
-        self.dense = DenseIndex(corpus, store) if store is not None else None
+        self.dense = DenseIndex(corpus, store, head) if store is not None else None
         self.is_referral = np.array([d.referral for d in corpus.docs], dtype=bool)
         # Entries stating this city's own rules: a question about another city's version of them
         # (三亚户口迁入条件) is not theirs to answer, nor is the other place a word they explain.
@@ -128,13 +135,16 @@ class Scorers:
             lex = self.lexical.rank(normalized, visible, words)
             xc, x = vectors if vectors is not None else self.classifier.vectorize(text)
             clf_p = self.classifier.probabilities(x, visible)
-        enc = enc_sims = None
+        enc = enc_sims = head = None
         if self.dense is not None and query_vector is not None:
             enc, enc_sims = self.dense.similarities(query_vector, visible)
+            head = self.dense.head_probabilities(query_vector, visible)
 
         pools = [top_indices(lex.probs, PER_SCORER), top_indices(clf_p, PER_SCORER)]
         if enc is not None:
             pools.append(top_indices(enc, PER_SCORER))
+        if head is not None:
+            pools.append(top_indices(head, PER_SCORER))
         if lex.exact is not None:
             pools.append(np.array([lex.exact]))
         seen: dict[int, None] = {}
@@ -147,6 +157,7 @@ class Scorers:
         lex_rank = _ranks(lex.probs)
         clf_rank = _ranks(clf_p)
         enc_rank = _ranks(enc) if enc is not None else None
+        head_rank = _ranks(head) if head is not None else None
         referral_p = float(clf_p[self.is_referral].max()) if self.is_referral.any() else 0.0
         enc_referral = (
             float(enc[self.is_referral].max()) if enc is not None and self.is_referral.any() else 0.0
@@ -203,6 +214,11 @@ class Scorers:
                 row["enc_rank"] = 1.0 / enc_rank[i]
                 row["enc_lead"] = enc[i] - _best_other(enc, i)
                 row["enc_referral_gap"] = enc_referral - enc[i]
+            if head is not None and head_rank is not None:
+                row["head_p"] = head[i]
+                row["head_logp"] = math.log(head[i] + 1e-4)
+                row["head_rank"] = 1.0 / head_rank[i]
+                row["head_lead"] = head[i] - _best_other(head, i)
             rows[r] = [row.get(name, 0.0) for name in NAMES]
         # A candidate that leaves a key word unexplained, or shares no word with the question at all
         # (only the classifier's or the encoder's similarity speaks for it), is never answered outright.
