@@ -60,7 +60,7 @@ _FIELD_CUES: tuple[tuple[str, str], ...] = (
     ),
     (
         "where",
-        r"在哪里|去哪里|在哪儿|去哪儿|到哪里|上哪里|在哪|去哪|找谁|哪个部门|什么部门|哪个单位|哪里|哪儿|哪个窗口|哪个派出所|什么地方|啥地方|地址|地点|窗口|大厅|到哪|上哪|几楼|怎么走|位置|在外地|当地",
+        r"在哪里|去哪里|在哪儿|去哪儿|到哪里|上哪里|在哪|去哪|找谁|哪个部门|什么部门|哪个单位|哪里|哪儿|哪个窗口|哪个派出所|什么地方|啥地方|地址|地点|窗口|大厅|到哪|上哪|几楼|怎么走|位置|在外地|当地|那边能|这边能|那里能|这里能",
     ),
     (
         "who",
@@ -173,7 +173,7 @@ _DOCUMENT_RE = re.compile(_longest_first(_DOCUMENTS))
 _CORE_NOUN_RE = re.compile(
     _longest_first(
         "身份证|户口|护照|通行证|居住证|驾驶证|驾照|保安员证|无犯罪记录证明|户籍证明|特种行业许可证|"
-        "电动自行车|电动车|二手车|机动车"
+        "电动自行车|电动车|二手车"
     )
 )
 # "那…呢", "要是…呢": a clause that only makes sense as a variant of what was just answered.
@@ -189,6 +189,21 @@ def topic_noun(title: str) -> str | None:
     """The bare document or thing an entry's title is about (居民身份证有效期满换领 → 身份证)."""
     found = _CORE_NOUN_RE.search(fold(title))
     return found.group() if found else None
+
+
+# "那" alone is mostly "then" ("那身份证到期呢"), not "that": only measure words make it point.
+_POINTED_RE = re.compile(r"(?:这个|那个|这种|那种|这张|那张|这本|那本|该)([\u3400-\u4dbf\u4e00-\u9fff]{2})")
+
+
+def pointed_at(text: str) -> list[str]:
+    """The two characters after each demonstrative ("这个证明" → 证明, "这个换证" → 换证)."""
+    return [m.group(1) for m in _POINTED_RE.finditer(_NON_WORD_RE.sub("", fold(text)))]
+
+
+def asks_something(text: str) -> bool:
+    """A question word or a questioning end ("还能考不", "行没")."""
+    folded = _NON_WORD_RE.sub("", fold(text))
+    return bool(_ASKS_RE.search(fold(text)) or re.search(r"[不没否]$", folded))
 
 
 def is_elliptical(text: str) -> bool:

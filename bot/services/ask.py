@@ -185,18 +185,24 @@ class AskService:
         # point elsewhere ("能在手机上处理吗" after the accident card is not the traffic-fine entry's).
         leans_on_context = context is not None and follow_up
         tried_topic = False
+        if context is not None and not bare and self._follow_ups.points_back(place.slug, context, cleaned):
+            # "这个证明网上能开吗": the demonstrative names the matter in the conversation.
+            return await self._answer_entry(
+                place.slug, resident, channel, stored, context, cleaned, from_context=True
+            )
         if (
             context is not None
             and not bare
             and talk.is_elliptical(cleaned)
-            and not self._names_own_matter(place.slug, cleaned, result)
+            and not talk.names_document(cleaned)
+            and result.reason not in _OTHER_BODY
         ):
-            # "要是丢了呢", "过期换的呢": a variant of the matter just answered, read with its document.
+            # "要是丢了呢", "过期换的呢": a variant of the matter just answered, read with its document
+            # ("台湾的呢": or named by a sibling's title).
             tried_topic = True
-            moved = None
-            if own and len(own) <= RELATED_MAX_CHARS:  # "台湾的呢": a sibling's title says it
+            moved = self._read_variant(place.slug, context, cleaned)
+            if moved is None and own and len(own) <= RELATED_MAX_CHARS:
                 moved = self._follow_ups.related(place.slug, context, own, result)
-            moved = moved or self._read_with_topic(place.slug, context, cleaned)
             if moved is not None:
                 return await self._answer_entry(
                     place.slug, resident, channel, stored, moved, cleaned, from_context=True
@@ -239,6 +245,20 @@ class AskService:
                 return await self._matched(
                     place.slug, resident, channel, stored, notice, again, cleaned, earlier
                 )
+        if (
+            context is not None
+            and not bare
+            and not tried_topic
+            and result.outcome is not Outcome.ANSWER
+            and result.reason not in _OTHER_BODY
+            and (talk.sounds_like_follow_up(cleaned) or talk.asks_something(cleaned))
+            and self._reads_as_context(place.slug, context, cleaned)
+        ):
+            # "在外地能补吗", "我今年61了还能考不": a part of the matter asked with words of its own that,
+            # alone, do not say which matter; with the entry's name in front they are that entry's.
+            return await self._answer_entry(
+                place.slug, resident, channel, stored, context, cleaned, from_context=True
+            )
         if context is not None and own:
             # Alone these words would not be answered: read with the conversation, they may be.
             related = (
@@ -252,45 +272,18 @@ class AskService:
                 return await self._answer_entry(
                     place.slug, resident, channel, stored, related, cleaned, from_context=True
                 )
-        if (
-            context is not None
-            and not bare
-            and not tried_topic
-            and result.outcome is not Outcome.ANSWER
-            and result.reason not in _OTHER_BODY
-            and talk.sounds_like_follow_up(cleaned)
-        ):
-            # "在外地能补吗", "我上班走不开，叫我老公去领行不行": a part of the matter asked with words of
-            # its own that, alone, do not say which matter.
-            moved = self._read_with_topic(place.slug, context, cleaned)
-            if moved is not None:
-                return await self._answer_entry(
-                    place.slug, resident, channel, stored, moved, cleaned, from_context=True
-                )
         if bare and result.outcome is Outcome.ANSWER:
             # A bare follow-up with no topic in reach ("要多少钱" as a first message) is never answered on
             # a guess: the likeliest entry is offered instead.
             result = replace(result, outcome=Outcome.CLARIFY, reason="a follow-up without a topic")
         return await self._matched(place.slug, resident, channel, stored, notice, result, cleaned, earlier)
 
-    def _names_own_matter(self, community: str, cleaned: str, result: MatchResult) -> bool:
-        """The message says its matter itself: a document ("那护照多久能拿到"), the name of the entry
-        the matcher answers it with ("那他签证要延期呢"), or another body's matter ("那社保呢")."""
-        if talk.names_document(cleaned) or result.reason in _OTHER_BODY:
-            return True
-        best = result.best
-        return (
-            result.outcome is Outcome.ANSWER
-            and best is not None
-            and self._follow_ups.names_topic(community, best.entry_id, cleaned)
-        )
-
-    def _read_with_topic(self, community: str, context: str, cleaned: str) -> str | None:
-        """The entry a short follow-up is about when read with the conversation's document in front
-        of it, if the matcher answers it so and the entry is still about that matter."""
+    def _read_variant(self, community: str, context: str, cleaned: str) -> str | None:
+        """The entry a brief variant ("要是丢了呢") is about, read with the conversation's document in
+        front of it, if the matcher answers it so and the entry is still about that matter."""
         if len(talk.own_words(cleaned)) > WITH_TOPIC_MAX_CHARS:
             return None
-        query = self._follow_ups.with_topic(community, context, cleaned)
+        query = self._follow_ups.with_document(community, context, cleaned)
         if query is None:
             return None
         result = self._matcher.match(query, community)
@@ -298,6 +291,16 @@ class AskService:
             return None
         entry_id = result.best.entry_id
         return entry_id if self._follow_ups.near(community, context, entry_id, query) else None
+
+    def _reads_as_context(self, community: str, context: str, cleaned: str) -> bool:
+        """A part of the matter asked in words of its own ("我上班走不开，叫我老公去领行不行"): with the
+        entry's name in front, the matcher answers it with that very entry."""
+        if len(talk.own_words(cleaned)) > WITH_TOPIC_MAX_CHARS:
+            return False
+        query = self._follow_ups.with_name(community, context, cleaned)
+        result = self._matcher.match(query, community)
+        best = result.best
+        return result.outcome is Outcome.ANSWER and best is not None and best.entry_id == context
 
     def _several_questions(self, text: str, community: str) -> list[tuple[str, MatchResult]]:
         """The questions of a message that asks several ("身份证丢了怎么补，顺便问下护照多少钱"), up to

@@ -53,7 +53,7 @@ class FollowUpReader:
         """Every topic word of a follow-up is one the entry itself uses ("人在外地" after the
         no-criminal-record card, which explains applying from elsewhere): a detail of the same matter."""
         vocabulary = self._topic_vocabulary()
-        grams = {own[i : i + 2] for i in range(len(own) - 1)} & vocabulary
+        grams = _cjk_grams(own) & vocabulary
         if not grams:
             return False
         # ... and no other entry is named by them ("居住证" after the birth card names the permit).
@@ -90,7 +90,7 @@ class FollowUpReader:
         pool = {e for e in visible if e.split(".", 1)[0] == family}
         if result.outcome is Outcome.CLARIFY:  # what the matcher itself would offer for these words
             pool |= {c.entry_id for c in result.candidates if c.entry_id in visible}
-        grams = {own[i : i + 2] for i in range(len(own) - 1)} or {own}
+        grams = _cjk_grams(own) or {own}
         scored: list[tuple[int, int, str]] = []
         for entry_id in pool:
             entry = self._kb.entry_for(community, entry_id)
@@ -123,17 +123,23 @@ class FollowUpReader:
         keywords = self._kb.entry_for(community, entry_id).keywords[:NAMING_KEYWORDS]
         return any(len(w) >= 2 and w in folded for w in (talk.fold_words(k) for k in keywords))
 
-    def with_topic(self, community: str, context: str, text: str) -> str | None:
-        """The follow-up with the conversation entry's document or thing put in front ("要是丢了呢"
-        after the licence-renewal card reads "机动车驾驶证要是丢了呢"), when it names no document of its
-        own and the entry's title names one."""
+    def with_document(self, community: str, context: str, text: str) -> str | None:
+        """A variant asked briefly, with the document of the conversation's entry put in front
+        ("要是丢了呢" after the licence-renewal card reads "驾驶证要是丢了呢"): None when the message
+        names a document of its own or the entry's title names none."""
         if talk.names_document(text):
             return None
         noun = talk.topic_noun(self._kb.entry_for(community, context).title)
         return f"{noun}{text}" if noun else None
 
+    def with_name(self, community: str, context: str, text: str) -> str:
+        """A part of the matter asked in words of its own, with the entry's own name put in front
+        ("去哪里备案" after the precursor-chemicals card reads "易制毒化学品去哪里备案")."""
+        entry = self._kb.entry_for(community, context)
+        return f"{entry.keywords[0] if entry.keywords else entry.title}{text}"
+
     def near(self, community: str, context: str, entry_id: str, query: str) -> bool:
-        """`entry_id`, read for a follow-up with the context's document in front (`query`), is still
+        """`entry_id`, read for a variant with the context's document in front (`query`), is still
         about that matter: the context itself, a sibling (idcard.*), or an entry whose title names the
         same document or thing (电动自行车防盗 after 电动自行车登记上牌)."""
         if entry_id == context or entry_id.split(".", 1)[0] == context.split(".", 1)[0]:
@@ -141,3 +147,16 @@ class FollowUpReader:
         noun = talk.topic_noun(query)
         title = self._kb.entry_for(community, entry_id).title
         return noun is not None and noun in talk.fold_words(title)
+
+    def points_back(self, community: str, context: str, text: str) -> bool:
+        """ "这个证明网上能开吗" after the no-criminal-record card: a demonstrative and then words of the
+        entry's own title point at the matter in the conversation, whatever else those words name."""
+        title = talk.fold_words(self._kb.entry_for(community, context).title)
+        return any(word in title for word in talk.pointed_at(text))
+
+
+def _cjk_grams(words: str) -> set[str]:
+    """Two characters in a row with at least one Chinese character: "61" of "我今年61了" is a number,
+    not a word of GB 17761 in the e-bike entry's keywords."""
+    grams = {words[i : i + 2] for i in range(len(words) - 1)}
+    return {g for g in grams if any("\u3400" <= ch <= "\u9fff" for ch in g)}
