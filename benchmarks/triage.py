@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from _common import ROOT
+from _common import DEFAULT_DEV, ROOT
 from baseline_urgent import is_urgent
 
 from bot.core.text import fold
@@ -33,14 +33,22 @@ from bot.core.triage import (
     held_out,
     numbers_for,
 )
-from bot.core.triage.data import load_phrasings
+from bot.core.triage.data import knowledge_controls, load_phrasings
+from bot.kb.loader import load_knowledge
 
+DEV = DEFAULT_DEV
+REAL = ROOT / "benchmarks" / "data" / "real_questions.jsonl"
+DIALOGUES = ROOT / "benchmarks" / "data" / "dialogues.jsonl"
 DEFAULT_EVAL = [
     ROOT / "benchmarks" / "data" / f"triage_{name}.jsonl" for name in ("eval", "fresh", "blind", "blind2")
 ]
 
 # A prediction: the kind, or None for "not an emergency". The old rule has no kinds: "any".
 Predict = Callable[[str], "UrgentKind | str | None"]
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def load_eval(path: Path) -> list[Sample]:
@@ -106,7 +114,9 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args()
 
-    phrasings = load_phrasings()
+    # As the app fits it (bot/wiring.py): the shipped phrasings and the knowledge base's own questions
+    # as controls.
+    phrasings = load_phrasings() + knowledge_controls(load_knowledge(ROOT / "knowledge").all_questions())
     started = time.perf_counter()
     triage = Triage.trained(phrasings)
     fit_seconds = time.perf_counter() - started
@@ -121,6 +131,12 @@ def main() -> None:
     print(f"threshold in use {triage.threshold}; chosen by {args.folds}-fold CV: {chosen}")
     cv = [at_threshold(r).kind for r in held]
     report(f"(a) {args.folds}-fold cross-validation, triage", phrasings, cv)
+    alike = [n for n, s in enumerate(phrasings) if s.kind is not None or s.look_alike]
+    report(
+        f"(a) {args.folds}-fold cross-validation, triage, look-alike controls only",
+        [phrasings[n] for n in alike],
+        [cv[n] for n in alike],
+    )
     report(
         "(a) training phrasings, old fixed rule (baseline_urgent.py)",
         phrasings,
@@ -133,6 +149,17 @@ def main() -> None:
         texts += [s.text for s in evaluation]
         report(f"(b) {path.name}, triage", evaluation, [triage(s.text).kind for s in evaluation])
         report(f"(b) {path.name}, old fixed rule", evaluation, [old_rule(s.text) for s in evaluation])
+
+    # (c) Residents' ordinary questions, none an emergency: the development set, the real-wording set
+    # and every turn of the dialogues. A false alarm here puts 110 before a question about papers.
+    ordinary = [row["q"] for row in _rows(DEV)] + [row["q"] for row in _rows(REAL)]
+    ordinary += [turn["text"] for row in _rows(DIALOGUES) for turn in row["turns"]]
+    alarms = [t for t in ordinary if triage(t).kind is not None]
+    print(
+        f"\n(c) ordinary residents' questions: false alarms {len(alarms) / len(ordinary):.3f} "
+        f"({len(alarms)}/{len(ordinary)}), old fixed rule "
+        f"{sum(1 for t in ordinary if old_rule(t)) / len(ordinary):.3f}"
+    )
 
     print()
     for name, clock in (("wall", time.perf_counter), ("CPU", time.thread_time)):

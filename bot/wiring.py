@@ -72,11 +72,16 @@ def build_conversations(settings: Settings, session_factory) -> ConversationStor
     return SqlConversations(session_factory)
 
 
-def build_triage(data_dir: Path) -> Triage:
-    """Fitted once (about twenty seconds) and kept under the data folder: later starts load it."""
+def build_triage(data_dir: Path, kb: KnowledgeBase | None = None) -> Triage:
+    """Fitted once (about twenty seconds) and kept under the data folder: later starts load it. The
+    shipped phrasings, and the knowledge base's own questions as controls (`knowledge_controls`)."""
     from bot.adapters.artifacts import DirectoryArtifacts
+    from bot.core.triage.data import knowledge_controls, load_phrasings
 
-    return Triage.trained(artifacts=DirectoryArtifacts(data_dir / "cache"))
+    samples = load_phrasings()
+    if kb is not None:
+        samples += knowledge_controls(kb.all_questions())
+    return Triage.trained(samples, artifacts=DirectoryArtifacts(data_dir / "cache"))
 
 
 @dataclass
@@ -130,7 +135,7 @@ async def build_container(
     settings = settings or Settings()
     kb = kb or load_knowledge(settings.knowledge_dir)
     matcher = build_matcher(settings, kb)
-    triage = build_triage(settings.data_dir)
+    triage = build_triage(settings.data_dir, kb)
     await migrate(settings.database_url)
     limits = DatabaseLimits(
         connect_seconds=settings.db_connect_timeout_seconds,

@@ -120,6 +120,12 @@ class KnowledgeBase:
     def entries_for(self, slug: str | None) -> list[Entry]:
         return [self.entry_for(slug, eid) for eid, e in self.entries.items() if self.visible(slug, e)]
 
+    def all_questions(self) -> list[str]:
+        """Every question residents are known to ask: the entries' own and not-covered ones, and the
+        referral topics' (in the order of the files, for a stable fingerprint)."""
+        questions = [q for e in self.entries.values() for q in (*e.questions, *e.not_covered)]
+        return questions + [q for r in self.referrals.values() for q in r.questions]
+
     def add_entry(self, entry: Entry) -> None:
         """Make an approved entry live without a restart (the matcher index must be rebuilt too)."""
         self.entries[entry.id] = entry

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -246,8 +247,52 @@ def test_non_text_is_not_an_emergency() -> None:
     assert not TRAINED("").urgent
 
 
+def _as_the_app_fits_it() -> list:
+    from bot.core.triage.data import knowledge_controls
+    from bot.kb.loader import load_knowledge
+
+    shipped = Path(__file__).resolve().parents[2] / "knowledge"
+    return load_phrasings() + knowledge_controls(load_knowledge(shipped).all_questions())
+
+
 def test_the_threshold_in_use_is_the_cross_validated_one() -> None:
-    assert choose_threshold(load_phrasings()) == THRESHOLD
+    # Cross-validated on what the app fits (bot/wiring.build_triage): the shipped phrasings and the
+    # shipped knowledge base's own questions as controls.
+    assert choose_threshold(_as_the_app_fits_it()) == THRESHOLD
+
+
+def test_the_knowledge_bases_questions_are_controls_unless_a_rule_calls_them_an_emergency() -> None:
+    from bot.core.triage.data import knowledge_controls
+
+    controls = knowledge_controls(["护照能让我妈帮我去领不", "有人在撬我家的门", "护照能让我妈帮我去领不"])
+    assert [(c.text, c.kind, c.look_alike) for c in controls] == [("护照能让我妈帮我去领不", None, False)]
+
+
+def test_the_false_alarm_budget_is_spent_on_look_alikes_only() -> None:
+    from bot.core.triage import TriageResult
+    from bot.core.triage.data import Sample
+
+    alike = [Sample(f"look-alike {n}", None) for n in range(10)]
+    ordinary = [Sample(f"ordinary {n}", None, look_alike=False) for n in range(90)]
+    # Two of ten look-alikes score 0.6: over a 10 % budget unless the threshold is above 0.6; the ninety
+    # ordinary questions (all 0.0) must not dilute that to 2 %.
+    results = [TriageResult(None, "", (), 0.6 if n < 2 else 0.0) for n in range(10)]
+    results += [TriageResult(None, "", (), 0.0)] * 90
+    assert choose_threshold(alike + ordinary, max_false_alarms=0.1, results=results) > 0.6
+
+
+PROXY_QUESTIONS = [
+    "叫我弟拿着委托书帮我去办行不行",
+    "户口本能让我姐帮我去补不",
+    "我在外地上班，驾照能让朋友帮我去换吗",
+]
+
+
+@pytest.mark.parametrize("text", PROXY_QUESTIONS)
+def test_asking_who_may_go_for_you_is_not_an_emergency(text: str) -> None:
+    triage = Triage.trained(_as_the_app_fits_it())
+    assert not triage(text).urgent
+    assert triage("对方让我把钱转到安全账户，我刚转了两万").kind is FRAUD
 
 
 def test_the_shipped_phrasings_cover_every_kind_with_enough_controls() -> None:
