@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.core import conversation as talk
 from bot.core.conversation import (
     ConversationState,
     asked_field,
@@ -153,3 +154,21 @@ def test_people_of_the_story_do_not_ask_who_may_apply(text: str, field: str | No
 )
 def test_clauses_that_each_ask_are_several_questions(text: str, pieces: list[str]) -> None:
     assert clause_questions(text) == pieces
+
+
+def test_documents_named_by_a_message_and_the_bare_document_of_a_title() -> None:
+    assert talk.names_document("临时身份证几天能拿") and talk.names_document("電動車上牌要帶啥")
+    assert not talk.names_document("要是丢了呢") and not talk.names_document("这个证明网上能开吗")
+    assert talk.topic_noun("往来港澳通行证及签注") == "通行证"  # not 港澳: "台湾的呢" goes in front of it
+    assert talk.topic_noun("居民身份证有效期满换领") == "身份证"
+    assert talk.topic_noun("机动车驾驶证期满换证") == "驾驶证"
+    assert talk.topic_noun("依申请公开政府信息") is None
+
+
+def test_variants_questions_and_pointing_back_are_read_from_the_words() -> None:
+    assert talk.is_elliptical("要是丢了呢") and talk.is_elliptical("那过期的，怎么换")
+    assert not talk.is_elliptical("身份证丢了怎么补")
+    assert talk.asks_something("我今年61了还能考不") and talk.asks_something("能代办吗")
+    assert not talk.asks_something("我人在外地")
+    assert talk.pointed_at("这个证明网上能开吗") == ["证明"]
+    assert talk.pointed_at("那身份证到期呢") == []  # 那 alone is "then", not "that"

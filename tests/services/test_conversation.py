@@ -268,3 +268,40 @@ async def test_a_follow_up_naming_its_document_is_its_own_question_even_on_the_s
     assert (detail.entry_id, detail.from_context) == ("idcard.lost", True)
     named = await say(container, "补领身份证多少钱")  # the matter named again in full
     assert (named.entry_id, named.field, named.from_context) == ("idcard.lost", "fees", False)
+
+
+def _reads(monkeypatch: pytest.MonkeyPatch, container: Container, answers: dict[str, str]) -> None:
+    """The matcher answering exactly `answers` (text → entry) and offering nothing for anything else."""
+    from bot.core.models import Candidate, MatchResult
+
+    def match(text: str, community: str | None = None) -> MatchResult:
+        if text in answers:
+            best = Candidate(answers[text], 95.0, text, "question")
+            return MatchResult(Outcome.ANSWER, 95.0, (best,), False, text, "clear match")
+        return MatchResult(Outcome.ESCALATE, 10.0, (), False, text, "no confident match")
+
+    monkeypatch.setattr(container.ask._matcher, "match", match)
+
+
+async def test_a_demonstrative_with_the_entrys_own_title_words_points_back_at_it(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await say(container, "身份证丢了怎么补办")
+    # Alone, the words would be answered with another entry; "这个补领" is the lost-ID card's own.
+    _reads(monkeypatch, container, {"这个补领网上能办吗": "idcard.renew"})
+    reply = await say(container, "这个补领网上能办吗")
+    assert (reply.entry_id, reply.field, reply.from_context) == ("idcard.lost", "online", True)
+
+
+async def test_a_part_of_the_matter_in_words_of_its_own_is_read_with_the_entrys_name(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await say(container, "身份证到期了怎么换")
+    renew = container.kb.entries["idcard.renew"].keywords[0]
+    _reads(monkeypatch, container, {f"{renew}我今年七十了还能自己去不": "idcard.renew"})
+    reply = await say(container, "我今年七十了还能自己去不")
+    assert (reply.outcome, reply.entry_id, reply.from_context) == (Outcome.ANSWER, "idcard.renew", True)
+    # Read so, another entry is no answer to it: the message goes its own way (here: to officers).
+    _reads(monkeypatch, container, {f"{renew}小区门禁卡还能补办不": "idcard.lost"})
+    other = await say(container, "小区门禁卡还能补办不")
+    assert other.outcome is Outcome.ESCALATE and not other.urgent and not other.from_context
