@@ -45,6 +45,9 @@ PICK_MAX_CHARS = 6
 # A follow-up read with the conversation's document put in front ("要是丢了呢" → "…驾驶证要是丢了呢") has
 # at most this many characters of its own; a longer message is a matter of its own.
 WITH_TOPIC_MAX_CHARS = 12
+# The chance (0-100) the matcher must give the conversation's entry for a message alone before the
+# message is read with the entry's name in front: 1 %, far below any answer, far above no evidence.
+CONTEXT_MIN_SCORE = 1.0
 # Readings of a message that say it is not a police room's matter: no conversation makes it one.
 _OTHER_BODY = frozenset({"outside police services", "another place's rules"})
 
@@ -252,6 +255,9 @@ class AskService:
             and result.outcome is not Outcome.ANSWER
             and result.reason not in _OTHER_BODY
             and (talk.sounds_like_follow_up(cleaned) or talk.asks_something(cleaned))
+            # Alone, the matcher already gives the entry some chance: a new matter the knowledge base does
+            # not know ("楼上装修太吵了怎么办") must not be pulled in by the name put in front of it.
+            and any(c.entry_id == context and c.score >= CONTEXT_MIN_SCORE for c in result.candidates)
             and self._reads_as_context(place.slug, context, cleaned)
         ):
             # "在外地能补吗", "我今年61了还能考不": a part of the matter asked with words of its own that,

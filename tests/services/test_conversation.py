@@ -270,15 +270,24 @@ async def test_a_follow_up_naming_its_document_is_its_own_question_even_on_the_s
     assert (named.entry_id, named.field, named.from_context) == ("idcard.lost", "fees", False)
 
 
-def _reads(monkeypatch: pytest.MonkeyPatch, container: Container, answers: dict[str, str]) -> None:
-    """The matcher answering exactly `answers` (text → entry) and offering nothing for anything else."""
+def _reads(
+    monkeypatch: pytest.MonkeyPatch,
+    container: Container,
+    answers: dict[str, str],
+    offers: dict[str, tuple[str, ...]] | None = None,
+) -> None:
+    """The matcher answering exactly `answers` (text → entry), offering `offers` (text → entries, a
+    "did you mean") and nothing for anything else."""
     from bot.core.models import Candidate, MatchResult
 
     def match(text: str, community: str | None = None) -> MatchResult:
         if text in answers:
             best = Candidate(answers[text], 95.0, text, "question")
             return MatchResult(Outcome.ANSWER, 95.0, (best,), False, text, "clear match")
-        return MatchResult(Outcome.ESCALATE, 10.0, (), False, text, "no confident match")
+        if offers and text in offers:
+            offered = tuple(Candidate(e, 40.0, e, "title") for e in offers[text])
+            return MatchResult(Outcome.CLARIFY, 40.0, offered, False, text, "several close matches")
+        return MatchResult(Outcome.ESCALATE, 0.0, (), False, text, "no confident match")
 
     monkeypatch.setattr(container.ask._matcher, "match", match)
 
@@ -298,10 +307,19 @@ async def test_a_part_of_the_matter_in_words_of_its_own_is_read_with_the_entrys_
 ) -> None:
     await say(container, "身份证到期了怎么换")
     renew = container.kb.entries["idcard.renew"].keywords[0]
-    _reads(monkeypatch, container, {f"{renew}我今年七十了还能自己去不": "idcard.renew"})
-    reply = await say(container, "我今年七十了还能自己去不")
+    asked, other = "我今年七十了还能自己去不", "小区门禁卡还能补办不"
+    _reads(
+        monkeypatch,
+        container,
+        {f"{renew}{asked}": "idcard.renew", f"{renew}{other}": "idcard.renew"},
+        {asked: ("idcard.renew", "idcard.lost")},
+    )
+    reply = await say(container, asked)
     assert (reply.outcome, reply.entry_id, reply.from_context) == (Outcome.ANSWER, "idcard.renew", True)
-    # Read so, another entry is no answer to it: the message goes its own way (here: to officers).
-    _reads(monkeypatch, container, {f"{renew}小区门禁卡还能补办不": "idcard.lost"})
-    other = await say(container, "小区门禁卡还能补办不")
-    assert other.outcome is Outcome.ESCALATE and not other.urgent and not other.from_context
+    # Alone the matcher gives the entry no chance: the name in front must not pull a new matter in.
+    outside = await say(container, other)
+    assert outside.outcome is Outcome.ESCALATE and not outside.urgent and not outside.from_context
+    # Read with the name, another entry is no answer to it either.
+    _reads(monkeypatch, container, {f"{renew}{asked}": "idcard.lost"}, {asked: ("idcard.renew",)})
+    again = await say(container, asked)
+    assert again.outcome is not Outcome.ANSWER and not again.from_context
