@@ -221,24 +221,22 @@ async def test_a_follow_up_the_matcher_also_reads_as_the_same_entry_comes_from_t
     assert (follow.entry_id, follow.field, follow.from_context) == ("idcard.lost", "materials", True)
 
 
-async def test_a_follow_up_naming_no_topic_stays_with_the_conversation_whatever_its_words_match(
-    container: Container, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("text", "alone", "field"),
+    [
+        # Generic words only: a follow-up, whatever they match alone.
+        ("材料能邮寄吗", "community.office", "materials"),
+        # A demonstrative with words of the entry's own title ("这个补领") points back at it.
+        ("这个补领网上能办吗", "idcard.renew", "online"),
+    ],
+)
+async def test_a_follow_up_stays_with_the_conversation_whatever_its_words_match_alone(
+    container: Container, monkeypatch: pytest.MonkeyPatch, text: str, alone: str, field: str
 ) -> None:
-    from bot.core.models import Candidate, MatchResult
-
     await say(container, "身份证丢了怎么补办")
-    # Alone, the generic words of the follow-up would be answered with another entry.
-    elsewhere = MatchResult(
-        Outcome.ANSWER,
-        95.0,
-        (Candidate("community.office", 95.0, "材料能邮寄吗", "question"),),
-        False,
-        "材料能邮寄吗",
-        "clear match",
-    )
-    monkeypatch.setattr(container.ask._matcher, "match", lambda text, community=None: elsewhere)
-    reply = await say(container, "材料能邮寄吗")
-    assert (reply.entry_id, reply.field, reply.from_context) == ("idcard.lost", "materials", True)
+    _reads(monkeypatch, container, {text: alone})
+    reply = await say(container, text)
+    assert (reply.entry_id, reply.field, reply.from_context) == ("idcard.lost", field, True)
 
 
 async def test_a_variant_told_briefly_moves_to_the_entry_its_document_and_words_name(
@@ -290,16 +288,6 @@ def _reads(
         return MatchResult(Outcome.ESCALATE, 0.0, (), False, text, "no confident match")
 
     monkeypatch.setattr(container.ask._matcher, "match", match)
-
-
-async def test_a_demonstrative_with_the_entrys_own_title_words_points_back_at_it(
-    container: Container, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    await say(container, "身份证丢了怎么补办")
-    # Alone, the words would be answered with another entry; "这个补领" is the lost-ID card's own.
-    _reads(monkeypatch, container, {"这个补领网上能办吗": "idcard.renew"})
-    reply = await say(container, "这个补领网上能办吗")
-    assert (reply.entry_id, reply.field, reply.from_context) == ("idcard.lost", "online", True)
 
 
 async def test_a_part_of_the_matter_in_words_of_its_own_is_read_with_the_entrys_name(
