@@ -395,6 +395,9 @@ def test_a_place_named_only_as_where_someone_comes_from_is_an_origin() -> None:
     assert origins("深圳人口多少") == frozenset()
     assert origins("我是湖南人，湖南的居住证积分怎么算") == frozenset()
     assert origins("三亚户口迁入条件") == frozenset()
+    # Where someone of the story stays is theirs too; a place asked about as well is not.
+    assert origins("户主是我爸，他在广东打工回不来，我去补户口本行不行") == {"广东"}
+    assert origins("我在深圳上班，想办深圳的居住证") == frozenset()
 
 
 def test_coming_from_another_place_does_not_make_it_another_places_question(small_matcher: Matcher) -> None:

@@ -69,21 +69,25 @@ def place_of(term: str) -> str | None:
     return stripped if stripped != term and stripped in known else None
 
 
-# Where a resident comes from is not whose rules they ask about: 刚从贵州过来租房子住 asks this city's
-# registration rules. A place after 从/来自, or before 人 (not 人才, 人口)/过来/来的, names an origin.
+# Where a resident comes from, or where someone of the story is, is not whose rules they ask about:
+# 刚从贵州过来租房子住 asks this city's registration rules, 户主在广东打工回不来 this city's booklet. A place
+# after 从/来自, before 人 (not 人才, 人口)/过来/来的, or between 在 and a stay (打工, 上班, 上学…) names one.
 _ORIGIN_BEFORE = "(?:从|来自|自)"
 _ORIGIN_AFTER = "(?:人(?![才口社民事力员大防保])|过来|来的|来到|来柳|到这|到这边|到本地)"
+_STAY = "(?:打工|务工|上班|工作|上学|读书|念书|出差|当兵|住院|做生意)"
 
 
 def origins(normalized: str) -> frozenset[str]:
-    """The places a question names only as where the resident (or someone) comes from."""
+    """The places a question names only as where the resident (or someone) comes from or stays."""
     found: set[str] = set()
     for place in places():
         if place not in normalized:
             continue
         name = re.escape(place) + f"[{_SUFFIXES}]?"
-        as_origin = len(re.findall(_ORIGIN_BEFORE + name, normalized)) + len(
-            re.findall(name + _ORIGIN_AFTER, normalized)
+        as_origin = (
+            len(re.findall(_ORIGIN_BEFORE + name, normalized))
+            + len(re.findall(name + _ORIGIN_AFTER, normalized))
+            + len(re.findall("在" + name + _STAY, normalized))
         )
         # ... and only there (我是湖南人，湖南的居住证积分怎么算 still asks about 湖南).
         if as_origin and as_origin >= normalized.count(place):
