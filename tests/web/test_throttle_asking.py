@@ -30,3 +30,10 @@ def test_a_refused_question_is_not_counted() -> None:
         assert limiter.hit("anna", "a") is not None
     now[0] = 60.5  # the first one left the window; the refused ones never entered it
     assert limiter.hit("anna", "a") is None
+
+
+def test_a_community_has_a_limit_of_its_own() -> None:
+    limiter = AskLimiter(per_resident=10, per_address=10, per_community=3, window_seconds=60)
+    assert [limiter.hit(f"r{n}", f"a{n}", "gongyuan") for n in range(3)] == [None, None, None]
+    assert limiter.hit("r9", "a9", "gongyuan") is not None  # a new resident, a new address: the room is full
+    assert limiter.hit("r9", "a9", "hexi") is None  # another community is not held up

@@ -29,6 +29,7 @@ from bot.channels.web.keys import (
     SECRETS,
     THROTTLE,
 )
+from bot.channels.web.limits_redis import ask_limits_for
 from bot.channels.web.live import LiveHub, live_hub_for
 from bot.channels.web.metrics import WebMetrics
 from bot.channels.web.proxy import client_address, parse_networks
@@ -40,7 +41,7 @@ from bot.channels.web.security import (
     session_idle_middleware,
     session_setup,
 )
-from bot.channels.web.throttle import AskLimiter, LoginThrottle
+from bot.channels.web.throttle import LoginThrottle
 from bot.wiring import Container
 
 HERE = Path(__file__).resolve().parent
@@ -72,7 +73,7 @@ def create_app(container: Container, *, hub: LiveHub | None = None) -> web.Appli
     app[SECRETS] = secrets_
     app[METRICS] = WebMetrics(hub.stream_count)
     app[THROTTLE] = LoginThrottle()
-    app[ASK_LIMIT] = AskLimiter()
+    app[ASK_LIMIT] = ask_limits_for(container.settings)
     app[REPORTS] = ReportCache()
     app[CHARTS] = ChartRenderer()
     app[CHANNEL_STATES] = {}
@@ -103,6 +104,7 @@ def create_app(container: Container, *, hub: LiveHub | None = None) -> web.Appli
     app.on_response_prepare.append(api.cors_headers)
     app.on_shutdown.append(_end_live_streams)
     app.on_cleanup.append(_stop_chart_thread)
+    app.on_cleanup.append(_close_ask_limits)
     return app
 
 
@@ -119,6 +121,10 @@ async def _end_live_streams(app: web.Application) -> None:
 
 async def _stop_chart_thread(app: web.Application) -> None:
     app[CHARTS].close()
+
+
+async def _close_ask_limits(app: web.Application) -> None:
+    await app[ASK_LIMIT].close()
 
 
 def _asset_urls() -> object:

@@ -11,7 +11,7 @@ from bot.channels.web.filters import ReportCache
 from bot.channels.web.live import LiveHub
 from bot.channels.web.metrics import WebMetrics
 from bot.channels.web.security import Secrets
-from bot.channels.web.throttle import AskLimiter, LoginThrottle
+from bot.channels.web.throttle import AskLimits, LoginThrottle
 from bot.wiring import Container
 
 CONTAINER = web.AppKey("container", Container)
@@ -19,7 +19,7 @@ HUB = web.AppKey("hub", LiveHub)
 METRICS = web.AppKey("metrics", WebMetrics)
 SECRETS = web.AppKey("secrets", Secrets)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
-ASK_LIMIT = web.AppKey("ask_limit", AskLimiter)
+ASK_LIMIT = web.AppKey("ask_limit", AskLimits)
 REPORTS = web.AppKey("reports", ReportCache)
 CHARTS = web.AppKey("charts", ChartRenderer)
 # Set at SIGTERM: /readyz answers 503 "draining" while the requests in flight finish.

@@ -65,7 +65,7 @@ async def ask(request: web.Request) -> web.StreamResponse:
     data = await _fields(request)
     question = str(data.get("question", ""))[:MAX_QUESTION_CHARS]
     resident = resident_of(request)
-    wait = app[ASK_LIMIT].hit(resident.channel_user_id, request.remote or "unknown")
+    wait = await app[ASK_LIMIT].allow(resident.channel_user_id, request.remote or "unknown", place.slug)
     if wait is not None:
         return await _too_many(request, place, math.ceil(wait))
     started = time.perf_counter()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from typing import Protocol
 
 
 class LoginThrottle:
@@ -72,35 +73,63 @@ class LoginThrottle:
 ASKING_TOO_FAST = "您提问太频繁了，请稍等一会儿再问。紧急情况请直接拨打 110。"
 
 
+# Questions a minute: one resident types a few; one address may be a school's or a family's network; a
+# whole community's room asks a few hundred in a busy hour, a script thousands.
+PER_RESIDENT = 20
+PER_ADDRESS = 60
+PER_COMMUNITY = 600
+WINDOW_SECONDS = 60.0
+
+
 class AskLimiter:
-    """How many questions one resident, and one client address, may ask a minute (web room and API).
+    """How many questions one resident, one client address and one community may ask a minute (web
+    room and API).
 
     A person types a few questions a minute; a script opening tickets types hundreds. Over the limit the
     caller is told to wait (HTTP 429 with Retry-After) and nothing is recorded or escalated. In memory,
-    per process, like LoginThrottle: with several replicas each holds its own count."""
+    per process (bot/adapters/limits_redis.py shares the counts between replicas through Redis)."""
 
     def __init__(
         self,
         *,
-        per_resident: int = 20,
-        per_address: int = 60,
-        window_seconds: float = 60.0,
+        per_resident: int = PER_RESIDENT,
+        per_address: int = PER_ADDRESS,
+        per_community: int = PER_COMMUNITY,
+        window_seconds: float = WINDOW_SECONDS,
         max_keys: int = 50_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._limits = {"resident": per_resident, "address": per_address}
+        self._limits = {"resident": per_resident, "address": per_address, "community": per_community}
         self._window = window_seconds
         self._max_keys = max_keys
         self._clock = clock
         self._hits: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
 
-    def hit(self, resident: str, address: str) -> float | None:
+    def limited_keys(self, resident: str, address: str, community: str | None) -> list[tuple[str, int]]:
+        """The counters one question goes into, each with its limit."""
+        keys = [
+            (f"resident:{resident}", self._limits["resident"]),
+            (f"address:{address}", self._limits["address"]),
+        ]
+        if community is not None:
+            keys.append((f"community:{community}", self._limits["community"]))
+        return keys
+
+    @property
+    def window_seconds(self) -> float:
+        return self._window
+
+    async def allow(self, resident: str, address: str, community: str | None = None) -> float | None:
+        """`hit` for callers that may be given a shared (Redis) limiter instead."""
+        return self.hit(resident, address, community)
+
+    async def close(self) -> None:
+        return None
+
+    def hit(self, resident: str, address: str, community: str | None = None) -> float | None:
         """Count one question; seconds to wait (and the question not counted) when over a limit."""
         now = self._clock()
-        keys = [
-            (("resident", resident), self._limits["resident"]),
-            (("address", address), self._limits["address"]),
-        ]
+        keys = [(("key", key), limit) for key, limit in self.limited_keys(resident, address, community)]
         waits = []
         for key, limit in keys:
             hits = self._hits.get(key)
@@ -118,3 +147,11 @@ class AskLimiter:
         while len(self._hits) > self._max_keys:
             self._hits.popitem(last=False)
         return None
+
+
+class AskLimits(Protocol):
+    """What the web room and the API ask of a limiter (AskLimiter here, RedisAskLimiter shared)."""
+
+    async def allow(self, resident: str, address: str, community: str | None = None) -> float | None: ...
+
+    async def close(self) -> None: ...
