@@ -4,7 +4,7 @@ Each counter is a sorted set of the times questions went into it, trimmed to the
 checks every counter of a question and, only when none is full, adds the question to all of them: a refused
 question is not counted, as in the in-memory AskLimiter, and two replicas cannot both let the last one in.
 Redis down or slow never stops answering: the process falls back to its own in-memory counts (said once in
-the log) and goes back to Redis on the next question after it answers again.
+the log), tries Redis again a few seconds later and goes back to it once it answers.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable
 
 import redis.asyncio as redis
 
@@ -21,19 +20,23 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# A limit is a safeguard: a slow Redis must not hold up the answer.
+# A limit is a safeguard: a slow Redis must not hold up the answer, and once it failed it is not asked
+# again (each time costing the timeout) for a while.
 TIMEOUT_SECONDS = 0.5
+RETRY_AFTER_SECONDS = 5.0
 PREFIX = "policebot:asklimit:"
 
-# KEYS: the counters; ARGV: now (ms), window (ms), a unique member, then one limit per key.
-# Returns -1 when the question is let in (and counted), else the milliseconds to wait.
+# KEYS: the counters; ARGV: a unique member, the window (ms), then one limit per key. The time is the
+# Redis server's (replicas' clocks may differ). Returns -1 when the question is let in (and counted),
+# else the milliseconds to wait.
 _SCRIPT = """
-local now = tonumber(ARGV[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window = tonumber(ARGV[2])
 local wait = -1
 for i, key in ipairs(KEYS) do
     redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-    if redis.call('ZCARD', key) >= tonumber(ARGV[3 + i]) then
+    if redis.call('ZCARD', key) >= tonumber(ARGV[2 + i]) then
         local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
         local left = window - (now - tonumber(oldest[2]))
         if left > wait then wait = left end
@@ -41,7 +44,7 @@ for i, key in ipairs(KEYS) do
 end
 if wait >= 0 then return wait end
 for i, key in ipairs(KEYS) do
-    redis.call('ZADD', key, now, ARGV[3])
+    redis.call('ZADD', key, now, ARGV[1])
     redis.call('PEXPIRE', key, window)
 end
 return -1
@@ -49,12 +52,7 @@ return -1
 
 
 class RedisAskLimiter:
-    def __init__(
-        self,
-        url: str,
-        fallback: AskLimiter | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
+    def __init__(self, url: str, fallback: AskLimiter | None = None) -> None:
         self._redis = redis.Redis.from_url(
             url,
             socket_timeout=TIMEOUT_SECONDS,
@@ -63,23 +61,25 @@ class RedisAskLimiter:
         )
         self._script = self._redis.register_script(_SCRIPT)
         self._fallback = fallback or AskLimiter()
-        self._clock = clock
         self._degraded = False
+        self._retry_at = 0.0  # time.monotonic() before which Redis is not tried again
 
     async def allow(self, resident: str, address: str, community: str | None = None) -> float | None:
         """Seconds to wait when one of the counters is full (the question not counted), else None."""
         keys = self._fallback.limited_keys(resident, address, community)
         window_ms = int(self._fallback.window_seconds * 1000)
-        now_ms = int(self._clock() * 1000)
+        if self._degraded and time.monotonic() < self._retry_at:
+            return self._fallback.hit(resident, address, community)
         try:
             waited = await self._script(
                 keys=[PREFIX + key for key, _ in keys],
-                args=[now_ms, window_ms, f"{now_ms}:{secrets.token_hex(6)}", *(limit for _, limit in keys)],
+                args=[secrets.token_hex(8), window_ms, *(limit for _, limit in keys)],
             )
         except (redis.RedisError, OSError) as exc:
             if not self._degraded:
                 log.warning("question limits counted in this process only, Redis unreachable: %s", exc)
                 self._degraded = True
+            self._retry_at = time.monotonic() + RETRY_AFTER_SECONDS
             return self._fallback.hit(resident, address, community)
         if self._degraded:
             log.warning("question limits counted in Redis again")
