@@ -87,6 +87,20 @@ class Settings(BaseSettings):
     # Addresses or networks of the reverse proxies whose X-Real-IP / X-Forwarded-For is believed, comma
     # separated (e.g. the nginx container's address); none by default: the peer's address counts.
     trusted_proxies: str = ""
+    # Origins whose pages may call the JSON API from the browser (CORS), comma separated
+    # ("https://www.example.gov.cn"); "*" allows any. None by default: the API answers servers and
+    # same-origin pages only.
+    cors_origins: str = ""
+    # Keys of community websites that embed the chat, comma separated "name:secret" (secret 24+
+    # characters). A call with `X-Api-Key` is counted per key (ten times an address's limit) rather than
+    # per address: a site's server asks for many residents. Calls without a key keep the anonymous limits.
+    api_keys: str = ""
+
+    @field_validator("api_keys")
+    @classmethod
+    def _keys(cls, value: str) -> str:
+        parse_api_keys(value)  # a malformed entry fails at start, naming it
+        return value
 
     @model_validator(mode="after")
     def _lease_outlasts_a_send(self) -> Settings:
@@ -131,3 +145,25 @@ def parse_networks(value: str | Iterable[str]) -> tuple[Network, ...]:
             except ValueError:
                 raise ValueError(f"not an address or network: {item!r}") from None
     return tuple(networks)
+
+
+API_KEY_MIN_CHARS = 24
+
+
+def parse_api_keys(value: str) -> dict[str, str]:
+    """ "site-a:secret1, site-b:secret2" → {secret: name}; ValueError naming the entry that is wrong."""
+    keys: dict[str, str] = {}
+    for item in (i.strip() for i in value.split(",")):
+        if not item:
+            continue
+        name, _, secret = item.partition(":")
+        if not name.strip() or len(secret.strip()) < API_KEY_MIN_CHARS:
+            raise ValueError(
+                f"API_KEYS entry {name.strip() or item[:8]!r}: expected name:secret, secret of 24+ characters"
+            )
+        keys[secret.strip()] = name.strip()
+    return keys
+
+
+def parse_origins(value: str) -> frozenset[str]:
+    return frozenset(o.strip().rstrip("/") for o in value.split(",") if o.strip())

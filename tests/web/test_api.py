@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.channels.web import LiveHub, create_app, web_notifiers
@@ -77,16 +78,61 @@ async def test_a_conversation_reads_follow_ups_and_several_questions(client: Tes
         assert status == 400 and data["error"] == "bad_request", bad
 
 
-async def test_api_needs_no_csrf_and_allows_any_origin(client: TestClient) -> None:
-    response = await client.post(
-        "/api/v1/ask",
-        json={"community": "gongyuan", "question": "身份证"},
-        headers={"Origin": "https://site.example"},
+async def test_api_needs_no_csrf_and_answers_browsers_of_configured_origins_only(
+    client: TestClient, container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ask = {"json": {"community": "gongyuan", "question": "身份证"}}
+    # None by default: the answer is given (a server may call), but no page of another origin reads it.
+    response = await client.post("/api/v1/ask", headers={"Origin": "https://site.example"}, **ask)
+    assert response.status == 200 and "Access-Control-Allow-Origin" not in response.headers
+    monkeypatch.setattr(container.settings, "cors_origins", "https://site.example, https://other.example/")
+    response = await client.post("/api/v1/ask", headers={"Origin": "https://site.example"}, **ask)
+    assert (
+        response.status == 200 and response.headers["Access-Control-Allow-Origin"] == "https://site.example"
     )
-    assert response.status == 200 and response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Origin" in response.headers.getall("Vary")
     assert "Access-Control-Allow-Credentials" not in response.headers
-    preflight = await client.options("/api/v1/ask", headers={"Origin": "https://site.example"})
+    preflight = await client.options("/api/v1/ask", headers={"Origin": "https://other.example"})
     assert preflight.status == 204 and "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    assert "X-Api-Key" in preflight.headers["Access-Control-Allow-Headers"]
+    stranger = await client.options("/api/v1/ask", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in stranger.headers
+    monkeypatch.setattr(container.settings, "cors_origins", "*")
+    response = await client.post("/api/v1/ask", headers={"Origin": "https://any.example"}, **ask)
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+async def test_a_site_with_its_api_key_is_counted_per_key_not_per_address(
+    aiohttp_client, container: Container, hub: LiveHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.channels.web.keys import ASK_LIMIT
+    from bot.channels.web.throttle import AskLimiter
+
+    app = create_app(container, hub=hub)
+    app[ASK_LIMIT] = AskLimiter(per_resident=100, per_address=2, per_community=1000)
+    client = await aiohttp_client(app)
+    secret = "k" * 30
+    monkeypatch.setattr(container.settings, "api_keys", f"site-a:{secret}")
+    wrong = await client.post(
+        "/api/v1/ask", json={"community": "gongyuan", "question": "护照"}, headers={"X-Api-Key": "k" * 29}
+    )
+    assert wrong.status == 401 and (await wrong.json())["error"] == "invalid_api_key"
+    statuses = [
+        (await api_ask(client, community="gongyuan", question="护照", resident=f"site-user-{n:05d}"))[0]
+        for n in range(3)
+    ]
+    assert statuses == [200, 200, 429]  # anonymous: two a minute from this address here
+    keyed = [
+        (
+            await client.post(
+                "/api/v1/ask",
+                json={"community": "gongyuan", "question": "护照", "resident": f"site-user-{n:05d}"},
+                headers={"X-Api-Key": secret},
+            )
+        ).status
+        for n in range(5)
+    ]
+    assert keyed == [200] * 5  # the site's own counter: ten times an address's
 
 
 async def test_api_escalate_and_read_the_answer(

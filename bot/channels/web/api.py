@@ -1,10 +1,13 @@
 """The JSON API, so a community website can embed the chat. No cookies: the caller names the
-resident with a pseudonym (or gets one back), so there is no CSRF to defend and any origin may call
-it (CORS without credentials)."""
+resident with a pseudonym (or gets one back), so there is no CSRF to defend. Browsers may call it from
+the origins in CORS_ORIGINS (none by default; CORS without credentials); a site's server may call it with
+its API key (X-Api-Key) under limits of its own."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import hmac
 import json
 import math
 import re
@@ -25,15 +28,15 @@ from bot.channels.web.throttle import ASKING_TOO_FAST
 from bot.channels.web.views import chat_reply, ticket_item
 from bot.core.knowledge import UnknownCommunityError
 from bot.core.models import Channel, Outcome, ResidentRef, Role
+from bot.settings import parse_api_keys, parse_origins
 
 MAX_QUESTION_CHARS = 4000
 RESIDENT_RE = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
 CONVERSATION_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 IDEMPOTENCY_KEY_RE = re.compile(r"[\x21-\x7e]{1,128}")
 CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-    "Access-Control-Allow-Headers": "Content-Type, Idempotency-Key",
+    "Access-Control-Allow-Headers": "Content-Type, Idempotency-Key, X-Api-Key, X-Resident-Token",
     "Access-Control-Max-Age": "600",
 }
 
@@ -88,9 +91,12 @@ async def _ask(
 ) -> web.Response:
     app = request.app
     container = app[CONTAINER]
+    site = _api_key_name(request)
+    if isinstance(site, web.Response):
+        return site
     # A community the knowledge base knows has a counter of its own; made-up slugs share none.
     known = community if community in container.kb.communities else None
-    wait = await app[ASK_LIMIT].allow(resident.channel_user_id, request.remote or "unknown", known)
+    wait = await app[ASK_LIMIT].allow(resident.channel_user_id, request.remote or "unknown", known, site)
     if wait is not None:
         response = _error(429, "too_many_requests", ASKING_TOO_FAST)
         response.headers["Retry-After"] = str(math.ceil(wait))
@@ -216,14 +222,48 @@ async def openapi(request: web.Request) -> web.Response:
 
 @routes.route("OPTIONS", "/api/v1/{tail:.*}")
 async def preflight(request: web.Request) -> web.Response:
-    return web.Response(status=204, headers=CORS_HEADERS)
+    # The headers are added by cors_headers when the origin is allowed; without them the browser refuses.
+    return web.Response(status=204)
 
 
 async def cors_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: API responses are readable from any origin (no credentials involved)."""
-    if request.path.startswith("/api/"):
-        for name, value in CORS_HEADERS.items():
-            response.headers.setdefault(name, value)
+    """on_response_prepare: API responses are readable by pages of the configured origins (no
+    credentials involved); other origins get no CORS headers, and their browsers keep the answer."""
+    if not request.path.startswith("/api/"):
+        return
+    response.headers.add("Vary", "Origin")
+    origin = request.headers.get("Origin")
+    allowed = _origins(request.app[CONTAINER].settings.cors_origins)
+    if origin is None or not ("*" in allowed or origin.rstrip("/") in allowed):
+        return
+    response.headers["Access-Control-Allow-Origin"] = "*" if "*" in allowed else origin
+    for name, value in CORS_HEADERS.items():
+        response.headers.setdefault(name, value)
+
+
+@functools.lru_cache(maxsize=4)
+def _origins(setting: str) -> frozenset[str]:
+    return parse_origins(setting)
+
+
+@functools.lru_cache(maxsize=4)
+def _api_keys(setting: str) -> tuple[tuple[bytes, str], ...]:
+    return tuple((secret.encode(), name) for secret, name in parse_api_keys(setting).items())
+
+
+def _api_key_name(request: web.Request) -> str | web.Response | None:
+    """The site calling with X-Api-Key (its name); None without the header; 401 for a wrong key."""
+    given = request.headers.get("X-Api-Key")
+    if given is None:
+        return None
+    given_bytes = given.encode("utf-8", "surrogateescape")
+    found = None
+    for secret, name in _api_keys(request.app[CONTAINER].settings.api_keys):
+        if hmac.compare_digest(given_bytes, secret):  # every key compared: the time tells nothing
+            found = name
+    if found is None:
+        return _error(401, "invalid_api_key", "X-Api-Key 无效。不带这个头也可以调用，按匿名限额计算。")
+    return found
 
 
 def _resident(value: Any, *, required: bool = False) -> ResidentRef:

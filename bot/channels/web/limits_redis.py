@@ -64,12 +64,14 @@ class RedisAskLimiter:
         self._degraded = False
         self._retry_at = 0.0  # time.monotonic() before which Redis is not tried again
 
-    async def allow(self, resident: str, address: str, community: str | None = None) -> float | None:
+    async def allow(
+        self, resident: str, address: str, community: str | None = None, api_key: str | None = None
+    ) -> float | None:
         """Seconds to wait when one of the counters is full (the question not counted), else None."""
-        keys = self._fallback.limited_keys(resident, address, community)
+        keys = self._fallback.limited_keys(resident, address, community, api_key)
         window_ms = int(self._fallback.window_seconds * 1000)
         if self._degraded and time.monotonic() < self._retry_at:
-            return self._fallback.hit(resident, address, community)
+            return self._fallback.hit(resident, address, community, api_key)
         try:
             waited = await self._script(
                 keys=[PREFIX + key for key, _ in keys],
@@ -80,7 +82,7 @@ class RedisAskLimiter:
                 log.warning("question limits counted in this process only, Redis unreachable: %s", exc)
                 self._degraded = True
             self._retry_at = time.monotonic() + RETRY_AFTER_SECONDS
-            return self._fallback.hit(resident, address, community)
+            return self._fallback.hit(resident, address, community, api_key)
         if self._degraded:
             log.warning("question limits counted in Redis again")
             self._degraded = False

@@ -132,7 +132,15 @@ def openapi_document() -> dict[str, Any]:
                             "description": "Send a retry with the same key: it gets the first answer "
                             "(header Idempotent-Replayed: true) and nothing is recorded twice; kept 24 h",
                             "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,128}$"},
-                        }
+                        },
+                        {
+                            "name": "X-Api-Key",
+                            "in": "header",
+                            "required": False,
+                            "description": "A community website's key (API_KEYS): its questions are counted "
+                            "per key, at ten times an address's limit; a wrong key is a 401",
+                            "schema": {"type": "string"},
+                        },
                     ],
                     "requestBody": {
                         "required": True,
@@ -151,7 +159,7 @@ def openapi_document() -> dict[str, Any]:
                             }
                         },
                     },
-                    "responses": responses(reply, 400, 404, 409, 422, 429, 503),
+                    "responses": responses(reply, 400, 401, 404, 409, 422, 429, 503),
                 }
             },
             "/api/v1/escalate": {
