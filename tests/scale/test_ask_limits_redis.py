@@ -60,3 +60,28 @@ async def test_without_redis_the_limits_hold_in_the_process_and_nothing_raises()
         assert tried == 1  # after a failure Redis is left alone for a while: no timeout per question
     finally:
         await limiter.close()
+
+
+async def test_failed_sign_ins_on_several_replicas_add_up_and_lock_the_account(redis_url: str) -> None:
+    from bot.channels.web.limits_redis import RedisLoginThrottle
+    from bot.channels.web.throttle import LoginThrottle
+
+    def limits() -> LoginThrottle:
+        return LoginThrottle(per_user=100, per_address=100, per_account=4, window_seconds=60)
+
+    replicas = [RedisLoginThrottle(redis_url, limits()) for _ in range(3)]
+    name = f"li-{uuid.uuid4().hex}"
+    try:
+        for n in range(4):  # four guesses from four addresses, each at another replica
+            replica = replicas[n % 3]
+            assert await replica.wait(name, f"198.51.100.{n}") is None
+            await replica.failure(name, f"198.51.100.{n}")
+        for replica in replicas:  # no replica has seen four alone; together they lock the account
+            wait = await replica.wait(name, "203.0.113.7")
+            assert wait is not None and 0 < wait <= 60
+        # The right password (a success) clears the account's count everywhere.
+        await replicas[0].success(name, "198.51.100.0")
+        assert await replicas[2].wait(name, "203.0.113.7") is None
+    finally:
+        for replica in replicas:
+            await replica.close()

@@ -29,7 +29,7 @@ from bot.channels.web.keys import (
     SECRETS,
     THROTTLE,
 )
-from bot.channels.web.limits_redis import ask_limits_for
+from bot.channels.web.limits_redis import ask_limits_for, login_limits_for
 from bot.channels.web.live import LiveHub, live_hub_for
 from bot.channels.web.metrics import WebMetrics
 from bot.channels.web.proxy import client_address, parse_networks
@@ -41,7 +41,6 @@ from bot.channels.web.security import (
     session_idle_middleware,
     session_setup,
 )
-from bot.channels.web.throttle import LoginThrottle
 from bot.wiring import Container
 
 HERE = Path(__file__).resolve().parent
@@ -72,7 +71,7 @@ def create_app(container: Container, *, hub: LiveHub | None = None) -> web.Appli
     app[HUB] = hub
     app[SECRETS] = secrets_
     app[METRICS] = WebMetrics(hub.stream_count)
-    app[THROTTLE] = LoginThrottle()
+    app[THROTTLE] = login_limits_for(settings)
     app[ASK_LIMIT] = ask_limits_for(container.settings)
     app[REPORTS] = ReportCache()
     app[CHARTS] = ChartRenderer()
@@ -125,6 +124,7 @@ async def _stop_chart_thread(app: web.Application) -> None:
 
 async def _close_ask_limits(app: web.Application) -> None:
     await app[ASK_LIMIT].close()
+    await app[THROTTLE].close()
 
 
 def _asset_urls() -> object:

@@ -40,7 +40,7 @@ async def login(request: web.Request) -> web.Response:
     throttle = request.app[THROTTLE]
     context = {"next": next_path, "username": username}
 
-    wait = throttle.retry_after(username, address)
+    wait = await throttle.wait(username, address)
     if wait is not None:
         minutes = max(1, math.ceil(wait / 60))
         response = await render(
@@ -56,10 +56,10 @@ async def login(request: web.Request) -> web.Response:
         await request.app[CONTAINER].staff.authenticate(username, password) if username and password else None
     )
     if staff is None or not staff.active:
-        throttle.failed(username, address)
+        await throttle.failure(username, address)
         return await render(request, "login.html", context | {"error": "用户名或密码不正确。"}, status=401)
 
-    throttle.succeeded(username, address)
+    await throttle.success(username, address)
     session = await get_session(request)
     renew_session(session)
     # The cookie carries a token whose row decides whether it still counts (logout, sign out everywhere).

@@ -11,14 +11,14 @@ from bot.channels.web.filters import ReportCache
 from bot.channels.web.live import LiveHub
 from bot.channels.web.metrics import WebMetrics
 from bot.channels.web.security import Secrets
-from bot.channels.web.throttle import AskLimits, LoginThrottle
+from bot.channels.web.throttle import AskLimits, LoginLimits
 from bot.wiring import Container
 
 CONTAINER = web.AppKey("container", Container)
 HUB = web.AppKey("hub", LiveHub)
 METRICS = web.AppKey("metrics", WebMetrics)
 SECRETS = web.AppKey("secrets", Secrets)
-THROTTLE = web.AppKey("throttle", LoginThrottle)
+THROTTLE = web.AppKey("throttle", LoginLimits)
 ASK_LIMIT = web.AppKey("ask_limit", AskLimits)
 REPORTS = web.AppKey("reports", ReportCache)
 CHARTS = web.AppKey("charts", ChartRenderer)

@@ -1,4 +1,5 @@
-"""The limits on asking, counted in Redis: every replica counts the same questions.
+"""The limits on asking and the login throttle, counted in Redis: every replica counts the same
+questions and the same failed sign-ins (twelve guesses spread over three replicas still lock the account).
 
 Each counter is a sorted set of the times questions went into it, trimmed to the window. One Lua script
 checks every counter of a question and, only when none is full, adds the question to all of them: a refused
@@ -15,7 +16,7 @@ import time
 
 import redis.asyncio as redis
 
-from bot.channels.web.throttle import AskLimiter
+from bot.channels.web.throttle import AskLimiter, LoginThrottle
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,102 @@ class RedisAskLimiter:
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+# KEYS: the counters; ARGV: the window (ms), then one limit per key. Returns the milliseconds to wait
+# when one of them is full, else -1 (nothing counted: a check).
+_CHECK = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+local wait = -1
+for i, key in ipairs(KEYS) do
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+    if redis.call('ZCARD', key) >= tonumber(ARGV[1 + i]) then
+        local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+        local left = window - (now - tonumber(oldest[2]))
+        if left > wait then wait = left end
+    end
+end
+return wait
+"""
+
+# KEYS: the counters; ARGV: a unique member, the window (ms). Counts one failure in each.
+_COUNT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for _, key in ipairs(KEYS) do
+    redis.call('ZADD', key, now, ARGV[1])
+    redis.call('PEXPIRE', key, tonumber(ARGV[2]))
+end
+return 0
+"""
+LOGIN_PREFIX = "policebot:login:"
+
+
+class RedisLoginThrottle:
+    """LoginThrottle's counts in Redis, with the process's own as a fallback (as RedisAskLimiter)."""
+
+    def __init__(self, url: str, fallback: LoginThrottle | None = None) -> None:
+        self._redis = redis.Redis.from_url(
+            url,
+            socket_timeout=TIMEOUT_SECONDS,
+            socket_connect_timeout=TIMEOUT_SECONDS,
+            client_name="policebot-login",
+        )
+        self._check = self._redis.register_script(_CHECK)
+        self._count = self._redis.register_script(_COUNT)
+        self._fallback = fallback or LoginThrottle()
+        self._retry_at = 0.0
+
+    def _keys(self, username: str, address: str) -> list[tuple[str, int]]:
+        return [(LOGIN_PREFIX + key, limit) for key, limit in self._fallback.limited_keys(username, address)]
+
+    def _usable(self) -> bool:
+        return time.monotonic() >= self._retry_at
+
+    def _failed(self, exc: Exception) -> None:
+        if self._usable():
+            log.warning("login throttle counted in this process only, Redis unreachable: %s", exc)
+        self._retry_at = time.monotonic() + RETRY_AFTER_SECONDS
+
+    async def wait(self, username: str, address: str) -> float | None:
+        keys = self._keys(username, address)
+        if self._usable():
+            try:
+                window_ms = int(self._fallback.window_seconds * 1000)
+                waited = await self._check(keys=[k for k, _ in keys], args=[window_ms, *(n for _, n in keys)])
+                return None if int(waited) < 0 else max(int(waited), 1) / 1000.0
+            except (redis.RedisError, OSError) as exc:
+                self._failed(exc)
+        return self._fallback.retry_after(username, address)
+
+    async def failure(self, username: str, address: str) -> None:
+        self._fallback.failed(username, address)  # kept here too: it answers while Redis is away
+        if self._usable():
+            try:
+                window_ms = int(self._fallback.window_seconds * 1000)
+                keys = [k for k, _ in self._keys(username, address)]
+                await self._count(keys=keys, args=[secrets.token_hex(8), window_ms])
+            except (redis.RedisError, OSError) as exc:
+                self._failed(exc)
+
+    async def success(self, username: str, address: str) -> None:
+        self._fallback.succeeded(username, address)
+        if self._usable():
+            user, _, account = (k for k, _ in self._keys(username, address))
+            try:
+                await self._redis.delete(user, account)
+            except (redis.RedisError, OSError) as exc:
+                self._failed(exc)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def login_limits_for(settings: Settings) -> LoginThrottle | RedisLoginThrottle:
+    """Shared through Redis when REDIS_URL is set (guesses spread over replicas add up), else per process."""
+    return RedisLoginThrottle(settings.redis_url) if settings.redis_url else LoginThrottle()
 
 
 def ask_limits_for(settings: Settings) -> AskLimiter | RedisAskLimiter:

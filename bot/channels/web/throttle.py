@@ -1,7 +1,7 @@
 """Login throttling: too many failures for a user name from one address, from one address over all
 user names, or for one account from anywhere (so guessing from many addresses locks the account too),
-and the next attempts are refused for a while. In memory, per process: enough to make guessing slow; a
-bureau running several web processes should throttle at the proxy as well."""
+and the next attempts are refused for a while. In memory, per process; with REDIS_URL the counts are
+shared by the replicas (bot/channels/web/limits_redis.py). The limits on asking live here too."""
 
 from __future__ import annotations
 
@@ -46,6 +46,27 @@ class LoginThrottle:
     def succeeded(self, username: str, address: str) -> None:
         self._failures.pop(("user", username.casefold(), address), None)
         self._failures.pop(("account", username.casefold()), None)
+
+    def limited_keys(self, username: str, address: str) -> list[tuple[str, int]]:
+        """The counters one attempt goes into, each with its limit (for a shared store)."""
+        return [(":".join(key), self._limits[kind]) for kind, key in self._keys(username, address)]
+
+    @property
+    def window_seconds(self) -> float:
+        return self._window
+
+    # The same, for callers that may be given a shared (Redis) throttle instead.
+    async def wait(self, username: str, address: str) -> float | None:
+        return self.retry_after(username, address)
+
+    async def failure(self, username: str, address: str) -> None:
+        self.failed(username, address)
+
+    async def success(self, username: str, address: str) -> None:
+        self.succeeded(username, address)
+
+    async def close(self) -> None:
+        return None
 
     def _keys(self, username: str, address: str) -> list[tuple[str, tuple[str, ...]]]:
         name = username.casefold()
@@ -167,5 +188,17 @@ class AskLimits(Protocol):
     async def allow(
         self, resident: str, address: str, community: str | None = None, api_key: str | None = None
     ) -> float | None: ...
+
+    async def close(self) -> None: ...
+
+
+class LoginLimits(Protocol):
+    """What the login page asks of a throttle (LoginThrottle here, RedisLoginThrottle shared)."""
+
+    async def wait(self, username: str, address: str) -> float | None: ...
+
+    async def failure(self, username: str, address: str) -> None: ...
+
+    async def success(self, username: str, address: str) -> None: ...
 
     async def close(self) -> None: ...
