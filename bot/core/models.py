@@ -292,6 +292,7 @@ AUDIT_ACTIONS = {
     "reject_draft": "退回知识草稿",
     "export": "导出数据",
     "sign_in": "登录",
+    "change_password": "修改密码",
 }
 
 

@@ -142,6 +142,23 @@ class StaffService:
             await uow.commit()
         return ended
 
+    async def change_password(self, staff: Staff, current: str, new: str) -> str:
+        """A signed-in account's own new password. Every session of the account ends (a copied cookie,
+        another browser) and a new one starts for this browser: its token is returned. ValueError
+        when the current password is wrong or the new one is too short or the same."""
+        if len(new) < MIN_PASSWORD_LENGTH:
+            raise ValueError(f"新密码至少需要 {MIN_PASSWORD_LENGTH} 个字符。")
+        if new == current:
+            raise ValueError("新密码不能与原密码相同。")
+        if staff.username is None or await self.authenticate(staff.username, current) is None:
+            raise ValueError("原密码不正确。")
+        new_hash = await asyncio.to_thread(_hasher.hash, new)
+        async with self._uow() as uow:
+            await uow.staff.set_password(staff.id, new_hash)
+            await uow.staff.revoke_sessions(at=self._clock.now(), staff_id=staff.id)
+            await uow.commit()
+        return await self.start_session(staff.id)
+
     async def authenticate(self, username: str, password: str) -> Staff | None:
         async with self._uow() as uow:
             found = await uow.staff.credentials(username)

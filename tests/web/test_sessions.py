@@ -60,3 +60,37 @@ async def test_no_session_outlives_its_absolute_lifetime(
     monkeypatch.setattr(staff_module, "SESSION_LIFETIME", timedelta(seconds=-1))
     assert (await container.staff.session_staff(token, idle)) is None
     assert (await container.staff.session_staff("never-issued", idle)) is None
+
+
+async def test_changing_the_password_needs_the_old_one_and_ends_every_other_session(
+    client: TestClient, other_client: TestClient, aiohttp_client, people
+) -> None:
+    from tests.web.conftest import PASSWORD
+
+    await people.officer()
+    await login(client, "li")
+    await login(other_client, "li")  # the same account in another browser
+    other = _cookie(other_client)
+    new = "a-new-passphrase-2026"
+
+    async def change(current: str, new_password: str, repeat: str) -> int:
+        token = await csrf_of(client, "/account/password")
+        form = {"csrf": token, "current": current, "new": new_password, "repeat": repeat}
+        return (await client.post("/account/password", data=form, allow_redirects=False)).status
+
+    assert await change("wrong password", new, new) == 400
+    assert await change(PASSWORD, "short", "short") == 400
+    assert await change(PASSWORD, new, new + "x") == 400
+    assert await _console_with(other_client, other) == 200  # nothing changed yet
+    assert await change(PASSWORD, new, new) == 303
+    assert (await client.get("/console", allow_redirects=False)).status == 200  # this browser stays in
+    third = await aiohttp_client(client.server)
+    assert await _console_with(third, other) == 303  # the other browser's session has ended
+    assert await login_status(third, "li", PASSWORD) == 401
+    assert await login_status(third, "li", new) == 303
+
+
+async def login_status(client: TestClient, username: str, password: str) -> int:
+    token = await csrf_of(client, "/login")
+    form = {"csrf": token, "username": username, "password": password}
+    return (await client.post("/login", data=form, allow_redirects=False)).status

@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp_session import get_session
 
 from bot.channels.web.body import form_fields
-from bot.channels.web.identity import SESSION_TOKEN, current_staff, safe_next
+from bot.channels.web.identity import SESSION_TOKEN, current_staff, safe_next, staff_of, staff_only
 from bot.channels.web.keys import CONTAINER, THROTTLE
 from bot.channels.web.pages import render
 from bot.channels.web.security import renew_session
@@ -80,3 +80,43 @@ async def logout(request: web.Request) -> web.Response:
 
 def _home(role: Role) -> str:
     return "/admin" if role is Role.ADMIN else "/console"
+
+
+@routes.get("/account/password", name="password")
+@staff_only
+async def password_form(request: web.Request) -> web.Response:
+    return await render(request, "password.html", {})
+
+
+@routes.post("/account/password")
+@staff_only
+async def change_password(request: web.Request) -> web.Response:
+    staff = staff_of(request)
+    form = await form_fields(request)
+    current = str(form.get("current", ""))[:MAX_PASSWORD]
+    new = str(form.get("new", ""))[:MAX_PASSWORD]
+    address = request.remote or "unknown"
+    throttle = request.app[THROTTLE]
+    username = staff.username or ""
+    # The current password is a password check like a sign-in: guessing it is throttled the same way.
+    wait = await throttle.wait(username, address)
+    if wait is not None:
+        minutes = max(1, math.ceil(wait / 60))
+        error = f"密码输错次数过多，请 {minutes} 分钟后再试。"
+        response = await render(request, "password.html", {"error": error}, status=429)
+        response.headers["Retry-After"] = str(math.ceil(wait))
+        return response
+    if new != str(form.get("repeat", ""))[:MAX_PASSWORD]:
+        return await render(request, "password.html", {"error": "两次输入的新密码不一致。"}, status=400)
+    try:
+        token = await request.app[CONTAINER].staff.change_password(staff, current, new)
+    except ValueError as exc:
+        if "原密码" in str(exc):
+            await throttle.failure(username, address)
+        return await render(request, "password.html", {"error": str(exc)}, status=400)
+    await throttle.success(username, address)
+    session = await get_session(request)
+    renew_session(session)
+    session[SESSION_TOKEN] = token  # every other session of the account has ended
+    await request.app[CONTAINER].audit.record(staff, "change_password", "网页", address)
+    raise web.HTTPSeeOther(_home(staff.role))
