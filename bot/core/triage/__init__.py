@@ -225,7 +225,9 @@ def _focus(prepared: str, hits: Sequence[RuleHit], *, always: bool = False) -> s
 
 
 def _key(samples: Sequence[Sample]) -> str:
-    content = json.dumps([MODEL_VERSION, [(s.text, s.kind) for s in samples]], ensure_ascii=False)
+    content = json.dumps(
+        [MODEL_VERSION, [(s.text, s.kind, s.look_alike) for s in samples]], ensure_ascii=False
+    )
     return hashlib.sha256(content.encode("utf-8")).hexdigest()[:24]
 
 

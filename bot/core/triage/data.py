@@ -31,9 +31,9 @@ def load_phrasings() -> list[Sample]:
 
 
 def knowledge_controls(questions: Iterable[str]) -> list[Sample]:
-    """The knowledge base's own questions as look-alike controls: what residents ask about procedures
-    ("能让我爸帮我去开不", "户口本能叫我老婆去补不") is not an emergency, however close its words come to
-    one ("让我…帮我开", "叫我…去"). Questions a readable rule calls an emergency ("孩子在商场走丢了找
+    """The knowledge base's own questions as ordinary controls: what residents ask about procedures
+    ("护照能让我妈帮我去领不", "户口本能叫我老婆去补不") is not an emergency, however close its words come
+    to one ("让我…帮我", "叫我…去"). Questions a readable rule calls an emergency ("孩子在商场走丢了找
     不到怎么办") are left out: the knowledge base may describe one, and must not teach that it is not."""
     from bot.core.triage.rules import prepare, rule_hits
 
