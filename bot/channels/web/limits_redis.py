@@ -27,13 +27,15 @@ TIMEOUT_SECONDS = 0.5
 RETRY_AFTER_SECONDS = 5.0
 PREFIX = "policebot:asklimit:"
 
-# KEYS: the counters; ARGV: a unique member, the window (ms), then one limit per key. The time is the
-# Redis server's (replicas' clocks may differ). Returns -1 when the question is let in (and counted),
-# else the milliseconds to wait.
-_SCRIPT = """
+# The scripts share one layout. KEYS: the counters; ARGV: a unique member, the window (ms), then one
+# limit per key (none for counting alone). The time is the Redis server's (replicas' clocks may differ).
+_NOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window = tonumber(ARGV[2])
+"""
+# The milliseconds to wait until the fullest counter has room again, or -1 when all have room.
+_WAIT = """
 local wait = -1
 for i, key in ipairs(KEYS) do
     redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
@@ -43,24 +45,28 @@ for i, key in ipairs(KEYS) do
         if left > wait then wait = left end
     end
 end
-if wait >= 0 then return wait end
-for i, key in ipairs(KEYS) do
+"""
+_ADD = """
+for _, key in ipairs(KEYS) do
     redis.call('ZADD', key, now, ARGV[1])
     redis.call('PEXPIRE', key, window)
 end
-return -1
 """
+_ASK = _NOW + _WAIT + "if wait >= 0 then return wait end\n" + _ADD + "return -1\n"  # let in and counted: -1
+_CHECK = _NOW + _WAIT + "return wait\n"  # a sign-in may be tried: nothing counted
+_COUNT = _NOW + _ADD + "return 0\n"  # a failed sign-in
+
+
+def _client(url: str, name: str) -> redis.Redis:
+    return redis.Redis.from_url(
+        url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS, client_name=name
+    )
 
 
 class RedisAskLimiter:
     def __init__(self, url: str, fallback: AskLimiter | None = None) -> None:
-        self._redis = redis.Redis.from_url(
-            url,
-            socket_timeout=TIMEOUT_SECONDS,
-            socket_connect_timeout=TIMEOUT_SECONDS,
-            client_name="policebot-asklimit",
-        )
-        self._script = self._redis.register_script(_SCRIPT)
+        self._redis = _client(url, "policebot-asklimit")
+        self._script = self._redis.register_script(_ASK)
         self._fallback = fallback or AskLimiter()
         self._degraded = False
         self._retry_at = 0.0  # time.monotonic() before which Redis is not tried again
@@ -93,34 +99,6 @@ class RedisAskLimiter:
         await self._redis.aclose()
 
 
-# KEYS: the counters; ARGV: the window (ms), then one limit per key. Returns the milliseconds to wait
-# when one of them is full, else -1 (nothing counted: a check).
-_CHECK = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local window = tonumber(ARGV[1])
-local wait = -1
-for i, key in ipairs(KEYS) do
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-    if redis.call('ZCARD', key) >= tonumber(ARGV[1 + i]) then
-        local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-        local left = window - (now - tonumber(oldest[2]))
-        if left > wait then wait = left end
-    end
-end
-return wait
-"""
-
-# KEYS: the counters; ARGV: a unique member, the window (ms). Counts one failure in each.
-_COUNT = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for _, key in ipairs(KEYS) do
-    redis.call('ZADD', key, now, ARGV[1])
-    redis.call('PEXPIRE', key, tonumber(ARGV[2]))
-end
-return 0
-"""
 LOGIN_PREFIX = "policebot:login:"
 
 
@@ -128,12 +106,7 @@ class RedisLoginThrottle:
     """LoginThrottle's counts in Redis, with the process's own as a fallback (as RedisAskLimiter)."""
 
     def __init__(self, url: str, fallback: LoginThrottle | None = None) -> None:
-        self._redis = redis.Redis.from_url(
-            url,
-            socket_timeout=TIMEOUT_SECONDS,
-            socket_connect_timeout=TIMEOUT_SECONDS,
-            client_name="policebot-login",
-        )
+        self._redis = _client(url, "policebot-login")
         self._check = self._redis.register_script(_CHECK)
         self._count = self._redis.register_script(_COUNT)
         self._fallback = fallback or LoginThrottle()
@@ -155,7 +128,8 @@ class RedisLoginThrottle:
         if self._usable():
             try:
                 window_ms = int(self._fallback.window_seconds * 1000)
-                waited = await self._check(keys=[k for k, _ in keys], args=[window_ms, *(n for _, n in keys)])
+                limits = [n for _, n in keys]
+                waited = await self._check(keys=[k for k, _ in keys], args=["", window_ms, *limits])
                 return None if int(waited) < 0 else max(int(waited), 1) / 1000.0
             except (redis.RedisError, OSError) as exc:
                 self._failed(exc)
