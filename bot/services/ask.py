@@ -42,12 +42,6 @@ FOLLOW_UP_MAX_CHARS = 5
 # A pick by words this short ("第一个", "护照那个") only chooses; a longer one ("防盗呢，有啥好办法") also
 # asks something of its own, so the part asked before the list does not carry over to it.
 PICK_MAX_CHARS = 6
-# A follow-up read with the conversation's document put in front ("要是丢了呢" → "…驾驶证要是丢了呢") has
-# at most this many characters of its own; a longer message is a matter of its own.
-WITH_TOPIC_MAX_CHARS = 12
-# The chance (0-100) the matcher must give the conversation's entry for a message alone before the
-# message is read with the entry's name in front: 1 %, far below any answer, far above no evidence.
-CONTEXT_MIN_SCORE = 1.0
 # Readings of a message that say it is not a police room's matter: no conversation makes it one.
 _OTHER_BODY = frozenset({"outside police services", "another place's rules"})
 
@@ -80,7 +74,8 @@ class AskService:
             kb, uow_factory, clock, service_time or ServiceTime(), duty_chat_id
         )
         self._memory = ConversationMemory(conversations, clock)
-        self._follow_ups = FollowUpReader(kb)
+        # Through the service's matcher at call time (tests replace its `match`).
+        self._follow_ups = FollowUpReader(kb, lambda text, community: self._matcher.match(text, community))
 
     async def ask(
         self,
@@ -123,7 +118,7 @@ class AskService:
                 Outcome.CLARIFY, place, 0.0, False, consultation_id, notice=Notice.EMPTY, reason="no words"
             )
 
-        pieces = self._several_questions(cleaned, place.slug) if notice is None else []
+        pieces = self._follow_ups.several_questions(cleaned, place.slug) if notice is None else []
         if len(pieces) > 1:
             replies: list[Reply] = []
             for piece, matched in pieces:
@@ -187,23 +182,22 @@ class AskService:
         # Such a follow-up belongs to the entry in the conversation even where its generic words alone
         # point elsewhere ("能在手机上处理吗" after the accident card is not the traffic-fine entry's).
         leans_on_context = context is not None and follow_up
-        tried_topic = False
         if context is not None and not bare and self._follow_ups.points_back(place.slug, context, cleaned):
             # "这个证明网上能开吗": the demonstrative names the matter in the conversation.
             return await self._answer_entry(
                 place.slug, resident, channel, stored, context, cleaned, from_context=True
             )
-        if (
+        # "要是丢了呢", "过期换的呢": a variant of the matter just answered, read with its document
+        # ("台湾的呢": or named by a sibling's title).
+        variant = (
             context is not None
             and not bare
             and talk.is_elliptical(cleaned)
             and not talk.names_document(cleaned)
             and result.reason not in _OTHER_BODY
-        ):
-            # "要是丢了呢", "过期换的呢": a variant of the matter just answered, read with its document
-            # ("台湾的呢": or named by a sibling's title).
-            tried_topic = True
-            moved = self._read_variant(place.slug, context, cleaned)
+        )
+        if variant:
+            moved = self._follow_ups.read_variant(place.slug, context, cleaned)
             if moved is None and own and len(own) <= RELATED_MAX_CHARS:
                 moved = self._follow_ups.related(place.slug, context, own, result)
             if moved is not None:
@@ -251,14 +245,11 @@ class AskService:
         if (
             context is not None
             and not bare
-            and not tried_topic
+            and not variant
             and result.outcome is not Outcome.ANSWER
             and result.reason not in _OTHER_BODY
             and (talk.sounds_like_follow_up(cleaned) or talk.asks_something(cleaned))
-            # Alone, the matcher already gives the entry some chance: a new matter the knowledge base does
-            # not know ("楼上装修太吵了怎么办") must not be pulled in by the name put in front of it.
-            and any(c.entry_id == context and c.score >= CONTEXT_MIN_SCORE for c in result.candidates)
-            and self._reads_as_context(place.slug, context, cleaned)
+            and self._follow_ups.reads_as_context(place.slug, context, cleaned, result)
         ):
             # "在外地能补吗", "我今年61了还能考不": a part of the matter asked with words of its own that,
             # alone, do not say which matter; with the entry's name in front they are that entry's.
@@ -283,49 +274,6 @@ class AskService:
             # a guess: the likeliest entry is offered instead.
             result = replace(result, outcome=Outcome.CLARIFY, reason="a follow-up without a topic")
         return await self._matched(place.slug, resident, channel, stored, notice, result, cleaned, earlier)
-
-    def _read_variant(self, community: str, context: str, cleaned: str) -> str | None:
-        """The entry a brief variant ("要是丢了呢") is about, read with the conversation's document in
-        front of it, if the matcher answers it so and the entry is still about that matter."""
-        if len(talk.own_words(cleaned)) > WITH_TOPIC_MAX_CHARS:
-            return None
-        query = self._follow_ups.with_document(community, context, cleaned)
-        if query is None:
-            return None
-        result = self._matcher.match(query, community)
-        if result.outcome is not Outcome.ANSWER or result.best is None:
-            return None
-        entry_id = result.best.entry_id
-        return entry_id if self._follow_ups.near(community, context, entry_id, query) else None
-
-    def _reads_as_context(self, community: str, context: str, cleaned: str) -> bool:
-        """A part of the matter asked in words of its own ("我上班走不开，叫我老公去领行不行"): with the
-        entry's name in front, the matcher answers it with that very entry."""
-        if len(talk.own_words(cleaned)) > WITH_TOPIC_MAX_CHARS:
-            return False
-        query = self._follow_ups.with_name(community, context, cleaned)
-        result = self._matcher.match(query, community)
-        best = result.best
-        return result.outcome is Outcome.ANSWER and best is not None and best.entry_id == context
-
-    def _several_questions(self, text: str, community: str) -> list[tuple[str, MatchResult]]:
-        """The questions of a message that asks several ("身份证丢了怎么补，顺便问下护照多少钱"), up to
-        MAX_PARTS, each with the matcher's reading; none when it asks one. A split stands only when every
-        piece is answered with an entry of its own, different from the others: otherwise the message is
-        read whole."""
-        pieces = talk.split_questions(text)
-        if len(pieces) < 2:
-            pieces = talk.clause_questions(text)
-        pieces = pieces[: talk.MAX_PARTS]
-        read: list[tuple[str, MatchResult]] = []
-        for piece in pieces if len(pieces) > 1 else ():
-            result = self._matcher.match(piece, community)
-            if result.outcome is not Outcome.ANSWER or result.best is None:
-                return []
-            if result.best.entry_id in {r.best.entry_id for _, r in read if r.best}:
-                return []
-            read.append((piece, result))
-        return read
 
     async def _answer_entry(
         self,

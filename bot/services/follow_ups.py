@@ -1,8 +1,11 @@
-"""What a follow-up's words say against the knowledge base: whether they name a topic at all, whether
-the entry in the conversation speaks of them, and which sibling entry they move to. The text side is
-bot.core.conversation; the decisions that use these are AskService's."""
+"""What a message's words say against the knowledge base and the conversation: whether they name a topic
+at all, whether the entry in the conversation speaks of them, which sibling entry they move to, how the
+matcher reads them with the conversation's document or name in front, and the several questions one
+message may hold. The text side is bot.core.conversation; the decisions that use these are AskService's."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from bot.core import conversation as talk
 from bot.core.knowledge import KnowledgeBase
@@ -11,11 +14,20 @@ from bot.core.models import MatchResult, Outcome
 # An entry's first keywords are the names residents call its matter by (改名, 临时身份证); the later
 # ones are details (罚款, 代办) a follow-up about the matter also uses.
 NAMING_KEYWORDS = 3
+# A follow-up read with the conversation's document or name put in front ("要是丢了呢" → "…驾驶证要是丢了
+# 呢") has at most this many characters of its own; a longer message is a matter of its own.
+WITH_TOPIC_MAX_CHARS = 12
+# The chance (0-100) the matcher must give the conversation's entry for a message alone before the
+# message is read with the entry's name in front: 1 %, far below any answer, far above no evidence.
+CONTEXT_MIN_SCORE = 1.0
+
+Match = Callable[[str, str], MatchResult]  # (text, community) → the matcher's reading
 
 
 class FollowUpReader:
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, match: Match) -> None:
         self._kb = kb
+        self._match = match
         self._vocabulary: tuple[tuple[int, int], frozenset[str]] | None = None
         self._titles: tuple[int, dict[str, str]] | None = None
 
@@ -123,7 +135,53 @@ class FollowUpReader:
         keywords = self._kb.entry_for(community, entry_id).keywords[:NAMING_KEYWORDS]
         return any(len(w) >= 2 and w in folded for w in (talk.fold_words(k) for k in keywords))
 
-    def with_document(self, community: str, context: str, text: str) -> str | None:
+    def read_variant(self, community: str, context: str, text: str) -> str | None:
+        """The entry a brief variant ("要是丢了呢") is about, read with the conversation's document in
+        front of it, if the matcher answers it so and the entry is still about that matter."""
+        if len(talk.own_words(text)) > WITH_TOPIC_MAX_CHARS:
+            return None
+        query = self._with_document(community, context, text)
+        if query is None:
+            return None
+        result = self._match(query, community)
+        if result.outcome is not Outcome.ANSWER or result.best is None:
+            return None
+        entry_id = result.best.entry_id
+        return entry_id if self._near(community, context, entry_id, query) else None
+
+    def reads_as_context(self, community: str, context: str, text: str, alone: MatchResult) -> bool:
+        """A part of the matter asked in words of its own ("我上班走不开，叫我老公去领行不行"): with the
+        entry's name in front, the matcher answers it with that very entry. Only when, `alone`, the
+        matcher already gives the entry some chance: a new matter the knowledge base does not know
+        ("楼上装修太吵了怎么办") must not be pulled in by the name put in front of it."""
+        if len(talk.own_words(text)) > WITH_TOPIC_MAX_CHARS:
+            return False
+        if not any(c.entry_id == context and c.score >= CONTEXT_MIN_SCORE for c in alone.candidates):
+            return False
+        result = self._match(self._with_name(community, context, text), community)
+        best = result.best
+        return result.outcome is Outcome.ANSWER and best is not None and best.entry_id == context
+
+    def several_questions(self, text: str, community: str) -> list[tuple[str, MatchResult]]:
+        """The questions of a message that asks several ("身份证丢了怎么补，顺便问下护照多少钱"), up to
+        MAX_PARTS, each with the matcher's reading; none when it asks one. A split stands only when every
+        piece is answered with an entry of its own, different from the others: otherwise the message is
+        read whole."""
+        pieces = talk.split_questions(text)
+        if len(pieces) < 2:
+            pieces = talk.clause_questions(text)
+        pieces = pieces[: talk.MAX_PARTS]
+        read: list[tuple[str, MatchResult]] = []
+        for piece in pieces if len(pieces) > 1 else ():
+            result = self._match(piece, community)
+            if result.outcome is not Outcome.ANSWER or result.best is None:
+                return []
+            if result.best.entry_id in {r.best.entry_id for _, r in read if r.best}:
+                return []
+            read.append((piece, result))
+        return read
+
+    def _with_document(self, community: str, context: str, text: str) -> str | None:
         """A variant asked briefly, with the document of the conversation's entry put in front
         ("要是丢了呢" after the licence-renewal card reads "驾驶证要是丢了呢"): None when the message
         names a document of its own or the entry's title names none."""
@@ -132,13 +190,13 @@ class FollowUpReader:
         noun = talk.topic_noun(self._kb.entry_for(community, context).title)
         return f"{noun}{text}" if noun else None
 
-    def with_name(self, community: str, context: str, text: str) -> str:
+    def _with_name(self, community: str, context: str, text: str) -> str:
         """A part of the matter asked in words of its own, with the entry's own name put in front
         ("去哪里备案" after the precursor-chemicals card reads "易制毒化学品去哪里备案")."""
         entry = self._kb.entry_for(community, context)
         return f"{entry.keywords[0] if entry.keywords else entry.title}{text}"
 
-    def near(self, community: str, context: str, entry_id: str, query: str) -> bool:
+    def _near(self, community: str, context: str, entry_id: str, query: str) -> bool:
         """`entry_id`, read for a variant with the context's document in front (`query`), is still
         about that matter: the context itself, a sibling (idcard.*), or an entry whose title names the
         same document or thing (电动自行车防盗 after 电动自行车登记上牌)."""
