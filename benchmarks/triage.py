@@ -17,7 +17,7 @@ import argparse
 import json
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from _common import DEFAULT_DEV, ROOT
@@ -27,11 +27,13 @@ from bot.core.text import fold
 from bot.core.triage import (
     Sample,
     Triage,
+    TriageResult,
     UrgentKind,
     at_threshold,
+    choose_also_share,
     choose_threshold,
     held_out,
-    numbers_for,
+    own_number,
 )
 from bot.core.triage.data import knowledge_controls, load_phrasings
 from bot.kb.loader import load_knowledge
@@ -43,8 +45,10 @@ DEFAULT_EVAL = [
     ROOT / "benchmarks" / "data" / f"triage_{name}.jsonl" for name in ("eval", "fresh", "blind", "blind2")
 ]
 
-# A prediction: the kind, or None for "not an emergency". The old rule has no kinds: "any".
-Predict = Callable[[str], "UrgentKind | str | None"]
+
+def kind_of(predicted: TriageResult | str | None) -> UrgentKind | str | None:
+    """A triage result's kind; the old rule, which has no kinds, says "any" or None."""
+    return predicted.kind if isinstance(predicted, TriageResult) else predicted
 
 
 def _rows(path: Path) -> list[dict]:
@@ -56,26 +60,30 @@ def load_eval(path: Path) -> list[Sample]:
     return [Sample(r["text"], UrgentKind(r["kind"]) if r["kind"] else None) for r in rows]
 
 
-def report(title: str, samples: Sequence[Sample], predicted: Sequence[UrgentKind | str | None]) -> dict:
+def report(title: str, samples: Sequence[Sample], results: Sequence[TriageResult | str | None]) -> dict:
+    """Per kind: recall, right kind, precision, and "number": the reply gives the kind's own first
+    number (110, 119, ...), through the kind or a second kind added to the reply (`also`); "also" is
+    the share of urgent replies that add a second kind."""
+    predicted = [kind_of(r) for r in results]
     print(f"\n{title}")
     print(f"  {'kind':<10} {'n':>4} {'recall':>7} {'kind ok':>8} {'precision':>10} {'number':>7}")
     figures = {}
     flagged_all = sum(1 for s, p in zip(samples, predicted, strict=True) if s.kind and p)
     positives = sum(1 for s in samples if s.kind)
+    kinds_known = any(isinstance(r, TriageResult) for r in results)
     for kind in UrgentKind:
-        mine = [(s, p) for s, p in zip(samples, predicted, strict=True) if s.kind is kind]
+        mine = [(s, p, r) for s, p, r in zip(samples, predicted, results, strict=True) if s.kind is kind]
         if not mine:
             continue
-        flagged = sum(1 for _, p in mine if p)
-        right = sum(1 for _, p in mine if p == kind)
+        flagged = sum(1 for _, p, _ in mine if p)
+        right = sum(1 for _, p, _ in mine if p == kind)
         claimed = sum(1 for p in predicted if p == kind)
         correct_claims = sum(
             1 for s, p in zip(samples, predicted, strict=True) if p == kind and s.kind is kind
         )
-        first = numbers_for(kind)[0]
-        numbered = sum(1 for _, p in mine if isinstance(p, UrgentKind) and first in numbers_for(p))
+        numbered = sum(1 for _, p, r in mine if p and isinstance(r, TriageResult) and own_number(r, kind))
         precision = f"{correct_claims / claimed:.2f}" if claimed else "—"
-        number = f"{numbered / len(mine):.2f}" if any(isinstance(p, UrgentKind) for p in predicted) else "—"
+        number = f"{numbered / len(mine):.2f}" if kinds_known else "—"
         print(
             f"  {kind.value:<10} {len(mine):>4} {flagged / len(mine):>7.2f} {right / len(mine):>8.2f} "
             f"{precision:>10} {number:>7}"
@@ -84,6 +92,18 @@ def report(title: str, samples: Sequence[Sample], predicted: Sequence[UrgentKind
     controls = [p for s, p in zip(samples, predicted, strict=True) if s.kind is None]
     alarms = sum(1 for p in controls if p)
     print(f"  overall recall {flagged_all / positives:.3f} ({flagged_all}/{positives})")
+    if kinds_known:
+        urgent = [r for r in results if isinstance(r, TriageResult) and r.kind is not None]
+        numbered = sum(
+            1
+            for s, r in zip(samples, results, strict=True)
+            if s.kind and isinstance(r, TriageResult) and r.kind and own_number(r, s.kind)
+        )
+        also = sum(1 for r in urgent if r.also is not None)
+        print(
+            f"  own number     {numbered / positives:.3f} ({numbered}/{positives}); a second kind added "
+            f"to {also / max(1, len(urgent)):.3f} of urgent replies"
+        )
     print(f"  false alarms   {alarms / len(controls):.3f} ({alarms}/{len(controls)} controls)")
     figures["recall"] = flagged_all / positives
     figures["false_alarms"] = alarms / len(controls)
@@ -129,7 +149,9 @@ def main() -> None:
     held = held_out(phrasings, folds=args.folds)
     chosen = choose_threshold(phrasings, results=held)
     print(f"threshold in use {triage.threshold}; chosen by {args.folds}-fold CV: {chosen}")
-    cv = [at_threshold(r).kind for r in held]
+    also = choose_also_share(held, triage.threshold)
+    print(f"second kind's share in use {triage.also_share}; chosen by {args.folds}-fold CV: {also}")
+    cv = [at_threshold(r, triage.threshold, triage.also_share) for r in held]
     report(f"(a) {args.folds}-fold cross-validation, triage", phrasings, cv)
     alike = [n for n, s in enumerate(phrasings) if s.kind is not None or s.look_alike]
     report(
@@ -147,7 +169,7 @@ def main() -> None:
     for path in args.eval:
         evaluation = load_eval(path)
         texts += [s.text for s in evaluation]
-        report(f"(b) {path.name}, triage", evaluation, [triage(s.text).kind for s in evaluation])
+        report(f"(b) {path.name}, triage", evaluation, [triage(s.text) for s in evaluation])
         report(f"(b) {path.name}, old fixed rule", evaluation, [old_rule(s.text) for s in evaluation])
 
     # (c) Residents' ordinary questions, none an emergency: the development set, the real-wording set

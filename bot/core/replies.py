@@ -43,6 +43,7 @@ class Reply:
     notice: Notice | None = None
     urgent_kind: UrgentKind | None = None  # what the emergency is: its guidance and numbers come first
     numbers: tuple[str, ...] = ()  # the numbers to call, the first one first
+    also_kind: UrgentKind | None = None  # a second kind it may be too: its line follows the guidance
     confidence: float = 0.0  # the matcher's calibrated P(top entry is right), 0-1
     evidence: Evidence | None = None
     reason: str = ""  # why this band: "clear match", "several close matches", "emergency: p 0.97, ..."
@@ -64,7 +65,7 @@ EMERGENCY_GUIDANCE = (
 def emergency_text(reply: Reply, language: str = "zh") -> str | None:
     """What to do in the next minutes and whom to call: the first thing an urgent reply says."""
     if reply.urgent_kind is not None:
-        return guidance_text(reply.urgent_kind, language)
+        return guidance_text(reply.urgent_kind, language, reply.also_kind)
     return EMERGENCY_GUIDANCE if reply.urgent else None
 
 

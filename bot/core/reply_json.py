@@ -18,6 +18,7 @@ def reply_json(reply: Reply, timezone: str) -> dict[str, object]:
         "score": round(reply.score, 2),
         "urgent": reply.urgent,
         "urgent_kind": reply.urgent_kind.value if reply.urgent_kind else None,
+        "urgent_also": reply.also_kind.value if reply.also_kind else None,
         "numbers": list(reply.numbers),
         "confidence": round(reply.confidence, 3),
         "evidence": _evidence_json(reply),

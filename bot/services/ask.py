@@ -466,6 +466,7 @@ class AskService:
             notice=notice,
             urgent_kind=triage.kind,
             numbers=triage.numbers,
+            also_kind=triage.also,
             reason=f"emergency: {triage.evidence}",
         )
 

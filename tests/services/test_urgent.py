@@ -68,6 +68,14 @@ async def test_the_reply_leads_with_the_kinds_guidance_and_number(
     assert "预计答复时间" not in plain and "工作日" not in plain
 
 
+async def test_a_crash_with_a_fire_gives_both_numbers_in_the_reply(container: Container) -> None:
+    reply = await container.ask.ask("gongyuan", RESIDENT, "车撞了还起火了，人卡在里面出不来", Channel.WEB)
+    assert reply.urgent_kind is not None and reply.also_kind is not None
+    assert {reply.urgent_kind, reply.also_kind} == {UrgentKind.TRAFFIC, UrgentKind.FIRE}
+    first = render_plain(reply).split("\n\n")[0]
+    assert "122" in first and "119" in first and {"122", "119"} <= set(reply.numbers)
+
+
 async def test_an_urgent_ticket_is_due_in_minutes_and_alarms_officers_and_duty(container: Container) -> None:
     before = container.clock.now()
     reply = await container.ask.ask("gongyuan", RESIDENT, "救命 有人在砍人", Channel.WEB)

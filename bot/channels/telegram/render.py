@@ -48,7 +48,7 @@ def reply_messages(reply: Reply, t: Translator, timezone: str) -> list[str]:
     parts: list[str] = []
     if reply.urgent_kind is not None:
         # The kind's guidance and numbers first, in bold: it may be all the resident reads.
-        parts.append(t("urgent_kind", guidance=guidance_text(reply.urgent_kind, t.language)))
+        parts.append(t("urgent_kind", guidance=guidance_text(reply.urgent_kind, t.language, reply.also_kind)))
     elif reply.urgent:
         parts.append(t("urgent"))
     if reply.notice is Notice.EMPTY:

@@ -39,6 +39,11 @@ def openapi_document() -> dict[str, Any]:
                 "enum": ["crime", "missing", "self_harm", "fire", "medical", "traffic", "fraud", None],
                 "description": "what the emergency is; its guidance and numbers lead the reply",
             },
+            "urgent_also": {
+                "type": ["string", "null"],
+                "enum": ["crime", "missing", "self_harm", "fire", "medical", "traffic", "fraud", None],
+                "description": "a second kind the message may also be; its numbers follow in `numbers`",
+            },
             "numbers": {"type": "array", "items": _TEXT, "description": "numbers to call, first one first"},
             "resident_token": {
                 **_TEXT,

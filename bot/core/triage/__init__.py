@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 # the alarm is raised, chosen by cross-validation over the shipped phrasings and the shipped knowledge
 # base's questions (as bot/wiring fits it) within MAX_FALSE_ALARMS of the look-alike controls
 # (benchmarks/triage.py prints the choice; a test keeps the two within 0.02).
-THRESHOLD = 0.48
+THRESHOLD = 0.50
 # Channels accept up to about 4,000 characters; triage reads that much at most, in two parts.
 MESSAGE_CHAR_LIMIT = 4096
 OVERLAP = 40
@@ -55,6 +55,12 @@ FOLDS = 5
 # False alarms on look-alike controls the threshold may cost, out of fold. Below the 3 % allowed: wording
 # never seen raises more of them than held-out phrasings do.
 MAX_FALSE_ALARMS = 0.025
+# A second kind joins the reply (its numbers and one line) when the classifier gives it at least this share
+# of the first kind's probability: "车撞了还起火了" needs 122 and 119. Chosen by cross-validation
+# (choose_also_share): the share that gives the most emergencies their own number, within MAX_ALSO of
+# urgent replies carrying a second kind (benchmarks/triage.py prints the choice).
+ALSO_SHARE = 0.32
+MAX_ALSO = 0.10
 # Bump when the classifier, the signals or the stacker change: cached fits of older code are not used.
 MODEL_VERSION = "triage-2"
 KEEP_CACHED = 2
@@ -68,8 +74,11 @@ _memo: dict[str, tuple[TriageClassifier, Stacker]] = {}
 class TriageResult:
     kind: UrgentKind | None
     evidence: str = ""  # "p 0.93, rule crime.weapon" (the stacker's P and the strongest rule), "rule ..."
-    numbers: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()  # the kind's numbers, then those of `also` it lacks
     probability: float | None = None  # the classifier's P(emergency), when it was asked
+    also: UrgentKind | None = None  # a second kind the message reads almost as much as (car on fire)
+    runner_up: UrgentKind | None = None  # the classifier's next likeliest kind, and how close it came
+    runner_share: float = 0.0
 
     @property
     def urgent(self) -> bool:
@@ -85,11 +94,13 @@ class Triage:
         classifier: TriageClassifier | None = None,
         stacker: Stacker | None = None,
         threshold: float = THRESHOLD,
+        also_share: float = ALSO_SHARE,
     ) -> None:
         """Without a classifier and its stacker, the readable rules decide alone."""
         self._classifier = classifier if stacker is not None else None
         self._stacker = stacker
         self.threshold = threshold
+        self.also_share = also_share
 
     @classmethod
     def trained(
@@ -178,14 +189,14 @@ class Triage:
             near_p = self._stacker.probability(signals(near, near_hits, near_prediction.p_urgent))
             if near_p > p:
                 p, prediction, hits = near_p, near_prediction, near_hits
+        runner = (prediction.runner_up, prediction.runner_share)
         if p < self.threshold:
-            return TriageResult(None, "", (), p)
+            return TriageResult(None, "", (), p, None, *runner)
         # The kind is the classifier's: on held-out phrasings it names the right kind more often (0.952)
         # than the strongest rule does (0.945), and it weighs the whole message.
         hit = strongest(hits)
-        kind = prediction.kind
         evidence = f"p {p:.2f}" + (f", rule {hit.rule}" if hit is not None else "")
-        return _result(kind, evidence, p)
+        return with_also(TriageResult(prediction.kind, evidence, (), p, None, *runner), self.also_share)
 
     def _rules_only(self, text: str) -> TriageResult:
         for part in _parts(text):
@@ -262,6 +273,19 @@ def _result(kind: UrgentKind, evidence: str, p: float | None) -> TriageResult:
     return TriageResult(kind, evidence, numbers_for(kind), p)
 
 
+def with_also(result: TriageResult, also_share: float = ALSO_SHARE) -> TriageResult:
+    """The result's numbers, with the runner-up kind's added when it came within `also_share`."""
+    if result.kind is None:
+        return TriageResult(None, "", (), result.probability, None, result.runner_up, result.runner_share)
+    also = result.runner_up if result.runner_up is not None and result.runner_share >= also_share else None
+    numbers = numbers_for(result.kind)
+    if also is not None:
+        numbers += tuple(n for n in numbers_for(also) if n not in numbers)
+    return TriageResult(
+        result.kind, result.evidence, numbers, result.probability, also, result.runner_up, result.runner_share
+    )
+
+
 def held_out(samples: Sequence[Sample], folds: int = FOLDS, seed: int = 0) -> list[TriageResult]:
     """Each sample triaged by a Triage fitted without its fold, at threshold 0: every result carries
     its P(emergency) and the kind it would be given."""
@@ -276,11 +300,36 @@ def held_out(samples: Sequence[Sample], folds: int = FOLDS, seed: int = 0) -> li
     return [r for r in results if r is not None]
 
 
-def at_threshold(result: TriageResult, threshold: float = THRESHOLD) -> TriageResult:
-    """A held-out result (threshold 0) as a Triage at `threshold` would have given it."""
-    if result.probability is None or result.probability >= threshold:
+def at_threshold(
+    result: TriageResult, threshold: float = THRESHOLD, also_share: float = ALSO_SHARE
+) -> TriageResult:
+    """A held-out result (threshold 0) as a Triage at `threshold` and `also_share` would have given it."""
+    if result.probability is None:
         return result
-    return TriageResult(None, "", (), result.probability)
+    if result.probability >= threshold:
+        return with_also(result, also_share)
+    return TriageResult(None, "", (), result.probability, None, result.runner_up, result.runner_share)
+
+
+def own_number(result: TriageResult, kind: UrgentKind) -> bool:
+    """Whether a reply to an emergency of `kind` gives that kind's first number."""
+    return numbers_for(kind)[0] in result.numbers
+
+
+def choose_also_share(
+    results: Sequence[TriageResult],
+    threshold: float = THRESHOLD,
+    max_also: float = MAX_ALSO,
+) -> float:
+    """The lowest share at which a second kind joins the reply whose out-of-fold rate of urgent
+    replies with a second kind stays within `max_also`: as many emergencies given their own number as
+    that budget allows, without every reply becoming a list of every number."""
+    urgent = [r for r in results if r.probability is not None and r.probability >= threshold]
+    for candidate in [t / 100 for t in range(5, 101)]:
+        extra = sum(1 for r in urgent if r.runner_up is not None and r.runner_share >= candidate)
+        if extra <= max_also * len(urgent):
+            return candidate
+    return 1.0
 
 
 def choose_threshold(
@@ -312,9 +361,12 @@ __all__ = [
     "TriageResult",
     "UrgentKind",
     "at_threshold",
+    "choose_also_share",
     "choose_threshold",
     "guidance_text",
     "held_out",
     "load_phrasings",
     "numbers_for",
+    "own_number",
+    "with_also",
 ]

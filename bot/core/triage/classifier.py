@@ -65,6 +65,8 @@ def _syllables(text: str) -> Iterable[str]:
 class Prediction:
     p_urgent: float  # 1 - P(no emergency)
     kind: UrgentKind  # the likeliest kind, were it one
+    runner_up: UrgentKind | None = None  # the next likeliest kind
+    runner_share: float = 0.0  # P(runner_up) / P(kind): near 1 when the two are hard to tell apart
 
 
 class TriageClassifier:
@@ -119,5 +121,6 @@ class TriageClassifier:
         scores = scores - scores.max()
         probabilities = np.exp(scores)
         probabilities /= probabilities.sum()
-        best = max(self._kinds, key=lambda item: probabilities[item[0]])
-        return Prediction(float(1.0 - probabilities[self._none]), best[1])
+        best, runner = sorted(self._kinds, key=lambda item: -probabilities[item[0]])[:2]
+        share = float(probabilities[runner[0]] / probabilities[best[0]]) if probabilities[best[0]] else 0.0
+        return Prediction(float(1.0 - probabilities[self._none]), best[1], runner[1], share)

@@ -106,9 +106,48 @@ def numbers_for(kind: UrgentKind) -> tuple[str, ...]:
     return GUIDANCE[kind].numbers
 
 
-def guidance_text(kind: UrgentKind, language: str = "zh") -> str:
+# One line for a second kind the message may also be (triage's `also`): its number, said after the first
+# kind's guidance, so "车撞了还起火了" reads 122 and 119.
+ALSO_LINES: dict[UrgentKind, tuple[str, str]] = {
+    UrgentKind.CRIME: (
+        "如有人正在威胁、伤害您或他人，请同时拨打 110。",
+        "If someone is threatening or hurting anyone, call 110 too.",
+    ),
+    UrgentKind.MISSING: (
+        "如有孩子或老人走失，请马上拨打 110，不用等 24 小时。",
+        "If a child or an elder is missing, call 110 now; there is no 24-hour wait.",
+    ),
+    UrgentKind.SELF_HARM: (
+        f"如有人想轻生或伤害自己，请陪着他，拨打 120、110 或心理援助热线 {CRISIS_LINE}。",
+        f"If someone may harm themselves, stay with them and call 120, 110 or the crisis line {CRISIS_LINE}.",
+    ),
+    UrgentKind.FIRE: (
+        "如有起火、冒烟、燃气味或有人被困，请同时拨打 119。",
+        "If there is fire, smoke, a gas smell or someone trapped, call 119 too.",
+    ),
+    UrgentKind.MEDICAL: (
+        "如有人受伤、昏迷或大出血，请同时拨打 120。",
+        "If anyone is hurt, unconscious or bleeding heavily, call 120 too.",
+    ),
+    UrgentKind.TRAFFIC: (
+        "如是交通事故，请同时拨打 122，有人受伤拨打 120。",
+        "If it is a road accident, call 122 too, and 120 if anyone is hurt.",
+    ),
+    UrgentKind.FRAUD: (
+        "如刚把钱转给了对方，请马上拨打 110 或 96110，并打银行客服紧急止付。",
+        "If money was just sent, call 110 or 96110 now and ask your bank to stop the payment.",
+    ),
+}
+
+
+def guidance_text(kind: UrgentKind, language: str = "zh", also: UrgentKind | None = None) -> str:
+    """The kind's guidance; with `also`, the second kind's line after it."""
     g = GUIDANCE[kind]
-    return g.en if language == "en" else g.zh
+    text = g.en if language == "en" else g.zh
+    if also is not None and also is not kind:
+        zh, en = ALSO_LINES[also]
+        text += (" " + en) if language == "en" else zh
+    return text
 
 
 # How officers' posts and the console name each kind.
