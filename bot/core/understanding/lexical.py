@@ -42,6 +42,10 @@ _FUZZY_BONUS = 2.0  # evidence added by a phrasing rapidfuzz finds identical
 # a topic, and leaving it unexplained does not make an answer wrong. Chosen by cross-validation: held-out
 # phrasings answered right 0.574 → 0.611 at the same 1 % of wrong answers (0.6 and 1.0 tie).
 KEY_MIN_WEIGHT = 0.6
+# A word names an entry's topic when its title or keywords use it, or at least this share of its questions
+# do: residents call the passport entry 护照 (nine questions in ten), not the visa entry that mentions a
+# passport in a few of its seventy. Counting mere repeats made 护照 alone "which one?" as the questions grew.
+TOPIC_SHARE = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +96,13 @@ class LexicalScorer:
         asked_terms: set[str] = set()
         self.exact: dict[str, int] = {}
         self.exact_wording: dict[str, tuple[str, str]] = {}  # key → (phrasing, field)
+        topic_terms: list[set[str]] = []  # per document: the words it is called by (TOPIC_SHARE)
         for i, doc in enumerate(self.corpus.docs):
             phrasings: list[Phrasing] = []
             weights: dict[str, float] = {}
             question_hits: dict[str, int] = defaultdict(int)
+            named_by: set[str] = set()
+            questions = 0
             sources = [*doc.phrasings(), *((t, "answer") for t in doc.answer_text)]
             for text, field in sources:
                 normalized = self.normalizer(text)
@@ -110,14 +117,20 @@ class LexicalScorer:
                         key = normalized.replace(" ", "")
                         self.exact[key] = -1 if self.exact.get(key, i) != i else i
                         self.exact_wording.setdefault(key, (text, field))
+                questions += field == "question"
                 for term in set(terms):
                     if field == "question":
                         question_hits[term] += 1
+                    elif field in ("title", "keyword"):
+                        named_by.add(term)
                     weights[term] = max(weights.get(term, 0.0), _FIELD_WEIGHT[field])
             asked_terms.update(t for t, w in weights.items() if w >= _FIELD_WEIGHT["question"])
             for term, hits in question_hits.items():
                 bonus = _QUESTION_REPEAT_BONUS * (hits - 1)
                 weights[term] = min(1.0, max(weights[term], _FIELD_WEIGHT["question"] + bonus))
+                if hits >= 2 and hits >= TOPIC_SHARE * questions:
+                    named_by.add(term)
+            topic_terms.append(named_by)
             self.phrasings.append(phrasings)
             self.doc_terms.append(weights)
         self._joined = [[p.joined for p in ps] for ps in self.phrasings]
@@ -128,16 +141,16 @@ class LexicalScorer:
         df_asked: dict[str, int] = defaultdict(int)
         df_any: dict[str, int] = defaultdict(int)
         self._naming: dict[str, float] = {}  # how strongly any entry names each word (KEY_MIN_WEIGHT)
-        # How many documents each word names (KEY_MIN_WEIGHT): 身份证 names twenty, 分户 or 港澳通行证 one.
+        # How many documents each word names (TOPIC_SHARE): 身份证 names twenty, 分户 or 港澳通行证 one.
         named: dict[str, int] = defaultdict(int)
-        for weights in self.doc_terms:
+        for weights, own in zip(self.doc_terms, topic_terms, strict=True):
             for term, w in weights.items():
                 df_any[term] += 1
                 if w >= _FIELD_WEIGHT["question"]:
                     df_asked[term] += 1
-                if w >= KEY_MIN_WEIGHT:
-                    named[term] += 1
                 self._naming[term] = max(self._naming.get(term, 0.0), w)
+            for term in own:
+                named[term] += 1
         self.idf = {t: math.log((n + 1) / (df_asked.get(t) or d + 0.5)) for t, d in df_any.items()}
         self._named_count = dict(named)
         self.median_idf = float(np.median(list(self.idf.values()))) if self.idf else 1.0
