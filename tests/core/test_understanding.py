@@ -438,6 +438,47 @@ def test_a_word_is_bare_and_shared_only_when_several_entries_are_named_by_it() -
     assert lexical.is_bare_shared_word(lexical.segmenter.segment("身份证"))
 
 
+def test_a_word_a_few_of_many_questions_mention_does_not_name_the_entry() -> None:
+    from bot.core.text import Normalizer
+    from bot.core.understanding.corpus import Doc
+    from bot.core.understanding.lexical import LexicalScorer
+
+    visa = (
+        "签证快到期了怎么延期",
+        "居留许可怎么办",
+        "外国人签证过期了怎么办",
+        "工作签证要什么材料",
+        "签证延期要几天",
+        "留学生签证怎么续",
+        "居留许可能代办吗",
+        "签证延期收费吗",
+    )
+    corpus = Corpus(
+        (
+            Doc("exit.passport", False, "普通护照申领", ("护照",), ("护照怎么办", "护照要多久")),
+            # Two of ten questions of the visa entry mention a passport: context, not its name.
+            Doc(
+                "exit.visa",
+                False,
+                "外国人签证延期",
+                ("签证",),
+                (*visa, "护照换了签证怎么办", "护照丢了签证还有效吗"),
+            ),
+            Doc("residence.permit", False, "居住证", ("居住证",), ("居住证怎么办", "居住证要多久")),
+            Doc("residence.hmt", False, "港澳台居民居住证", ("居住证",), ("香港人办居住证",)),
+        )
+    )
+    lexical = LexicalScorer(corpus, Normalizer(), {"护照", "签证", "居住证"})
+    assert not lexical.is_bare_shared_word(lexical.segmenter.segment("护照"))
+    assert lexical.is_bare_shared_word(lexical.segmenter.segment("居住证"))
+    # Half of the visa entry's questions: now 护照 is a word residents call it by too.
+    corpus = Corpus(
+        (*corpus.docs[:1], Doc("exit.visa", False, "外国人签证延期", ("签证",), ("护照签证", "护照延期")))
+    )
+    lexical = LexicalScorer(corpus, Normalizer(), {"护照", "签证"})
+    assert lexical.is_bare_shared_word(lexical.segmenter.segment("护照"))
+
+
 def test_the_shipped_synonyms_keep_the_restricted_road_pass_apart_from_any_pass() -> None:
     from bot.core.text import Normalizer
     from bot.kb.loader import load_knowledge
