@@ -9,7 +9,6 @@ import argparse
 import asyncio
 import getpass
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -21,19 +20,20 @@ from bot.core.models import Channel, Outcome, ResidentRef, StatsQuery
 from bot.core.replies import Reply, render_plain
 from bot.core.reply_json import reply_json
 from bot.kb.loader import KnowledgeError, load_knowledge
+from bot.logs import configure_logging, defaults
 from bot.settings import Settings
 
 EXIT_USAGE = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
     _utf8_stdio()
+    _configure_logging(serving=args.handler is _cmd_run)
     try:
         return args.handler(args)
     except KnowledgeError as exc:
@@ -44,6 +44,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+def _configure_logging(*, serving: bool) -> None:
+    try:
+        settings = Settings()
+    except ValueError:  # a malformed setting: the command reads the settings again and says which
+        log_format, level = defaults(None, None, serving=serving)
+    else:
+        log_format, level = defaults(settings.log_format, settings.log_level, serving=serving)
+    configure_logging(log_format, level)
 
 
 def _parser() -> argparse.ArgumentParser:

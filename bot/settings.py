@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     # from loopback or private addresses (a scraper inside the deployment), never the internet.
     metrics_token: str | None = Field(default=None, min_length=16)
 
+    # Logs on stderr: json (one object a line, for a log collector) or text. Unset: json at INFO for
+    # `policebot run` (one access line per request), text at WARNING for the terminal commands.
+    log_format: Literal["json", "text"] | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] | None = None
+
     # Scale-out: with REDIS_URL, live web updates, flood throttling and FSM state cross replicas.
     redis_url: str | None = None
 
@@ -95,6 +100,11 @@ class Settings(BaseSettings):
     # characters). A call with `X-Api-Key` is counted per key (ten times an address's limit) rather than
     # per address: a site's server asks for many residents. Calls without a key keep the anonymous limits.
     api_keys: str = ""
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value  # LOG_LEVEL=info reads as INFO
 
     @field_validator("api_keys")
     @classmethod

@@ -28,6 +28,7 @@ from bot.services.recording import ServiceTime
 from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
 from bot.services.retention import RetentionService
+from bot.services.signals import Signals
 from bot.services.staff import StaffService
 from bot.services.stats import StatsService
 from bot.settings import Settings
@@ -106,6 +107,8 @@ class Container:
     reminders: ReminderService
     exports: ExportService
     conversations: ConversationStore
+    # Operational events (deliveries, urgent consultations) for the metrics of the web apps that listen.
+    signals: Signals
 
     async def close(self) -> None:
         closing = getattr(self.conversations, "close", None)
@@ -161,6 +164,7 @@ async def build_container(
     await drafts.load_approved()
     staff = StaffService(kb, uow_factory, clock)
     await staff.sync_from_knowledge()
+    signals = Signals()
     return Container(
         settings=settings,
         kb=kb,
@@ -178,8 +182,10 @@ async def build_container(
             triage=triage,
             duty_chat_id=settings.duty_chat_id,
             conversations=conversations,
+            events=signals,
         ),
         conversations=conversations,
+        signals=signals,
         feedback=FeedbackService(uow_factory, clock),
         stats=StatsService(uow_factory),
         officers=OfficerService(kb, uow_factory, clock),

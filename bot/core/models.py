@@ -479,3 +479,13 @@ class ResponseTimes:
     median_minutes: float | None
     p90_minutes: float | None
     within_due: int  # answered no later than promised (限时办结)
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """What waits, read in one go for the operators' metrics."""
+
+    open_escalations: Mapping[str, int]  # waiting escalations by status (open, claimed)
+    outbox_pending: int  # messages not yet delivered, those waiting to retry included
+    outbox_oldest: datetime | None  # when the oldest of them was written; None when there is none
+    inbox_pending: int  # Telegram webhook updates stored and not yet handled

@@ -364,6 +364,26 @@ class Notifier(Protocol):
     async def deliver(self, message: OutboxMessage) -> DeliveryResult: ...
 
 
+class AttemptResult(enum.StrEnum):
+    """What the delivery loop recorded for one attempt at an outbox message."""
+
+    SENT = "sent"
+    RETRIED = "retried"  # put back for later: a retryable error, or its channel is not enabled here
+    BLOCKED = "blocked"
+    GAVE_UP = "gave_up"  # undeliverable, or out of attempts
+
+
+class OperationsEvents(Protocol):
+    """What the services tell the operators' metrics, once the fact is committed. Must return at once
+    and never raise: counting must not fail a delivery or a resident's question."""
+
+    def delivery(self, channel: str, result: AttemptResult) -> None: ...
+
+    def urgent(self, kind: str) -> None:
+        """A consultation was recorded as urgent, of this kind (crime, fire, ...)."""
+        ...
+
+
 class ArtifactStore(Protocol):
     """Where learned models and vectors are kept between runs (a folder in production, nothing in tests)."""
 

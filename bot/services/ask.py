@@ -19,7 +19,7 @@ from bot.core.models import (
     ResidentRef,
     ticket_number,
 )
-from bot.core.ports import Clock, ConversationStore, NotFoundError, UnitOfWorkFactory
+from bot.core.ports import Clock, ConversationStore, NotFoundError, OperationsEvents, UnitOfWorkFactory
 from bot.core.privacy import mask_and_truncate, mask_phone, normalize_phone
 from bot.core.replies import Choice, Notice, Reply
 from bot.core.text import MATCH_CHAR_LIMIT, strip_controls
@@ -28,6 +28,7 @@ from bot.services.conversations import ConversationMemory, conversation_key
 from bot.services.follow_ups import FollowUpReader
 from bot.services.posting import post_to_officers, raise_alarm
 from bot.services.recording import ConsultationRecorder, ServiceTime
+from bot.services.signals import Signals
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class AskService:
         triage: Triage | None = None,
         duty_chat_id: int | None = None,
         conversations: ConversationStore | None = None,
+        events: OperationsEvents | None = None,
     ) -> None:
         self._kb = kb
         self._matcher = matcher
@@ -70,6 +72,7 @@ class AskService:
         # Without a fitted classifier the readable rules still decide.
         self._triage = triage or Triage()
         self._duty_chat_id = duty_chat_id
+        self._events = events or Signals()
         self._recorder = ConsultationRecorder(
             kb, uow_factory, clock, service_time or ServiceTime(), duty_chat_id
         )
@@ -455,6 +458,7 @@ class AskService:
             urgent_kind=triage.kind.value,
             earlier=earlier,
         )
+        self._events.urgent(triage.kind.value)
         return Reply(
             Outcome.ESCALATE,
             self._kb.community(community),

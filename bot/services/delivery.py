@@ -21,7 +21,16 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from bot.core.models import Channel, DeliveryStatus, OutboxMessage, ResidentRef
-from bot.core.ports import Clock, DeliveryOutcome, DeliveryResult, Notifier, UnitOfWorkFactory
+from bot.core.ports import (
+    AttemptResult,
+    Clock,
+    DeliveryOutcome,
+    DeliveryResult,
+    Notifier,
+    OperationsEvents,
+    UnitOfWorkFactory,
+)
+from bot.services.signals import Signals
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +48,7 @@ class DeliveryService:
         lease_seconds: float = 90.0,
         send_timeout_seconds: float | None = None,
         max_backoff_seconds: float = 600.0,
+        events: OperationsEvents | None = None,
     ) -> None:
         """`send_timeout_seconds` defaults to 30 s or half the lease, whichever is shorter."""
         if send_timeout_seconds is None:
@@ -52,6 +62,7 @@ class DeliveryService:
         self._lease = lease_seconds
         self._send_timeout = send_timeout_seconds
         self._max_backoff = max_backoff_seconds
+        self._events = events or Signals()
 
     async def run_once(self, limit: int = 20) -> int:
         """Send what is due now; returns how many messages were handled."""
@@ -94,6 +105,7 @@ class DeliveryService:
                 later = self._clock.now() + timedelta(seconds=self._max_backoff)
                 await uow.outbox.retry(message.id, later, "channel not enabled")
                 await uow.commit()
+            self._events.delivery(message.channel.value, AttemptResult.RETRIED)
             return
         try:
             result = await asyncio.wait_for(notifier.deliver(message), self._send_timeout)
@@ -130,20 +142,25 @@ class DeliveryService:
         attempt = message.attempts
         async with self._uow() as uow:
             if result.outcome is DeliveryOutcome.SENT:
+                recorded = AttemptResult.SENT
                 await uow.outbox.settle(message.id, DeliveryStatus.SENT, now, attempt=attempt)
                 if result.posted and message.escalation_id and message.kind == "escalation_post":
                     await uow.escalations.add_post(message.escalation_id, *result.posted)
             elif result.outcome is DeliveryOutcome.BLOCKED:
+                recorded = AttemptResult.BLOCKED
                 await uow.outbox.settle(
                     message.id, DeliveryStatus.BLOCKED, now, result.error, attempt=attempt
                 )
                 if message.kind in RESIDENT_KINDS:
                     await uow.residents.set_blocked(ResidentRef(message.channel, message.recipient), True)
             elif result.outcome is DeliveryOutcome.FAILED or message.attempts >= self._max_attempts:
+                recorded = AttemptResult.GAVE_UP
                 await uow.outbox.settle(message.id, DeliveryStatus.FAILED, now, result.error, attempt=attempt)
                 log.error("gave up on outbox message %s: %s", message.id, result.error)
             else:
+                recorded = AttemptResult.RETRIED
                 delay = result.retry_after or min(self._max_backoff, 2.0 ** max(message.attempts, 1))
                 later = now + timedelta(seconds=delay)
                 await uow.outbox.retry(message.id, later, result.error or "retry", attempt=attempt)
             await uow.commit()
+        self._events.delivery(message.channel.value, recorded)

@@ -1,5 +1,5 @@
 """Exports for admins (consultations with masked text, escalations of a period) and the read-only
-figures operations watch (database reachable, escalations waiting)."""
+figures operations watch (database reachable, escalations, messages and updates waiting)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.core.models import StatsQuery
+from bot.core.models import Backlog, StatsQuery
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -84,10 +84,11 @@ class ExportService:
 
         await exports.ping(self._engine)
 
-    async def waiting_escalations(self) -> dict[str, int]:
+    async def backlog(self) -> Backlog:
+        """What waits: escalations, undelivered messages, unhandled webhook updates."""
         from bot.storage import exports
 
-        return await exports.waiting_escalations(self._engine)
+        return await exports.backlog(self._engine)
 
     def period_title(self, what: str, query: StatsQuery) -> str:
         """The title row of a sheet: what, the local dates covered, the community."""

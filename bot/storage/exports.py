@@ -1,4 +1,4 @@
-"""Read-only SQL for exports, the open-escalation gauge and the health ping.
+"""Read-only SQL for exports, the metrics' backlog gauges and the health ping.
 
 SQLAlchemy Core on the storage tables, through the container's engine; nothing here writes. Exports
 stream rows with a server-side cursor, so a year of consultations never sits in memory at once.
@@ -12,9 +12,17 @@ from typing import Any
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.core.models import CLOSE_REASON_ZH, CloseReason, EscalationStatus, StatsQuery, ticket_number
+from bot.core.models import (
+    CLOSE_REASON_ZH,
+    Backlog,
+    CloseReason,
+    DeliveryStatus,
+    EscalationStatus,
+    StatsQuery,
+    ticket_number,
+)
 from bot.core.privacy import mask_personal_numbers
-from bot.storage.tables import ConsultationRow, EscalationRow
+from bot.storage.tables import ConsultationRow, EscalationRow, OutboxRow, TelegramUpdateRow
 from bot.storage.types import as_utc
 
 STREAM_BATCH = 2000
@@ -25,16 +33,29 @@ async def ping(engine: AsyncEngine) -> None:
         await connection.execute(text("SELECT 1"))
 
 
-async def waiting_escalations(engine: AsyncEngine) -> dict[str, int]:
+async def backlog(engine: AsyncEngine) -> Backlog:
+    """One statement, one round trip: every figure is a scalar subquery over an indexed column
+    (outbox status, telegram_updates processed_at, escalations status), cheap at every scrape."""
     waiting = [EscalationStatus.OPEN.value, EscalationStatus.CLAIMED.value]
+    pending = OutboxRow.status == DeliveryStatus.PENDING.value
+    statement = select(
+        _count(OutboxRow, pending),
+        select(func.min(OutboxRow.created_at)).where(pending).scalar_subquery(),
+        _count(TelegramUpdateRow, TelegramUpdateRow.processed_at.is_(None)),
+        *(_count(EscalationRow, EscalationRow.status == status) for status in waiting),
+    )
     async with engine.connect() as connection:
-        rows = await connection.execute(
-            select(EscalationRow.status, func.count())
-            .where(EscalationRow.status.in_(waiting))
-            .group_by(EscalationRow.status)
-        )
-        counts = dict(rows.tuples().all())
-    return {status: counts.get(status, 0) for status in waiting}
+        outbox, oldest, inbox, *escalations = (await connection.execute(statement)).one()
+    return Backlog(
+        open_escalations=dict(zip(waiting, escalations, strict=True)),
+        outbox_pending=outbox,
+        outbox_oldest=as_utc(oldest),
+        inbox_pending=inbox,
+    )
+
+
+def _count(table: Any, condition: Any) -> Any:
+    return select(func.count()).select_from(table).where(condition).scalar_subquery()
 
 
 CONSULTATION_COLUMNS = (

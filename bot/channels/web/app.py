@@ -13,6 +13,7 @@ import jinja2
 from aiohttp import web
 
 from bot.channels.web import admin, api, auth, console, ops, resident
+from bot.channels.web.access import echo_request_id, request_context
 from bot.channels.web.charting import ChartRenderer
 from bot.channels.web.errors import error_pages
 from bot.channels.web.filters import ReportCache
@@ -56,9 +57,11 @@ def create_app(container: Container, *, hub: LiveHub | None = None) -> web.Appli
     secrets_ = load_secrets(settings)
     hub = hub or live_hub_for(settings)
     hide_server_version()
+    proxies = parse_networks(settings.trusted_proxies)
     app = web.Application(
         middlewares=[
-            client_address(parse_networks(settings.trusted_proxies)),  # the client's own address
+            request_context(proxies),  # request id, access line, 5xx count: sees every final status
+            client_address(proxies),  # the client's own address
             session_setup(settings, secrets_),  # saves the session on error pages too
             error_pages,
             session_idle_middleware(settings.session_idle_minutes),
@@ -99,8 +102,10 @@ def create_app(container: Container, *, hub: LiveHub | None = None) -> web.Appli
 
     # First in cleanup_ctx: a delivery loop the caller adds later starts after the hub, stops before it.
     app.cleanup_ctx.append(_run_hub)
+    app.cleanup_ctx.append(_count_service_events)
     app.on_response_prepare.append(security_headers)
     app.on_response_prepare.append(api.cors_headers)
+    app.on_response_prepare.append(echo_request_id)
     app.on_shutdown.append(_end_live_streams)
     app.on_cleanup.append(_stop_chart_thread)
     app.on_cleanup.append(_close_ask_limits)
@@ -111,6 +116,13 @@ async def _run_hub(app: web.Application) -> AsyncIterator[None]:
     await app[HUB].start()
     yield
     await app[HUB].stop()
+
+
+async def _count_service_events(app: web.Application) -> AsyncIterator[None]:
+    # While the app runs: deliveries and urgent consultations are counted in this app's registry.
+    unsubscribe = app[CONTAINER].signals.subscribe(app[METRICS])
+    yield
+    unsubscribe()
 
 
 async def _end_live_streams(app: web.Application) -> None:

@@ -7,9 +7,14 @@ import ipaddress
 import logging
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.adapters.outage import is_outage
 from bot.channels.untrusted import same_secret
 from bot.channels.web.keys import CHANNEL_STATES, CONTAINER, DRAINING, METRICS
+from bot.channels.web.metrics import Scrape
+from bot.core.models import Backlog
+from bot.wiring import Container
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +22,8 @@ routes = web.RouteTableDef()
 
 
 READY_DEADLINE_SECONDS = 1.0  # a load balancer's probe gets its answer within this, whatever is down
+# The database's part of a scrape; well inside Prometheus's default scrape timeout (10 s).
+SCRAPE_DEADLINE_SECONDS = 2.0
 
 
 @routes.get("/livez")
@@ -73,10 +80,41 @@ async def metrics(request: web.Request) -> web.Response:
     if not _may_read_metrics(request):
         raise web.HTTPNotFound()  # as if there were none: nothing to probe from outside
     metrics = request.app[METRICS]
-    waiting = await request.app[CONTAINER].exports.waiting_escalations()
-    response = web.Response(body=metrics.render(waiting))
+    container = request.app[CONTAINER]
+    backlog, redis_up = await asyncio.gather(_backlog(container), _redis_state(container.settings.redis_url))
+    scrape = Scrape(container.clock.now(), backlog, _pool_in_use(container.engine), redis_up)
+    response = web.Response(body=metrics.render(scrape))
     response.headers["Content-Type"] = metrics.content_type
     return response
+
+
+async def _backlog(container: Container) -> Backlog | None:
+    """None when the database does not answer in time: the scrape still answers, and says so."""
+    try:
+        return await asyncio.wait_for(container.exports.backlog(), SCRAPE_DEADLINE_SECONDS)
+    except Exception as exc:
+        if is_outage(exc):  # down or slow (the deadline included): one line, no traceback
+            log.warning("metrics: database unavailable: %s", type(exc).__name__)
+        else:
+            log.exception("metrics: reading the backlog failed")
+        return None
+
+
+async def _redis_state(url: str | None) -> bool | None:
+    if not url:
+        return None
+    try:
+        await asyncio.wait_for(_redis_ping(url), READY_DEADLINE_SECONDS)
+    except Exception as exc:
+        log.warning("metrics: redis unavailable: %s", type(exc).__name__)
+        return False
+    return True
+
+
+def _pool_in_use(engine: AsyncEngine) -> int | None:
+    # QueuePool counts its checked-out connections; pools that keep none (NullPool) cannot tell.
+    checked_out = getattr(engine.pool, "checkedout", None)
+    return checked_out() if callable(checked_out) else None
 
 
 def _may_read_metrics(request: web.Request) -> bool:

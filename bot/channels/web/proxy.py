@@ -19,7 +19,7 @@ from aiohttp.typedefs import Handler, Middleware
 
 from bot.settings import Network, parse_networks
 
-__all__ = ["client_address", "parse_networks"]
+__all__ = ["client_address", "client_ip", "parse_networks"]
 
 REAL_IP_HEADER = "X-Real-IP"
 FORWARDED_FOR_HEADER = "X-Forwarded-For"
@@ -28,16 +28,22 @@ FORWARDED_FOR_HEADER = "X-Forwarded-For"
 def client_address(trusted: Sequence[Network]) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if trusted and _within(request.remote, trusted):
-            address = _client_of(request, trusted)
-            if address is not None:
-                request = request.clone(remote=address)
+        address = client_ip(request, trusted)
+        if address != request.remote:
+            request = request.clone(remote=address)
         return await handler(request)
 
     return middleware
 
 
-def _client_of(request: web.Request, trusted: Sequence[Network]) -> str | None:
+def client_ip(request: web.BaseRequest, trusted: Sequence[Network]) -> str | None:
+    """The client's own address: the one a trusted proxy names, else the peer's."""
+    if trusted and _within(request.remote, trusted):
+        return _client_of(request, trusted) or request.remote
+    return request.remote
+
+
+def _client_of(request: web.BaseRequest, trusted: Sequence[Network]) -> str | None:
     real = request.headers.get(REAL_IP_HEADER)
     if real:
         return _address(real)

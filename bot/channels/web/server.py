@@ -42,11 +42,13 @@ async def serve(
         {**(notifiers or {}), **web_notifiers(hub)},
         lease_seconds=settings.delivery_lease_seconds,
         send_timeout_seconds=settings.send_timeout_seconds,
+        events=container.signals,
     )
     app.cleanup_ctx.append(delivery_loop(delivery))
     if configure is not None:
         configure(app)
     # Requests in flight at shutdown get this long to finish before their handlers are cancelled.
+    # aiohttp's own access log stays off: the app's request middleware writes one (bot.access).
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=settings.shutdown_timeout_seconds)
     await runner.setup()
     try:
