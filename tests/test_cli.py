@@ -39,20 +39,23 @@ SETTINGS_VARIABLES = {
 
 
 @cache
-def _fitted_triage() -> tuple[Path, ...]:
-    """The triage fit every run would make for itself (about 20 s), made once: each run still has its
-    own data directory, seeded with the fitted model the way a second start finds it."""
+def _fitted_triage(knowledge: Path) -> tuple[Path, ...]:
+    """The triage fit every run would make for itself (about 20 s), made once per knowledge base (its
+    questions are controls): each run still has its own data directory, seeded with the fitted model
+    the way a second start finds it."""
     import pickle
 
     from bot.core import triage
-    from bot.core.triage.data import load_phrasings
+    from bot.core.triage.data import knowledge_controls, load_phrasings
+    from bot.kb.loader import load_knowledge
     from bot.wiring import build_triage
 
     folder = Path(tempfile.mkdtemp(prefix="triage-fit-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    build_triage(folder)
+    kb = load_knowledge(knowledge)
+    build_triage(folder, kb)
     # Fitted earlier by another test of this process, the fit is only in memory: keep it on disk too.
-    key = triage._key(load_phrasings())
+    key = triage._key(load_phrasings() + knowledge_controls(kb.all_questions()))
     kept = folder / "cache" / f"triage-{key}.pkl"
     if not kept.exists():
         kept.parent.mkdir(parents=True, exist_ok=True)
@@ -65,7 +68,7 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     cache_dir = tmp_path / "data" / "cache"
     cache_dir.mkdir(parents=True, exist_ok=True)
-    for fitted in _fitted_triage():
+    for fitted in _fitted_triage(knowledge):
         shutil.copy2(fitted, cache_dir / fitted.name)
     env = {k: v for k, v in os.environ.items() if k.upper() not in SETTINGS_VARIABLES}
     env.update(
