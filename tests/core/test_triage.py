@@ -32,10 +32,22 @@ MEDICAL, TRAFFIC, FRAUD = UrgentKind.MEDICAL, UrgentKind.TRAFFIC, UrgentKind.FRA
 
 @pytest.fixture(scope="module")
 def triage() -> Triage:
-    return Triage.trained()
+    return TRAINED
 
 
 RULES_ONLY = Triage()  # no classifier: what the readable rules decide alone
+
+
+def _as_the_app_fits_it() -> list:
+    from bot.core.triage.data import knowledge_controls
+    from bot.kb.loader import load_knowledge
+
+    shipped = Path(__file__).resolve().parents[2] / "knowledge"
+    return load_phrasings() + knowledge_controls(load_knowledge(shipped).all_questions())
+
+
+# As the app fits it: every test of behaviour judges the model residents get (and it is fitted once).
+TRAINED = Triage.trained(_as_the_app_fits_it())
 
 # One or more phrasings per rule. Deleting a rule fails the test that names it.
 RULE_EXAMPLES: dict[str, list[str]] = {
@@ -252,20 +264,9 @@ def test_triage_never_raises(text: str) -> None:
     assert result.kind is None or result.numbers
 
 
-TRAINED = Triage.trained()
-
-
 def test_non_text_is_not_an_emergency() -> None:
     assert not TRAINED(None).urgent  # type: ignore[arg-type]
     assert not TRAINED("").urgent
-
-
-def _as_the_app_fits_it() -> list:
-    from bot.core.triage.data import knowledge_controls
-    from bot.kb.loader import load_knowledge
-
-    shipped = Path(__file__).resolve().parents[2] / "knowledge"
-    return load_phrasings() + knowledge_controls(load_knowledge(shipped).all_questions())
 
 
 def test_the_threshold_and_second_kind_share_in_use_are_the_cross_validated_ones() -> None:
@@ -332,9 +333,8 @@ PROXY_QUESTIONS = [
 
 @pytest.mark.parametrize("text", PROXY_QUESTIONS)
 def test_asking_who_may_go_for_you_is_not_an_emergency(text: str) -> None:
-    triage = Triage.trained(_as_the_app_fits_it())
-    assert not triage(text).urgent
-    assert triage("对方让我把钱转到安全账户，我刚转了两万").kind is FRAUD
+    assert not TRAINED(text).urgent
+    assert TRAINED("对方让我把钱转到安全账户，我刚转了两万").kind is FRAUD
 
 
 def test_the_shipped_phrasings_cover_every_kind_with_enough_controls() -> None:
@@ -384,7 +384,7 @@ class _Shelf:
 def test_a_fit_is_kept_and_loaded_and_a_damaged_one_is_fitted_again(monkeypatch) -> None:
     import bot.core.triage as triage_module
 
-    samples = load_phrasings()[::3]  # a set of its own: not fitted in this process yet
+    samples = load_phrasings()[::8]  # a set of its own: not fitted in this process yet
     monkeypatch.setattr(triage_module, "_memo", {})
     shelf = _Shelf()
     first = Triage.trained(samples, artifacts=shelf)
