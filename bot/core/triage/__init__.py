@@ -15,7 +15,7 @@ import logging
 import pickle
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -306,9 +306,8 @@ def at_threshold(
     """A held-out result (threshold 0) as a Triage at `threshold` and `also_share` would have given it."""
     if result.probability is None:
         return result
-    if result.probability >= threshold:
-        return with_also(result, also_share)
-    return TriageResult(None, "", (), result.probability, None, result.runner_up, result.runner_share)
+    kind = result.kind if result.probability >= threshold else None
+    return with_also(replace(result, kind=kind), also_share)
 
 
 def own_number(result: TriageResult, kind: UrgentKind) -> bool:
