@@ -184,23 +184,26 @@ def _starting_at(groups: list[_Group], first: int) -> Iterator[_Number]:
 
 def _numbers(groups: list[_Group]) -> list[_Number]:
     """The numbers of a run that do not overlap and cover the most digits; among those, the ones
-    that hide the most, then those written whole (one group) rather than pieced together.
+    that hide the most, then the fewest 15-digit IDs (replaced by the 18-digit form by 2013: "110
+    000200101018 646 620 0000000000005" is an 18-digit ID and a card, not a 15-digit ID and a
+    19-digit card), then those written whole (one group) rather than pieced together.
 
     Maximal cover, not first come: a run may hold several numbers side by side, and a number's own
     groups may also spell a shorter one ("110105 19491231002 X" holds the mobile-like 19491231002);
     taking the short one first would leave the rest of the ID readable."""
-    # best[i]: the score of groups i.. of the run (digits covered, digits hidden, numbers written
-    # whole, -groups used), the number starting at i (None: group i is left alone) and where the
-    # rest starts. Linked, not copied: a run may have thousands of groups.
-    best: list[tuple[tuple[int, int, int, int], _Number | None, int]] = [((0, 0, 0, 0), None, 0)]
+    # best[i]: the score of groups i.. of the run (digits covered, digits hidden, -15-digit IDs,
+    # numbers written whole, -groups used), the number starting at i (None: group i is left alone)
+    # and where the rest starts. Linked, not copied: a run may have thousands of groups.
+    best: list[tuple[tuple[int, int, int, int, int], _Number | None, int]] = [((0, 0, 0, 0, 0), None, 0)]
     best *= len(groups) + 1
     for first in range(len(groups) - 1, -1, -1):
         choice = (best[first + 1][0], None, first + 1)
         for number in _starting_at(groups, first):
-            covered, hidden, whole, used = best[number.last + 1][0]
+            covered, hidden, old, whole, used = best[number.last + 1][0]
             score = (
                 covered + len(number.positions),
                 hidden + len(number.hidden),
+                old - (len(number.positions) == 15),
                 whole + (number.first == number.last),
                 used - (number.last - number.first + 1),
             )

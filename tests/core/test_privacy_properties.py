@@ -97,6 +97,14 @@ def test_no_personal_number_survives_in_any_form(head: str, number: tuple[str, s
 # then a mobile or as a mobile then a 15-digit ID, and no reading can tell which digits to hide.
 @PROPERTY
 @given(WORDS, st.lists(personal_number(group=3), min_size=2, max_size=4), SEPARATORS, WORDS)
+# Two readings cover and hide as many digits: a 15-digit ID then a 19-digit card, or the 18-digit ID
+# and the 16-digit card that were written.
+@example(
+    "问题",
+    [("110000200101018646", "110 000200101018 646"), ("6200000000000005", "620 0000000000005")],
+    " ",
+    "问题",
+)
 def test_numbers_side_by_side_are_all_masked(
     head: str, numbers: list[tuple[str, str]], between: str, tail: str
 ) -> None:
