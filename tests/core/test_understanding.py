@@ -78,6 +78,29 @@ def test_answer_threshold_keeps_wrong_answers_within_budget() -> None:
     assert answered and wrong / len(answered) <= 0.01
 
 
+def _not_covered(p: float, known: bool) -> HeldOut:
+    """A not-covered question whose top candidate (p) is the entry it is listed under (known) or
+    another entry (unknown whether right)."""
+    return HeldOut(
+        np.array([p, 1 - p]),
+        np.array([False, False]),
+        [False, False],
+        np.array([False, False]),
+        None,
+        known=np.array([known, False]),
+    )
+
+
+def test_a_not_covered_question_answered_with_its_own_entry_counts_as_wrong() -> None:
+    held = [_held(0.7 + 0.3 * i / 300, True) for i in range(300)]
+    alone = choose_thresholds(held).answer
+    # Near misses scored 0.9 by the entry they are not about: the threshold climbs above them ...
+    t = choose_thresholds(held + [_not_covered(0.9, True) for _ in range(20)])
+    assert t.answer > 0.9 > alone
+    # ... while the same questions landing on another entry (right or wrong, we cannot tell) say nothing.
+    assert choose_thresholds(held + [_not_covered(0.9, False) for _ in range(20)]).answer == alone
+
+
 def test_clarify_threshold_keeps_out_of_scope_questions_with_officers() -> None:
     held = [_held(0.99, True) for _ in range(100)]
     held += [
@@ -226,6 +249,8 @@ def test_only_entries_stating_local_rules_leave_another_citys_question_to_office
     national = Matcher(kb).match("三亚身份证丢了怎么补办", "gongyuan")
     assert national.reason != "another place's rules"
     assert national.best is not None and national.best.entry_id == "idcard.lost"
+    # ... but where to go, when they open and whom to call there are that city's, never ours.
+    assert Matcher(kb).match("三亚哪里可以补办身份证", "gongyuan").reason == "another place's rules"
 
 
 def test_decide_sends_another_places_question_to_officers() -> None:
@@ -513,3 +538,12 @@ def test_the_encoders_head_is_kept_with_the_trained_state(small_kb: KnowledgeBas
     warm = Matcher(small_kb, encoder=HashingEncoder(), artifacts=DirectoryArtifacts(tmp_path))
     dense = warm._view.scorers.dense
     assert dense is not None and dense.head is warm._view.state.head is not None
+
+
+def test_asking_where_when_or_whom_to_call_is_told_apart_from_asking_how() -> None:
+    from bot.core.understanding.places import asks_where
+
+    for text in ("常德哪里办港澳通行证", "海口出入境大厅几点上班", "广州车管所电话多少", "在哪个派出所补办"):
+        assert asks_where(text), text
+    for text in ("三亚户口迁入条件", "杭州办护照要多少钱", "哪个部门管身份证", "身份证丢了怎么补办"):
+        assert not asks_where(text), text

@@ -19,7 +19,7 @@ from bot.core.understanding.classifier import PhrasingClassifier
 from bot.core.understanding.corpus import Corpus
 from bot.core.understanding.dense import DenseHead, DenseIndex, VectorStore
 from bot.core.understanding.lexical import LexicalRanking, LexicalScorer, top_indices
-from bot.core.understanding.places import origins, place_of
+from bot.core.understanding.places import asks_where, origins, place_of
 
 PER_SCORER = 4  # candidates taken from each scorer
 
@@ -169,8 +169,10 @@ class Scorers:
         named -= origins(normalized) - self.corpus.home
         elsewhere = sorted(named - self.corpus.home)
         about_elsewhere = bool(elsewhere) and not named & self.corpus.home
-        # ... when the candidate states local rules (national ones, 身份证 or 护照, hold there too).
-        away = [about_elsewhere and bool(self.local[i]) for i in candidates]
+        # ... when the candidate states local rules (national ones, 身份证 or 护照, hold there too), or
+        # when the question asks where, when or whom to call there.
+        where = about_elsewhere and asks_where(normalized)
+        away = [about_elsewhere and (where or bool(self.local[i])) for i in candidates]
         rows = np.zeros((len(candidates), len(NAMES)))
         uncovered: list[list[str]] = []
         own_all, not_all = self.classifier.scope(xc)

@@ -208,20 +208,32 @@ class HeldOut:
     referral: np.ndarray
     blocked: list[bool]
     right: np.ndarray  # per candidate: is it a right document
-    in_scope: bool  # a police entry answers it (False: a referral topic or nothing does)
+    # A police entry answers it (False: a referral topic or nothing does; None: a not-covered question,
+    # of which we know only which entry it is not, see `known`).
+    in_scope: bool | None
     weight: float = 1.0  # how many real questions this one stands for (training.OUT_OF_SCOPE_PRIOR)
     elsewhere: list[bool] | None = None  # per candidate, see decide
+    known: np.ndarray | None = None  # per candidate: is `right` known (None: for every candidate)
+
+    def knows(self, candidate: int) -> bool:
+        return self.known is None or bool(self.known[candidate])
 
 
 def choose_thresholds(held: Sequence[HeldOut]) -> Thresholds:
     """The lowest answer threshold that keeps wrong answers within budget, then the lowest clarify
-    threshold that keeps out-of-scope questions with the officers within budget."""
+    threshold that keeps out-of-scope questions with the officers within budget.
+
+    A not-covered question (in_scope None) counts where it would be answered with the very entry it is
+    listed under: a known wrong answer, and the kind residents' near misses make (房贷解押 answered with
+    the vehicle's 解除抵押). Answered with another entry, it may be right or wrong: it is left out."""
     tops: list[tuple[float, bool, float]] = []
     for h in held:
         if not len(h.probs):
             continue
         top = int(np.argmax(h.probs))
         if h.referral[top] or h.blocked[top] or (h.elsewhere is not None and h.elsewhere[top]):
+            continue
+        if not h.knows(top):
             continue
         tops.append((float(h.probs[top]), bool(h.right[top]), h.weight))
     tops.sort(key=lambda item: -item[0])
@@ -240,6 +252,7 @@ def choose_thresholds(held: Sequence[HeldOut]) -> Thresholds:
     # a right entry is among them; then the (ratio, threshold) that offers a right entry to the most
     # in-scope questions while out-of-scope ones still reach the officers within budget.
     t_answer = Thresholds(answer, 1.01)
+    held = [h for h in held if h.in_scope is not None]
     outcomes = [decide(h.probs, h.referral, h.blocked, t_answer, h.elsewhere) for h in held]
     total_out = sum(1 for h in held if not h.in_scope) or 1
     answered_out = sum(

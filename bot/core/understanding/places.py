@@ -95,6 +95,18 @@ def origins(normalized: str) -> frozenset[str]:
     return frozenset(found)
 
 
+# Where to go, when it opens, whom to call: another city's windows, hours and numbers are never ours,
+# even for a matter whose rules are the same everywhere (常德哪里办港澳通行证).
+_ASKS_WHERE = re.compile(
+    "哪里|哪儿|哪个(?:派出所|窗口|大厅|地方)|在哪|什么地方|地址|几点|上班时间|办公时间|电话|窗口|大厅|网点"
+)
+
+
+def asks_where(normalized: str) -> bool:
+    """The question asks for a place, opening hours or a number, which differ from city to city."""
+    return _ASKS_WHERE.search(normalized) is not None
+
+
 def home_places(community_texts: Iterable[str], answers_by_entry: Iterable[Iterable[str]]) -> frozenset[str]:
     """Places the communities name, and places the answers of several entries mention."""
     known = places()

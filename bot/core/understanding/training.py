@@ -203,9 +203,10 @@ def train(data: FoldRows, dense: bool) -> Trained:
             data.referral[n],
             data.blocked[n],
             data.labels[n] == 1,
-            bool(data.in_scope[n]),
+            data.in_scope[n],
             data.weights[n],
             data.elsewhere[n],
+            data.labels[n] >= 0,
         )
 
     eligible = [n for n, scope in enumerate(data.in_scope) if scope is not None]
@@ -219,7 +220,7 @@ def train(data: FoldRows, dense: bool) -> Trained:
         if len(set(train_y)) < 2:
             continue
         model = FusionModel.fit(train_x, train_y, train_w, columns, names)
-        held += [held_out(n, model) for n in np.flatnonzero(groups == k) if data.in_scope[n] is not None]
+        held += [held_out(n, model) for n in np.flatnonzero(groups == k)]
     all_x, all_y, all_w = stack(np.ones(len(data.rows), dtype=bool))
     fusion = FusionModel.fit(all_x, all_y, all_w, columns, names)
     thresholds = choose_thresholds(held)
@@ -232,9 +233,11 @@ def _report(held: list[HeldOut], t: Thresholds) -> dict[str, float]:
     for h in held:
         d = decide(h.probs, h.referral, h.blocked, t, h.elsewhere)
         right_top = bool(d.order) and bool(h.right[d.order[0]])
-        if d.outcome == "answer":
+        if d.outcome == "answer" and h.knows(d.order[0]):
             answers += h.weight
             wrong += h.weight * (not right_top)
+        if h.in_scope is None:
+            continue  # a not-covered question: only a known wrong answer says anything
         if h.in_scope:
             n_in += 1
             answered_right += d.outcome == "answer" and right_top
@@ -251,5 +254,5 @@ def _report(held: list[HeldOut], t: Thresholds) -> dict[str, float]:
         "top1": answered_right / n_in if n_in else 0.0,
         "top1_or_clarify": right_or_offered / n_in if n_in else 0.0,
         "oos_escalated": escalated / n_out if n_out else 0.0,
-        "held_out_questions": float(len(held)),
+        "held_out_questions": n_in + n_out,
     }
