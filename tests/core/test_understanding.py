@@ -504,6 +504,21 @@ def test_a_word_a_few_of_many_questions_mention_does_not_name_the_entry() -> Non
     assert lexical.is_bare_shared_word(lexical.segmenter.segment("护照"))
 
 
+def test_another_bodys_topic_named_by_a_word_does_not_make_it_shared() -> None:
+    from bot.core.text import Normalizer
+    from bot.core.understanding.corpus import Doc
+    from bot.core.understanding.lexical import LexicalScorer
+
+    passport = Doc("exit.passport", False, "普通护照申领", ("护照",), ("护照怎么办", "护照要多久"))
+    abroad = Doc("refer.passport-abroad", True, "在国外补办护照", ("护照",), ("在国外护照丢了",))
+    lexical = LexicalScorer(Corpus((passport, abroad)), Normalizer(), {"护照"})
+    # "Which one?" offers police entries only: one of them is named by 护照, so that one is meant.
+    assert not lexical.is_bare_shared_word(lexical.segmenter.segment("护照"))
+    twin = Doc("exit.official", False, "公务护照", ("护照",), ("公务护照怎么办",))
+    lexical = LexicalScorer(Corpus((passport, abroad, twin)), Normalizer(), {"护照"})
+    assert lexical.is_bare_shared_word(lexical.segmenter.segment("护照"))
+
+
 def test_the_shipped_synonyms_keep_the_restricted_road_pass_apart_from_any_pass() -> None:
     from bot.core.text import Normalizer
     from bot.kb.loader import load_knowledge

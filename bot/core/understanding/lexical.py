@@ -143,14 +143,17 @@ class LexicalScorer:
         self._naming: dict[str, float] = {}  # how strongly any entry names each word (KEY_MIN_WEIGHT)
         # How many documents each word names (TOPIC_SHARE): 身份证 names twenty, 分户 or 港澳通行证 one.
         named: dict[str, int] = defaultdict(int)
-        for weights, own in zip(self.doc_terms, topic_terms, strict=True):
+        for doc, weights, own in zip(self.corpus.docs, self.doc_terms, topic_terms, strict=True):
             for term, w in weights.items():
                 df_any[term] += 1
                 if w >= _FIELD_WEIGHT["question"]:
                     df_asked[term] += 1
                 self._naming[term] = max(self._naming.get(term, 0.0), w)
-            for term in own:
-                named[term] += 1
+            # Only police entries make a word "which one?": "did you mean" offers entries, and another
+            # body's topic named by it (在国外补办护照) does not make a bare 护照 any less our passport.
+            if not doc.referral:
+                for term in own:
+                    named[term] += 1
         self.idf = {t: math.log((n + 1) / (df_asked.get(t) or d + 0.5)) for t, d in df_any.items()}
         self._named_count = dict(named)
         self.median_idf = float(np.median(list(self.idf.values()))) if self.idf else 1.0
