@@ -560,5 +560,15 @@ def test_asking_where_when_or_whom_to_call_is_told_apart_from_asking_how() -> No
 
     for text in ("常德哪里办港澳通行证", "海口出入境大厅几点上班", "广州车管所电话多少", "在哪个派出所补办"):
         assert asks_where(text), text
-    for text in ("三亚户口迁入条件", "杭州办护照要多少钱", "哪个部门管身份证", "身份证丢了怎么补办"):
+    for text in ("三亚户口迁入条件", "杭州办护照要多少钱", "哪个部门管身份证", "北京来电话说我涉嫌洗钱"):
         assert not asks_where(text), text
+
+
+def test_near_misses_and_removed_topics_together_stand_for_the_out_of_scope_prior() -> None:
+    from bot.core.understanding.training import OUT_OF_SCOPE_PRIOR, FoldRows
+
+    rows = FoldRows(in_scope=[True] * 8 + [False] + [None] * 3)
+    rows.reweigh()
+    inside, outside = rows.weights[:8], rows.weights[8:]
+    assert inside == [1.0] * 8 and len(set(outside)) == 1
+    assert sum(outside) / sum(rows.weights) == pytest.approx(OUT_OF_SCOPE_PRIOR)

@@ -97,8 +97,10 @@ def origins(normalized: str) -> frozenset[str]:
 
 # Where to go, when it opens, whom to call: another city's windows, hours and numbers are never ours,
 # even for a matter whose rules are the same everywhere (常德哪里办港澳通行证).
+# A phone number asked for, not a call told about ("北京来电话说我涉嫌洗钱" is a fraud question).
 _ASKS_WHERE = re.compile(
-    "哪里|哪儿|哪个(?:派出所|窗口|大厅|地方)|在哪|什么地方|地址|几点|上班时间|办公时间|电话|窗口|大厅|网点"
+    "哪里|哪儿|哪个(?:派出所|窗口|大厅|地方)|在哪|什么地方|地址|几点|上班时间|办公时间|窗口|大厅|网点"
+    "|(?:电话|号码)(?:是)?(?:多少|几号)|联系电话|咨询电话|电话号码"
 )
 
 
