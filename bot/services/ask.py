@@ -319,17 +319,20 @@ class AskService:
     ) -> Reply:
         """A "did you mean" list answered by words: the entry picked, or none of them (officers)."""
         if pick.entry_id is not None:
+            # The part the pick asks for ("补要多少钱", "电动车上牌要带哪些东西"); else, for a bare pick,
+            # the part asked before the list ("多少钱" then "第一个": the first one's fee). A pick that
+            # says more names the matter itself, not only the list's.
+            says_more = len(talk.fold_words(stored)) > PICK_MAX_CHARS
             return await self._answer_entry(
                 community,
                 resident,
                 channel,
                 stored,
                 pick.entry_id,
-                "",
-                from_context=True,
+                stored,
+                from_context=not says_more,
                 reason="picked by words",
-                # "多少钱" then "第一个": the first one's fee; a pick that says more asks its own thing.
-                asked=state.asked if len(talk.fold_words(stored)) <= PICK_MAX_CHARS else None,
+                asked=talk.asked_field(stored, whole=True) or (None if says_more else state.asked),
             )
         if state.clarified is not None:
             try:

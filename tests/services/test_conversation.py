@@ -109,6 +109,16 @@ async def test_a_did_you_mean_list_is_answered_by_words(container: Container) ->
     picked = await say(container, "第二个")
     assert (picked.outcome, picked.entry_id) == (Outcome.ANSWER, listed.choices[1].entry_id)
 
+    # A pick that asks its own thing gets that part of the entry it names.
+    listed = await say(container, "身份证", conversation="page-2")
+    named = next(c for c in listed.choices if c.entry_id == "idcard.lost")
+    asked = await say(container, "丢失补领的要带哪些材料", conversation="page-2")
+    assert (asked.outcome, asked.entry_id, asked.field) == (Outcome.ANSWER, named.entry_id, "materials")
+    assert not asked.from_context  # it names the matter itself
+    assert (await say(container, "身份证", conversation="page-4")).outcome is Outcome.CLARIFY
+    short = await say(container, "补领要多少钱", conversation="page-4")
+    assert (short.entry_id, short.field, short.from_context) == ("idcard.lost", "fees", True)
+
     again = await say(container, "身份证", conversation="page-3")
     assert again.outcome is Outcome.CLARIFY
     none = await say(container, "都不是", conversation="page-3")
