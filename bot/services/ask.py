@@ -329,7 +329,7 @@ class AskService:
                 channel,
                 stored,
                 pick.entry_id,
-                stored,
+                "",  # the part asked is read here, once
                 from_context=not says_more,
                 reason="picked by words",
                 asked=talk.asked_field(stored, whole=True) or (None if says_more else state.asked),

@@ -276,14 +276,12 @@ def _result(kind: UrgentKind, evidence: str, p: float | None) -> TriageResult:
 def with_also(result: TriageResult, also_share: float = ALSO_SHARE) -> TriageResult:
     """The result's numbers, with the runner-up kind's added when it came within `also_share`."""
     if result.kind is None:
-        return TriageResult(None, "", (), result.probability, None, result.runner_up, result.runner_share)
+        return replace(result, evidence="", numbers=(), also=None)
     also = result.runner_up if result.runner_up is not None and result.runner_share >= also_share else None
     numbers = numbers_for(result.kind)
     if also is not None:
         numbers += tuple(n for n in numbers_for(also) if n not in numbers)
-    return TriageResult(
-        result.kind, result.evidence, numbers, result.probability, also, result.runner_up, result.runner_share
-    )
+    return replace(result, numbers=numbers, also=also)
 
 
 def held_out(samples: Sequence[Sample], folds: int = FOLDS, seed: int = 0) -> list[TriageResult]:
