@@ -54,20 +54,22 @@ async def enqueue(factory: UnitOfWorkFactory, count: int) -> None:
 
 
 async def test_a_slow_batch_is_not_sent_again_by_a_second_sender(outbox: UnitOfWorkFactory) -> None:
-    # One sender leases all six; sending them one after another takes 1.2 s, twice the lease. Without
-    # renewal the second sender would lease the last ones again after 0.6 s and send them too.
+    # One sender leases all six; sending them one after another takes 3 s, twice the lease. Without
+    # renewal the second sender would lease the last ones again after 1.5 s and send them too. (A
+    # shorter lease leaves too little room for a database round trip on a loaded machine: renewals
+    # come every third of the lease, and a stall longer than two thirds lets one lapse.)
     await enqueue(outbox, 6)
     sent: list[tuple[str, int]] = []
     senders = [
-        DeliveryService(outbox, UtcClock(), {Channel.WEB: SlowChannel(name, 0.2, sent)}, lease_seconds=0.6)
+        DeliveryService(outbox, UtcClock(), {Channel.WEB: SlowChannel(name, 0.5, sent)}, lease_seconds=1.5)
         for name in "AB"
     ]
     first = asyncio.create_task(senders[0].run_once())
     await asyncio.sleep(0.05)
     stop = asyncio.Event()
     second = asyncio.create_task(senders[1].run(stop, idle_seconds=0.05))
-    assert await asyncio.wait_for(first, 10) == 6
-    await asyncio.sleep(0.8)  # past a lease the first sender would have let run out
+    assert await asyncio.wait_for(first, 20) == 6
+    await asyncio.sleep(2.0)  # past a lease the first sender would have let run out
     stop.set()
     await asyncio.wait_for(second, 10)
 
