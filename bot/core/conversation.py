@@ -64,7 +64,7 @@ _FIELD_CUES: tuple[tuple[str, str], ...] = (
     ),
     (
         "who",
-        r"谁能|谁可以|谁来|谁去|年龄|岁数|几岁|多大|能不能办|能办吗|能办不|可以办吗|可以办不|办得了|有资格|条件|本人|亲自|代办|代领|代替|委托|别人帮|家人帮|帮我办|帮忙办|孩子|小孩|未成年|老人|老年人|爸妈|父母|家属|亲属|家人|老公|老婆|爷爷|奶奶|外公|外婆|我爸|我妈|大人|监护人|外地人|外地户口|外国人|学生",
+        r"谁能|谁可以|谁来|谁去|年龄|岁数|几岁|多大|能不能办|能办吗|能办不|可以办吗|可以办不|办得了|有资格|条件|本人|亲自|代办|代领|代替|委托|别人帮|家人帮|帮我办|帮忙办|帮我开|帮我领|帮我去|找人帮|托人|让别人|叫别人|替我|孩子|小孩|未成年|老人|老年人|爸妈|父母|家属|亲属|家人|老公|老婆|爷爷|奶奶|外公|外婆|我爸|我妈|大人|监护人|外地人|外地户口|外国人|学生",
     ),
     ("steps", r"流程|步骤|程序|先干嘛|先做什么|第一步|分几步|怎么操作|咋操作|具体怎么弄|具体咋弄"),
 )
@@ -121,6 +121,8 @@ _NONE_RE = re.compile(
     # ... or says so first and goes on ("都不对，我要问别的").
     r"|^(?:都不是|都不对|全都不是|全不是|一个都不是|哪个都不是|不是这些|没有我要的|没有我想问的|都没有)"
 )
+# "我问的是…", "我想问…": what introduces the matter meant after refusing a list.
+_MEANT_RE = re.compile(r"^(?:我|俺)?(?:是|想|要)?(?:问|说|找)(?:的|一下|下)?(?:是)?")
 
 # Where one message may hold a further question: explicit "by the way" words, a question mark or a
 # semicolon followed by more. A plain comma is not one ("身份证丢了，怎么补" is one question); a split
@@ -247,6 +249,9 @@ class Pick:
 
     position: int | None  # None: none of these
     entry_id: str | None = None
+    # None of these, and then what was meant after all ("都不是，我问的是护照"): a question of its own.
+    rest: str = ""
+    named: bool = False  # picked by words of a title ("护照那个"), not by its place in the list
 
 
 def read_pick(text: str, choices: tuple[str, ...], titles: dict[str, str]) -> Pick | None:
@@ -254,9 +259,12 @@ def read_pick(text: str, choices: tuple[str, ...], titles: dict[str, str]) -> Pi
     compact = _NON_WORD_RE.sub("", fold(text))
     if not compact or not choices:
         return None
-    if _NONE_RE.match(compact):
-        return Pick(None)
-    found = _ORDINAL_RE.match(compact)
+    refused = _NONE_RE.match(compact)
+    if refused:
+        rest = _MEANT_RE.sub("", compact[refused.end() :])
+        return Pick(None, rest=rest if own_words(rest) else "")
+    # "第一个要多少钱", "2带什么": a position and the part of it asked (read by the service).
+    found = _ORDINAL_RE.match(compact) or _BARE_ORDINAL_RE.match(_without_fields(compact))
     if found:
         n = _NUMERALS[found.group(1)]
         return Pick(n - 1, choices[n - 1]) if n <= len(choices) else None
@@ -271,8 +279,20 @@ def read_pick(text: str, choices: tuple[str, ...], titles: dict[str, str]) -> Pi
     best = max(scores)
     if best and scores.count(best) == 1:
         position = scores.index(best)
-        return Pick(position, choices[position])
+        return Pick(position, choices[position], named=True)
     return None
+
+
+def _without_fields(compact: str) -> str:
+    """The message without the parts it asks for and asking words (people are kept: "两个孩子…" is
+    not the second entry)."""
+    for name, pattern in _FIELD_RES:
+        if name != _WHO_NAME:
+            compact = pattern.sub("", compact)
+    return _FOLLOW_UP_RE.sub("", compact)
+
+
+_BARE_ORDINAL_RE = re.compile(r"^第?([一二两三四五1-5])$")
 
 
 def _shared_words(words: str, title: str) -> int:

@@ -43,6 +43,9 @@ FOLLOW_UP_MAX_CHARS = 5
 # A pick by words this short ("第一个", "护照那个") only chooses; a longer one ("防盗呢，有啥好办法") also
 # asks something of its own, so the part asked before the list does not carry over to it.
 PICK_MAX_CHARS = 6
+# Words of its own a message after a list may have and still be read against the list (a pick by name
+# is at most this long, talk.read_pick).
+PICK_WORDS_MAX = 8
 # Readings of a message that say it is not a police room's matter: no conversation makes it one.
 _OTHER_BODY = frozenset({"outside police services", "another place's rules"})
 
@@ -164,7 +167,12 @@ class AskService:
                 if self._follow_ups.visible(place.slug, c)
             }
             pick = talk.read_pick(cleaned, tuple(titles), titles)
-            if pick is not None:
+            if pick is not None and pick.rest:
+                # "都不是，我问的是护照": the list is set aside and what follows is the question (the
+                # consultation keeps the whole message).
+                state = replace(state, choices=(), clarified=None)
+                cleaned = pick.rest
+            elif pick is not None:
                 return await self._picked(place.slug, resident, channel, stored, pick, state)
         context = (
             state.entry_id
@@ -174,6 +182,13 @@ class AskService:
         earlier = state.history if state is not None else ()
         bare = talk.is_bare_follow_up(cleaned)  # nothing but follow-up words: "要多少钱", "在哪办呢"
         result = result or self._matcher.match(cleaned, place.slug)
+        if state is not None and state.choices and not bare and result.outcome is Outcome.CLARIFY:
+            # "到期换证" after a list: alone it could be the ID card's or the licence's renewal; of
+            # the entries just offered, only one is among those it could be.
+            listed = [c.entry_id for c in result.candidates if c.entry_id in state.choices]
+            if len(listed) == 1 and len(talk.own_words(cleaned)) <= PICK_WORDS_MAX:
+                pick = talk.Pick(state.choices.index(listed[0]), listed[0], named=True)
+                return await self._picked(place.slug, resident, channel, stored, pick, state)
         own = self._follow_ups.topic_words(cleaned)
         # Words, but none that names a topic, in a short message that leans on what came before
         # ("她才8岁，小孩也能办？").
@@ -322,7 +337,7 @@ class AskService:
             # The part the pick asks for ("补要多少钱", "电动车上牌要带哪些东西"); else, for a bare pick,
             # the part asked before the list ("多少钱" then "第一个": the first one's fee). A pick that
             # says more names the matter itself, not only the list's.
-            says_more = len(talk.fold_words(stored)) > PICK_MAX_CHARS
+            says_more = pick.named and len(talk.fold_words(stored)) > PICK_MAX_CHARS
             return await self._answer_entry(
                 community,
                 resident,

@@ -30,6 +30,8 @@ from bot.core.conversation import (
         ("大概几天能拿到", "time_limit"),
         ("孩子能办吗", "who"),
         ("可以让家人代办吗", "who"),
+        ("可以找人帮我开吗", "who"),
+        ("我走不开 托人去领行不行", "who"),
         ("流程是怎样的", "steps"),
         ("依据哪条法律", "legal_basis"),
         ("网上能弄吗", "online"),
@@ -73,10 +75,31 @@ def test_a_list_is_picked_by_words(text: str, position: int) -> None:
     assert pick is not None and pick.position == position and pick.entry_id == CHOICES[position]
 
 
+@pytest.mark.parametrize(
+    ("text", "position"), [("1要多少钱", 0), ("第二个要带什么", 1), ("第一个的材料", 0), ("3在哪办", 2)]
+)
+def test_a_place_in_the_list_may_come_with_the_part_asked(text: str, position: int) -> None:
+    pick = read_pick(text, CHOICES, TITLES)
+    assert pick is not None and pick.position == position and not pick.named
+
+
+@pytest.mark.parametrize("text", ["两个孩子要多少钱", "一个人能办吗", "三天能拿到吗"])
+def test_numbers_of_people_or_days_are_no_place_in_the_list(text: str) -> None:
+    assert read_pick(text, CHOICES, TITLES) is None
+
+
 @pytest.mark.parametrize("text", ["都不是", "0", "没有我要的", "都不对"])
 def test_none_of_these_is_understood(text: str) -> None:
     pick = read_pick(text, CHOICES, TITLES)
     assert pick is not None and pick.position is None and pick.entry_id is None
+
+
+def test_none_of_these_then_what_was_meant_keeps_the_question() -> None:
+    pick = read_pick("都不是，我问的是驾照丢了怎么补", CHOICES, TITLES)
+    assert pick is not None and pick.position is None and "驾照丢了" in pick.rest
+    # Nothing of its own after the refusal: no question left over.
+    assert read_pick("都不是啊", CHOICES, TITLES) == talk.Pick(None)
+    assert read_pick("都不是 谢谢", CHOICES, TITLES) == talk.Pick(None)
 
 
 @pytest.mark.parametrize("text", ["第五个", "通行证", "身份证丢了怎么补办", ""])

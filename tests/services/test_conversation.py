@@ -126,6 +126,11 @@ async def test_a_did_you_mean_list_is_answered_by_words(container: Container) ->
     # The ticket is the listed question's own: the officers read what the resident first asked.
     assert none.consultation_id == again.consultation_id
 
+    # Refusing the list and saying what was meant: that is answered, no ticket for the list.
+    await say(container, "身份证", conversation="page-5")
+    meant = await say(container, "都不是，我问的是身份证丢了怎么补办", conversation="page-5")
+    assert (meant.outcome, meant.entry_id, meant.ticket) == (Outcome.ANSWER, "idcard.lost", None)
+
 
 async def test_several_questions_in_one_message_are_each_answered(container: Container) -> None:
     reply = await say(container, "身份证丢了怎么补办，顺便问下身份证到期了怎么换")
@@ -321,3 +326,29 @@ async def test_a_part_of_the_matter_in_words_of_its_own_is_read_with_the_entrys_
     _reads(monkeypatch, container, {f"{renew}{asked}": "idcard.lost"}, {asked: ("idcard.renew",)})
     again = await say(container, asked)
     assert again.outcome is not Outcome.ANSWER and not again.from_context
+
+
+async def test_after_a_list_a_message_its_entries_tell_apart_picks_the_listed_one(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listed = await say(container, "身份证", conversation="list")
+    assert listed.outcome is Outcome.CLARIFY and "idcard.renew" in [c.entry_id for c in listed.choices]
+    # Alone, "到期换证" could be the ID card's renewal or another's; only one of them was just listed.
+    _reads(monkeypatch, container, {}, {"到期换证": ("idcard.renew", "prevent.telecom-fraud")})
+    picked = await say(container, "到期换证", conversation="list")
+    assert (picked.outcome, picked.entry_id, picked.from_context) == (Outcome.ANSWER, "idcard.renew", True)
+    # Without a list before it, the same reading stays a "did you mean".
+    alone = await say(container, "到期换证", conversation="fresh")
+    assert alone.outcome is Outcome.CLARIFY
+
+
+async def test_a_place_in_the_list_with_the_part_asked_gets_that_part(container: Container) -> None:
+    listed = await say(container, "身份证", conversation="place")
+    assert listed.outcome is Outcome.CLARIFY
+    picked = await say(container, "第二个要带什么", conversation="place")
+    assert (picked.outcome, picked.entry_id, picked.field, picked.from_context) == (
+        Outcome.ANSWER,
+        listed.choices[1].entry_id,
+        "materials",
+        True,
+    )
