@@ -44,23 +44,29 @@ _FIELD_CUES: tuple[tuple[str, str], ...] = (
     ),
     (
         "legal_basis",
-        r"依据|根据哪|哪条|哪一条|什么法|哪个法|哪部法|法律规定|法规|条例|有规定吗|规定在哪|法条|合法吗|违法吗|犯法吗",
+        r"依据|根据哪|哪条法|哪一条法|哪条规定|哪条法规|第几条|什么法|哪个法|哪部法|法律规定|法规|条例|有规定吗|规定在哪|法条|合法吗|违法吗|犯法吗",
     ),
     (
         "fees",
-        r"多少钱|交多少钱|要多少钱|花多少钱|给多少钱|收多少钱|交多少|给多少|费多少|花多少|几块钱|几多钱|多钱|费用|收费|收钱|要钱|花钱|交钱|给钱|付钱|工本费|免费|不要钱|贵不贵|贵吗|价格|价钱|手续费|缴费|交费|多少费",
+        r"多少钱|交多少钱|要多少钱|花多少钱|给多少钱|收多少钱|交多少|给多少|费多少|花多少|几块钱|几多钱|多钱|费用|收费|收钱|要钱|花钱|交钱|给钱|付钱|工本费|免费|不要钱|贵不贵|贵吗|价格|价钱|手续费|缴费|交费|多少费|出钱|掏钱|几多钱|要唔要钱|收唔收钱",
     ),
     (
         "materials",
-        r"材料|资料|(?<!办)什么证件|(?<!办)啥证件|带什么|带啥|带哪些|拿什么|拿啥|准备什么|准备啥|准备哪些|要带|得带|需带|带上|带齐|证明材料|手续要什么|要啥证|提供什么|提交什么|照片|复印件",
+        r"材料|资料|(?<!办)什么证件|(?<!办)啥证件|带什么|带啥|带哪些|拿什么|拿啥|准备什么|准备啥|准备哪些|要带|得带|需带|带上|带齐|证明材料|手续要什么|要啥证|提供什么|提交什么|照片|复印件|"
+        # Which certificates to bring ("要开啥证明"): no alternation groups, see _longest_first.
+        + "|".join(
+            f"{verb}{which}证明"
+            for verb in ("", "带", "开", "要", "准备", "提供", "交")
+            for which in ("哪些", "什么", "啥", "些")
+        ),
     ),
     (
         "time_limit",
-        r"多久|几点|周六|周日|周末|节假日|晚上|上班时间|下班|当天|当场|马上能|立等|即办|现场能|多长时间|几天|几个工作日|多少天|几周|几个月|多快|啥时候能|什么时候能|何时能|时限|时间限制|期限|限期|拿到|能拿|能领|下来|出证|到手|加急|要等|等多久|有效期|多长|慢不慢|会不会慢|比.{0,8}慢|快不快",
+        r"多久|几点|周六|周日|周末|节假日|晚上|上班时间|下班|当天|当场|马上能|立等|即办|现场能|多长时间|几天|几个工作日|多少天|几周|几个月|多快|啥时候能|什么时候能|何时能|时限|时间限制|期限|限期|拿到|能拿|能领|下来|出证|到手|加急|要等|等多久|有效期|多长|慢不慢|会不会慢|比.{0,8}慢|快不快|几耐|几时攞|几时拎|攞到|拎到",
     ),
     (
         "where",
-        r"在哪里|去哪里|在哪儿|去哪儿|到哪里|上哪里|在哪|去哪|找谁|哪个部门|什么部门|哪个单位|哪里|哪儿|哪个窗口|哪个派出所|什么地方|啥地方|地址|地点|窗口|大厅|到哪|上哪|几楼|怎么走|位置|在外地|当地|那边能|这边能|那里能|这里能",
+        r"在哪里|去哪里|在哪儿|去哪儿|到哪里|上哪里|在哪|去哪|找谁|哪个部门|什么部门|哪个单位|哪里|哪儿|哪个窗口|哪个派出所|什么地方|啥地方|地址|地点|窗口|大厅|到哪|上哪|几楼|怎么走|位置|在外地|当地|那边能|这边能|那里能|这里能|边度|喺边",
     ),
     (
         "who",
@@ -90,6 +96,11 @@ _ALLOWED_RE = re.compile(
     r"能|可以|行不行|行吗|行不|行么|成不|中不|要不要|需不需要|必须|一定要|得跟|得去|得到场|到场|允许|让|叫|替|帮"
 )
 _WHO_NAME = "who"
+_KIN = "老婆|老公|爱人|媳妇|爸|妈|家人|家里人|朋友|亲戚|姐|哥|弟|妹|儿子|女儿|同事|别人"
+# Someone else sent to do it: asks who may apply, before any other part it names.
+_DELEGATION_RE = re.compile(
+    rf"替我|代办|代领|代交|代我|委托|托人|找人|(?:叫|让|请|托)(?:我|俺)?(?:{_KIN})|(?:{_KIN})(?:能|可以|去)?帮"
+)
 
 # What a follow-up says besides its topic: asking words, particles, pronouns, generic verbs. What is
 # left when these and the field cues are gone is the message's own topic (临时, 台湾, 驾照到期).
@@ -98,7 +109,7 @@ _FOLLOW_UP_WORDS = (
     r"你们|我们|我家|我的|我|你|您|他|她|咱|俺|"
     r"怎么样|怎么办|怎么|咋办|咋样|咋|如何|什么|啥|哪些|哪个|多少|几|是不是|是否|有没有|能不能|可不可以|"
     r"需要|需|要|得|能|可以|可|会|想|应该|必须|一定|还|也|都|就|才|再|又|先|"
-    r"办理|处理|办|弄|搞|整|做|去|来|拿|交|带|有|是|在|到|给|让|用|"
+    r"办理|处理|办|弄|搞|整|做|去|来|拿|交|带|有|是|在|到|给|让|用|开|帮我们|帮我|帮忙|帮|跑一趟|跑一下|跑腿|我人|"
     r"申请|申领|报名|审批|审核|提前|限制|结果|部门|单位|那边|这边|派出所|办完|开好|改好|预约|排队|取号|"
     r"木有|没有|有木有|行不行|行不|成不|中不|要是|如果|假如|万一|"
     r"的|了|吗|呢|吧|啊|呀|哦|喔|嘛|么|哈|啦|嘞|呗|噢|哇|呐|不|没|"
@@ -128,7 +139,7 @@ _MEANT_RE = re.compile(r"^(?:我|俺)?(?:是|想|要)?(?:问|说|找)(?:的|一�
 # semicolon followed by more. A plain comma is not one ("身份证丢了，怎么补" is one question); a split
 # is only kept when every part stands as a question of its own (the service checks that).
 _SPLIT_RE = re.compile(
-    r"(?:[,，。.;；!！?？\s]*(?:顺便(?:再)?问(?:一)?下|顺便问问|顺便|另外(?:再)?问(?:一)?下|另外|还有(?:一个问题|个问题)?|"
+    r"(?:[,，。.;；!！?？\s]*(?:顺便(?:再)?问(?:一)?下|顺便问问|顺便|顺带(?:问(?:一)?下)?|另外(?:再)?问(?:一)?下|另外|还有(?:一个问题|个问题)?|"
     r"再问(?:一)?下|再问问|以及|还想问(?:一)?下|还想问|我还想知道|还有就是)[,，:：\s]*)"
     r"|[;；]+|[?？]+(?=.)|[。!！]+(?=.)"
 )
@@ -145,6 +156,9 @@ def asked_field(text: str, *, whole: bool = False) -> str | None:
     is read in the last clause that says anything; a follow-up (`whole`) has no story to skip."""
     clauses = [c for c in _CLAUSE_RE.split(fold(text)) if c]
     folded = "".join(clauses) if whole else (clauses[-1] if clauses else "")
+    if _DELEGATION_RE.search(folded):
+        # "我老婆能帮我去交材料不": whether someone else may go, whatever else is named.
+        return _WHO_NAME
     for name, pattern in _FIELD_RES:
         found = pattern.search(folded)
         if found and name == _WHO_NAME and not _asks_who(folded, pattern):
@@ -216,7 +230,7 @@ def is_elliptical(text: str) -> bool:
 
 def own_words(text: str) -> str:
     """What is left of a message without follow-up and field words: its own topic, if any."""
-    folded = _NON_WORD_RE.sub("", fold(text))
+    folded = _DELEGATION_RE.sub("", _NON_WORD_RE.sub("", fold(text)))
     for _, pattern in _FIELD_RES:
         folded = pattern.sub("", folded)
     return _FOLLOW_UP_RE.sub("", folded)
@@ -316,9 +330,10 @@ def split_questions(text: str) -> list[str]:
     return merged
 
 
-_CLAUSE_SPLIT_RE = re.compile(r"[,，、]+")
+# Commas, and the spaces chat uses as commas ("在哪办 要多少钱 几天拿").
+_CLAUSE_SPLIT_RE = re.compile(r"[,，、\s]+")
 _ASKS_RE = re.compile(
-    r"吗|呢|么|怎么|咋|如何|什么|啥|哪|多少|几|多久|能不能|可不可以|是否|有没有|要不要|[?？]"
+    r"吗|呢|么|怎么|咋|如何|什么|啥|哪|谁|多少|几|多久|能不能|可不可以|是否|有没有|要不要|[?？]"
 )
 
 

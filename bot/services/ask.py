@@ -124,7 +124,14 @@ class AskService:
                 Outcome.CLARIFY, place, 0.0, False, consultation_id, notice=Notice.EMPTY, reason="no words"
             )
 
-        pieces = self._follow_ups.several_questions(cleaned, place.slug) if notice is None else []
+        in_reach = (
+            state.entry_id
+            if state is not None and self._follow_ups.visible(place.slug, state.entry_id)
+            else None
+        )
+        pieces = (
+            self._follow_ups.several_questions(cleaned, place.slug, in_reach) if notice is None else []
+        )
         if len(pieces) > 1:
             replies: list[Reply] = []
             for piece, matched in pieces:

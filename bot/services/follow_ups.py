@@ -162,23 +162,45 @@ class FollowUpReader:
         best = result.best
         return result.outcome is Outcome.ANSWER and best is not None and best.entry_id == context
 
-    def several_questions(self, text: str, community: str) -> list[tuple[str, MatchResult]]:
+    def several_questions(
+        self, text: str, community: str, context: str | None = None
+    ) -> list[tuple[str, MatchResult]]:
         """The questions of a message that asks several ("身份证丢了怎么补，顺便问下护照多少钱"), up to
         MAX_PARTS, each with the matcher's reading; none when it asks one. A split stands only when every
-        piece is answered with an entry of its own, different from the others: otherwise the message is
-        read whole."""
+        piece is answered with an entry of its own, different from the others, or asks a part of the
+        matter in reach ("在哪办 要多少钱 几天拿" after the ID card's renewal; `context`, or the entry a
+        piece before it was answered with), a different part each, or asks what no entry answers (the
+        officers take that piece) beside at least one that is answered: otherwise the message is read
+        whole."""
         pieces = talk.split_questions(text)
-        if len(pieces) < 2:
+        # Only words that say so ("顺便问下", "另外", a question mark) part off a question no entry
+        # answers: clauses between commas or spaces are more often one question told in pieces.
+        marked = len(pieces) > 1
+        if not marked:
             pieces = talk.clause_questions(text)
         pieces = pieces[: talk.MAX_PARTS]
         read: list[tuple[str, MatchResult]] = []
+        asked: set[tuple[str, str | None]] = set()
         for piece in pieces if len(pieces) > 1 else ():
             result = self._match(piece, community)
-            if result.outcome is not Outcome.ANSWER or result.best is None:
+            field = talk.asked_field(piece, whole=True)
+            if context is not None and field is not None and talk.is_bare_follow_up(piece):
+                key = (context, field)  # the service answers it from the conversation
+            elif result.outcome is Outcome.ANSWER and result.best is not None:
+                key = (result.best.entry_id, None)
+                context = result.best.entry_id
+            elif marked and result.outcome is Outcome.ESCALATE and talk.asks_something(piece):
+                # "身份证丢了咋补 社保卡也一起丢了咋整": the part no entry answers goes to the officers,
+                # the other is still answered.
+                key = ("", piece)
+            else:
                 return []
-            if result.best.entry_id in {r.best.entry_id for _, r in read if r.best}:
+            if key in asked:
                 return []
+            asked.add(key)
             read.append((piece, result))
+        if all(entry == "" for entry, _ in asked):
+            return []  # nothing answered: one ticket for the whole message
         return read
 
     def _with_document(self, community: str, context: str, text: str) -> str | None:

@@ -96,3 +96,15 @@ def test_one_knowledge_base_does_not_change_how_another_is_cut() -> None:
     taught.add_words(["丙丁戊己"])
     assert "丙丁戊己" in taught.segment("甲乙丙丁戊己")
     assert "丙丁戊己" not in fresh.segment("甲乙丙丁戊己")
+
+
+def test_a_shared_word_with_only_a_vague_noun_is_read_as_the_bare_word(small_matcher: Matcher) -> None:
+    # "问题" names no matter of its own: "身份证的问题" is a bare 身份证, a "which one?" when nothing fits.
+    view = small_matcher._view
+    visible = small_matcher._mask(view, "gongyuan")
+
+    def broad(text: str) -> bool:
+        return view.scorers.analyse(text, view.normalizer(text), visible, None).broad
+
+    assert broad("身份证的问题") and broad("身份证")
+    assert not broad("身份证丢了的问题")

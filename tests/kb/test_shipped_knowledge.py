@@ -58,6 +58,7 @@ EVALUATION_SETS = [
     SHARED_EVAL / "dev.jsonl",
     Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "real_questions.jsonl",
     Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "dialogues.jsonl",
+    Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "dialogues_dev.jsonl",
 ]
 
 

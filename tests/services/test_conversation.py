@@ -146,6 +146,29 @@ async def test_several_questions_in_one_message_are_each_answered(container: Con
     assert [p.entry_id for p in clauses.parts] == ["idcard.lost", "idcard.renew"]
 
 
+async def test_parts_of_the_matter_in_reach_asked_together_are_each_answered(container: Container) -> None:
+    await say(container, "身份证到期了怎么换")
+    reply = await say(container, "在哪办 要多少钱 多久能拿到")
+    assert [(p.entry_id, p.field, p.from_context) for p in reply.parts] == [
+        ("idcard.renew", "where", True),
+        ("idcard.renew", "fees", True),
+        ("idcard.renew", "time_limit", True),
+    ]
+    # Without a matter in reach, the same message is no set of questions.
+    alone = await say(container, "在哪办 要多少钱 多久能拿到", conversation="new")
+    assert not alone.parts and alone.outcome is not Outcome.ANSWER
+
+
+async def test_a_question_no_entry_answers_goes_to_the_officers_beside_the_answered_one(
+    container: Container,
+) -> None:
+    reply = await say(container, "身份证丢了怎么补办？顺便问下家里停电了找谁")
+    assert [(p.outcome, p.entry_id) for p in reply.parts] == [
+        (Outcome.ANSWER, "idcard.lost"),
+        (Outcome.ESCALATE, None),
+    ]
+
+
 async def test_a_broken_or_slow_store_costs_the_context_never_the_answer(
     container: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:

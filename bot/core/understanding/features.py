@@ -59,6 +59,10 @@ DENSE_FEATURES = frozenset(
 )
 
 
+# Nouns that name no matter of their own: "身份证的问题" asks about 身份证, nothing more.
+VAGUE_WORDS = frozenset({"问题", "事情", "事儿", "情况", "相关", "方面", "业务", "咨询", "东西"})
+
+
 @dataclass(slots=True)
 class Analysis:
     candidates: list[int]  # corpus indices
@@ -228,8 +232,11 @@ class Scorers:
         blocked = [
             shared or bool(u) or lex.probs[i] == 0.0 for u, i in zip(uncovered, candidates, strict=True)
         ]
-        # Single characters (事, 的) do not make "身份证的事" any less a bare 身份证.
-        broad = shared or self.lexical.is_bare_shared_word([w for w in words if len(w) > 1])
+        # Single characters (事, 的) and vague nouns (问题, 情况) do not make "身份证的事" or "身份证的
+        # 问题" any less a bare 身份证.
+        broad = shared or self.lexical.is_bare_shared_word(
+            [w for w in words if len(w) > 1 and w not in VAGUE_WORDS]
+        )
         return Analysis(candidates, rows, lex, clf_p, enc, enc_sims, uncovered, blocked, xc, away, broad)
 
     def _extra(self, joined: str, asked: set[str]) -> float:
