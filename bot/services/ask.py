@@ -129,9 +129,7 @@ class AskService:
             if state is not None and self._follow_ups.visible(place.slug, state.entry_id)
             else None
         )
-        pieces = (
-            self._follow_ups.several_questions(cleaned, place.slug, in_reach) if notice is None else []
-        )
+        pieces = self._follow_ups.several_questions(cleaned, place.slug, in_reach) if notice is None else []
         if len(pieces) > 1:
             replies: list[Reply] = []
             for piece, matched in pieces:
