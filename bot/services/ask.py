@@ -43,9 +43,6 @@ FOLLOW_UP_MAX_CHARS = 5
 # A pick by words this short ("第一个", "护照那个") only chooses; a longer one ("防盗呢，有啥好办法") also
 # asks something of its own, so the part asked before the list does not carry over to it.
 PICK_MAX_CHARS = 6
-# Words of its own a message after a list may have and still be read against the list (a pick by name
-# is at most this long, talk.read_pick).
-PICK_WORDS_MAX = 8
 # Readings of a message that say it is not a police room's matter: no conversation makes it one.
 _OTHER_BODY = frozenset({"outside police services", "another place's rules"})
 
@@ -166,12 +163,7 @@ class AskService:
         the matcher's reading of it when already made (a piece of a several-question message)."""
         place = self._kb.community(community)
         if state is not None and state.choices:
-            titles = {
-                c: self._kb.entry_for(place.slug, c).title
-                for c in state.choices
-                if self._follow_ups.visible(place.slug, c)
-            }
-            pick = talk.read_pick(cleaned, tuple(titles), titles)
+            pick = self._follow_ups.read_pick(place.slug, state.choices, cleaned)
             if pick is not None and pick.rest:
                 # "都不是，我问的是护照": the list is set aside and what follows is the question (the
                 # consultation keeps the whole message).
@@ -187,13 +179,9 @@ class AskService:
         earlier = state.history if state is not None else ()
         bare = talk.is_bare_follow_up(cleaned)  # nothing but follow-up words: "要多少钱", "在哪办呢"
         result = result or self._matcher.match(cleaned, place.slug)
-        if state is not None and state.choices and not bare and result.outcome is Outcome.CLARIFY:
-            # "到期换证" after a list: alone it could be the ID card's or the licence's renewal; of
-            # the entries just offered, only one is among those it could be.
-            listed = [c.entry_id for c in result.candidates if c.entry_id in state.choices]
-            if len(listed) == 1 and len(talk.own_words(cleaned)) <= PICK_WORDS_MAX:
-                pick = talk.Pick(state.choices.index(listed[0]), listed[0], named=True)
-                return await self._picked(place.slug, resident, channel, stored, pick, state)
+        listed = self._follow_ups.one_listed(state.choices, cleaned, result) if state and not bare else None
+        if state is not None and listed is not None:
+            return await self._picked(place.slug, resident, channel, stored, listed, state)
         own = self._follow_ups.topic_words(cleaned)
         # Words, but none that names a topic, in a short message that leans on what came before
         # ("她才8岁，小孩也能办？").

@@ -20,6 +20,9 @@ WITH_TOPIC_MAX_CHARS = 12
 # The chance (0-100) the matcher must give the conversation's entry for a message alone before the
 # message is read with the entry's name in front: 1 %, far below any answer, far above no evidence.
 CONTEXT_MIN_SCORE = 1.0
+# Words of its own a message after a list may have and still be read against the list (a pick by name
+# is at most this long, talk.read_pick).
+PICK_WORDS_MAX = 8
 
 Match = Callable[[str, str], MatchResult]  # (text, community) → the matcher's reading
 
@@ -87,6 +90,22 @@ class FollowUpReader:
             *a.tips,
         )
         return all(g in inside for g in grams)
+
+    def read_pick(self, community: str, choices: tuple[str, ...], text: str) -> talk.Pick | None:
+        """A "did you mean" list (`choices`, of which those still visible count) answered by words."""
+        titles = {c: self._kb.entry_for(community, c).title for c in choices if self.visible(community, c)}
+        return talk.read_pick(text, tuple(titles), titles)
+
+    @staticmethod
+    def one_listed(choices: tuple[str, ...], text: str, result: MatchResult) -> talk.Pick | None:
+        """ "到期换证" after a list: alone it could be the ID card's or the licence's renewal (a "did you
+        mean" of its own); of the entries just offered, only one is among those it could be."""
+        if not choices or result.outcome is not Outcome.CLARIFY:
+            return None
+        listed = [c.entry_id for c in result.candidates if c.entry_id in choices]
+        if len(listed) != 1 or len(talk.own_words(text)) > PICK_WORDS_MAX:
+            return None
+        return talk.Pick(choices.index(listed[0]), listed[0], named=True)
 
     def visible(self, community: str, entry_id: str | None) -> bool:
         return entry_id is not None and entry_id in self._kb.visible_ids(community)
