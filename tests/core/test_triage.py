@@ -413,3 +413,21 @@ def test_no_evaluation_message_is_among_the_training_phrasings() -> None:
         assert len(texts) >= 300
         leaked = [t for t in texts if fold(t).replace(" ", "") in trained]
         assert not leaked, (name, leaked[:3])
+
+
+@pytest.mark.parametrize(
+    ("text", "over"),
+    [
+        ("刚刚的纠纷已经调解好了 不用再派人了", True),
+        ("煤气味很大，燃气公司上门查过了，现在没问题了", True),
+        ("琴日屋企個煤氣爐漏氣，已經叫咗師傅嚟整好咗，冇事喇", True),
+        ("老人走丢了一下午，晚上自己回家了", True),
+        ("never mind, false alarm", True),
+        ("火还没灭 快来", False),
+        ("我妈晕倒了 叫不醒", False),
+    ],
+)
+def test_a_matter_said_to_be_over_or_in_hand_is_read_as_such(text: str, over: bool) -> None:
+    from bot.core.triage.rules import RESOLVED_RE
+
+    assert bool(RESOLVED_RE.search(prepare(text))) is over

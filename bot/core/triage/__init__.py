@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 # the alarm is raised, chosen by cross-validation over the shipped phrasings and the shipped knowledge
 # base's questions (as bot/wiring fits it) within MAX_FALSE_ALARMS of the look-alike controls
 # (benchmarks/triage.py prints the choice; a test keeps the two within 0.02).
-THRESHOLD = 0.47
+THRESHOLD = 0.46
 # Channels accept up to about 4,000 characters; triage reads that much at most, in two parts.
 MESSAGE_CHAR_LIMIT = 4096
 OVERLAP = 40
