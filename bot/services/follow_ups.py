@@ -209,8 +209,8 @@ class FollowUpReader:
                 key = (result.best.entry_id, None)
                 context = result.best.entry_id
             elif marked and result.outcome is Outcome.ESCALATE and talk.asks_something(piece):
-                # "身份证丢了咋补 社保卡也一起丢了咋整": the part no entry answers goes to the officers,
-                # the other is still answered.
+                # "身份证丢了咋补？顺便问下社保卡丢了咋整": the part no entry answers goes to the
+                # officers, the other is still answered.
                 key = ("", piece)
             else:
                 return []
