@@ -70,7 +70,7 @@ _FIELD_CUES: tuple[tuple[str, str], ...] = (
     ),
     (
         "who",
-        r"谁能|谁可以|谁来|谁去|年龄|岁数|几岁|多大|能不能办|能办吗|能办不|可以办吗|可以办不|办得了|有资格|条件|本人|亲自|代办|代领|代替|委托|别人帮|家人帮|帮我办|帮忙办|帮我开|帮我领|帮我去|找人帮|托人|让别人|叫别人|替我|孩子|小孩|未成年|老人|老年人|爸妈|父母|家属|亲属|家人|老公|老婆|爷爷|奶奶|外公|外婆|我爸|我妈|大人|监护人|外地人|外地户口|外国人|学生",
+        r"谁能|谁可以|谁来|谁去|年龄|岁数|几岁|多大|能不能办|能办吗|能办不|可以办吗|可以办不|办得了|有资格|条件|本人|亲自|代办|代领|代替|委托|别人帮|家人帮|帮我办|帮忙办|帮我开|帮我领|帮我去|孩子|小孩|未成年|老人|老年人|爸妈|父母|家属|亲属|家人|老公|老婆|爷爷|奶奶|外公|外婆|我爸|我妈|大人|监护人|外地人|外地户口|外国人|学生",
     ),
     ("steps", r"流程|步骤|程序|先干嘛|先做什么|第一步|分几步|怎么操作|咋操作|具体怎么弄|具体咋弄"),
 )
@@ -230,10 +230,15 @@ def is_elliptical(text: str) -> bool:
 
 def own_words(text: str) -> str:
     """What is left of a message without follow-up and field words: its own topic, if any."""
-    folded = _DELEGATION_RE.sub("", _NON_WORD_RE.sub("", fold(text)))
-    for _, pattern in _FIELD_RES:
-        folded = pattern.sub("", folded)
-    return _FOLLOW_UP_RE.sub("", folded)
+    return _without_asking(_DELEGATION_RE.sub("", _NON_WORD_RE.sub("", fold(text))))
+
+
+def _without_asking(compact: str, *, keep: str | None = None) -> str:
+    """`compact` without the parts it asks for (but `keep`'s cues) and asking words."""
+    for name, pattern in _FIELD_RES:
+        if name != keep:
+            compact = pattern.sub("", compact)
+    return _FOLLOW_UP_RE.sub("", compact)
 
 
 def fold_words(*texts: str) -> str:
@@ -278,7 +283,8 @@ def read_pick(text: str, choices: tuple[str, ...], titles: dict[str, str]) -> Pi
         rest = _MEANT_RE.sub("", compact[refused.end() :])
         return Pick(None, rest=rest if own_words(rest) else "")
     # "第一个要多少钱", "2带什么": a position and the part of it asked (read by the service).
-    found = _ORDINAL_RE.match(compact) or _BARE_ORDINAL_RE.match(_without_fields(compact))
+    # People are kept: "两个孩子…" is not the second entry.
+    found = _ORDINAL_RE.match(compact) or _BARE_ORDINAL_RE.match(_without_asking(compact, keep=_WHO_NAME))
     if found:
         n = _NUMERALS[found.group(1)]
         return Pick(n - 1, choices[n - 1]) if n <= len(choices) else None
@@ -295,15 +301,6 @@ def read_pick(text: str, choices: tuple[str, ...], titles: dict[str, str]) -> Pi
         position = scores.index(best)
         return Pick(position, choices[position], named=True)
     return None
-
-
-def _without_fields(compact: str) -> str:
-    """The message without the parts it asks for and asking words (people are kept: "两个孩子…" is
-    not the second entry)."""
-    for name, pattern in _FIELD_RES:
-        if name != _WHO_NAME:
-            compact = pattern.sub("", compact)
-    return _FOLLOW_UP_RE.sub("", compact)
 
 
 _BARE_ORDINAL_RE = re.compile(r"^第?([一二两三四五1-5])$")

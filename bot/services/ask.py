@@ -121,11 +121,7 @@ class AskService:
                 Outcome.CLARIFY, place, 0.0, False, consultation_id, notice=Notice.EMPTY, reason="no words"
             )
 
-        in_reach = (
-            state.entry_id
-            if state is not None and self._follow_ups.visible(place.slug, state.entry_id)
-            else None
-        )
+        in_reach = self._follow_ups.in_reach(place.slug, state)
         pieces = self._follow_ups.several_questions(cleaned, place.slug, in_reach) if notice is None else []
         if len(pieces) > 1:
             replies: list[Reply] = []
@@ -171,11 +167,7 @@ class AskService:
                 cleaned = pick.rest
             elif pick is not None:
                 return await self._picked(place.slug, resident, channel, stored, pick, state)
-        context = (
-            state.entry_id
-            if state is not None and self._follow_ups.visible(place.slug, state.entry_id)
-            else None
-        )
+        context = self._follow_ups.in_reach(place.slug, state)
         earlier = state.history if state is not None else ()
         bare = talk.is_bare_follow_up(cleaned)  # nothing but follow-up words: "要多少钱", "在哪办呢"
         result = result or self._matcher.match(cleaned, place.slug)

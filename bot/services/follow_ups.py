@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.core import conversation as talk
+from bot.core.conversation import ConversationState
 from bot.core.knowledge import KnowledgeBase
 from bot.core.models import MatchResult, Outcome
 
@@ -109,6 +110,10 @@ class FollowUpReader:
 
     def visible(self, community: str, entry_id: str | None) -> bool:
         return entry_id is not None and entry_id in self._kb.visible_ids(community)
+
+    def in_reach(self, community: str, state: ConversationState | None) -> str | None:
+        """The entry the conversation is about, if the community still shows it."""
+        return state.entry_id if state is not None and self.visible(community, state.entry_id) else None
 
     def related(self, community: str, context: str, own: str, result: MatchResult) -> str | None:
         """The entry a short follow-up moves to ("临时的呢" after the lost-ID card: the temporary ID).
