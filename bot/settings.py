@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     service_working_days: int = Field(default=1, ge=0, le=30)
     # An urgent consultation's ticket is due this many minutes after it was opened.
     urgent_due_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # A resident whose tickets officers closed as 无效信息 this many times within SPAM_HOLD_DAYS opens no new
+    # ticket until the marks age out (emergencies always alarm); 0 turns the hold off.
+    spam_hold_marks: int = Field(default=3, ge=0, le=100)
+    spam_hold_days: int = Field(default=7, ge=1, le=365)
     timezone: str = "Asia/Shanghai"
     # Past the promised time the officers are reminded; this much later the duty group is told.
     duty_after_hours: float = Field(default=4.0, gt=0)

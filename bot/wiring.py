@@ -24,7 +24,7 @@ from bot.services.exports import ExportService
 from bot.services.feedback import FeedbackService
 from bot.services.idempotency import IdempotencyService
 from bot.services.officers import OfficerService
-from bot.services.recording import ServiceTime
+from bot.services.recording import ServiceTime, SpamHold
 from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
 from bot.services.retention import RetentionService
@@ -183,6 +183,7 @@ async def build_container(
             duty_chat_id=settings.duty_chat_id,
             conversations=conversations,
             events=signals,
+            spam_hold=SpamHold(settings.spam_hold_marks, settings.spam_hold_days),
         ),
         conversations=conversations,
         signals=signals,

@@ -114,6 +114,18 @@ class EscalationRepository(Protocol):
 
     async def for_resident(self, resident: ResidentRef, limit: int = 20) -> list[EscalationView]: ...
 
+    async def closed_as(
+        self,
+        reason: CloseReason,
+        since: datetime,
+        *,
+        resident: ResidentRef | None = None,
+        asker_of: int | None = None,
+    ) -> int:
+        """How many tickets of one resident (named, or the one who asked consultation `asker_of`) were
+        closed for `reason` at or after `since`."""
+        ...
+
     async def set_callback_phone(self, escalation_id: int, phone: str) -> None: ...
 
     async def add_post(self, escalation_id: int, chat_id: int, message_id: int) -> None:

@@ -18,6 +18,7 @@ from bot.core.triage.kinds import UrgentKind, guidance_text
 class Notice(enum.StrEnum):
     EMPTY = "empty"  # nothing but spaces, emoji or symbols
     TRUNCATED = "truncated"  # very long: only the beginning was read
+    HELD = "held"  # not passed to the officers: their tickets from this resident were marked 无效信息
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,16 @@ def emergency_text(reply: Reply, language: str = "zh") -> str | None:
 def officer_names(community: Community) -> str:
     """How a reply names the community's officers: their names, or 社区民警 when none is listed."""
     return "、".join(o.name for o in community.officers) or "社区民警"
+
+
+def held_text(community: Community) -> str:
+    """Why a question that found no answer did not go to the officers, and where to turn instead."""
+    phone = community.office_phone or community.station_phone
+    where = f"{community.name}警务室（电话 {phone}）" if phone else f"{community.name}警务室"
+    return (
+        "您近期的几条留言已被民警标记为无效信息，这个问题暂时不转交民警。"
+        f"确有事情要办，请到{where}当面或电话咨询；遇到紧急情况请直接拨打110。"
+    )
 
 
 def alerted_text(reply: Reply) -> str:
@@ -172,6 +183,8 @@ def render_plain(reply: Reply, timezone: str = "Asia/Shanghai") -> str:
         lines += [f"{i}. {ch.title}" for i, ch in enumerate(reply.choices, 1)]
         lines.append("0. 都不是，转社区民警")
         parts.append("\n".join(lines))
+    elif reply.notice is Notice.HELD:
+        parts.append(held_text(c))
     elif reply.urgent_kind is not None:
         text = alerted_text(reply)
         if reply.ticket:

@@ -27,7 +27,7 @@ from bot.core.triage import Triage, TriageResult
 from bot.services.conversations import ConversationMemory, conversation_key
 from bot.services.follow_ups import FollowUpReader
 from bot.services.posting import post_to_officers, raise_alarm
-from bot.services.recording import ConsultationRecorder, ServiceTime
+from bot.services.recording import ConsultationRecorder, ServiceTime, SpamHold
 from bot.services.signals import Signals
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ class AskService:
         duty_chat_id: int | None = None,
         conversations: ConversationStore | None = None,
         events: OperationsEvents | None = None,
+        spam_hold: SpamHold | None = None,
     ) -> None:
         self._kb = kb
         self._matcher = matcher
@@ -74,7 +75,7 @@ class AskService:
         self._duty_chat_id = duty_chat_id
         self._events = events or Signals()
         self._recorder = ConsultationRecorder(
-            kb, uow_factory, clock, service_time or ServiceTime(), duty_chat_id
+            kb, uow_factory, clock, service_time or ServiceTime(), duty_chat_id, spam_hold
         )
         self._memory = ConversationMemory(conversations, clock)
         # Through the service's matcher at call time (tests replace its `match`).
@@ -114,7 +115,7 @@ class AskService:
 
         if is_junk(cleaned):
             # Keyboard mashing, one key held down, a laugh: ask for words; never an officer's ticket.
-            consultation_id, _, _ = await self._recorder.record(
+            consultation_id, *_ = await self._recorder.record(
                 place.slug, resident, channel, stored, Outcome.CLARIFY, None, 0.0, escalate=False
             )
             return Reply(
@@ -292,7 +293,7 @@ class AskService:
         asked: str | None = None,
     ) -> Reply:
         entry = self._kb.entry_for(community, entry_id)
-        consultation_id, _, _ = await self._recorder.record(
+        consultation_id, *_ = await self._recorder.record(
             community, resident, channel, stored, Outcome.ANSWER, entry_id, 100.0, escalate=False
         )
         return Reply(
@@ -363,7 +364,7 @@ class AskService:
         place = self._kb.community(community)
         if not result.normalized:
             # Only greetings, emoji or symbols: ask for words instead of bothering the officers.
-            consultation_id, _, _ = await self._recorder.record(
+            consultation_id, *_ = await self._recorder.record(
                 place.slug,
                 resident,
                 channel,
@@ -380,7 +381,7 @@ class AskService:
         outcome = result.outcome
         best = result.best
         entry_id = best.entry_id if outcome is Outcome.ANSWER and best else None
-        consultation_id, escalation_id, due_at = await self._recorder.record(
+        consultation_id, escalation_id, due_at, held = await self._recorder.record(
             place.slug,
             resident,
             channel,
@@ -432,7 +433,7 @@ class AskService:
             ticket=ticket_number(escalation_id) if escalation_id is not None else None,
             due_at=due_at,
             referral=self._kb.referrals.get(best.entry_id) if best else None,
-            notice=notice,
+            notice=Notice.HELD if held else notice,
             **explained,
         )
 
@@ -449,7 +450,7 @@ class AskService:
         """Recorded as urgent, a ticket due in minutes, the officers and the duty group alarmed at once."""
         assert triage.kind is not None
         log.warning("urgent consultation in %s: %s (%s)", community, triage.kind.value, triage.evidence)
-        consultation_id, escalation_id, due_at = await self._recorder.record(
+        consultation_id, escalation_id, due_at, _ = await self._recorder.record(
             community,
             resident,
             channel,
@@ -523,7 +524,7 @@ class AskService:
         if entry_id not in self._kb.visible_ids(place.slug):
             raise KeyError(f"entry {entry_id!r} is not available in {place.slug}")
         entry = self._kb.entry_for(place.slug, entry_id)
-        consultation_id, _, _ = await self._recorder.record(
+        consultation_id, *_ = await self._recorder.record(
             place.slug,
             resident,
             channel,
@@ -559,6 +560,11 @@ class AskService:
             consultation = await uow.consultations.get(consultation_id)
             if consultation is None:
                 raise KeyError(f"consultation {consultation_id} not found")
+            place = self._kb.community(consultation.community)
+            if not consultation.urgent and await self._recorder.held(uow, now, asker_of=consultation_id):
+                return Reply(
+                    Outcome.ESCALATE, place, consultation.score, False, consultation_id, notice=Notice.HELD
+                )
             due_at = self._recorder.due(now, consultation.urgent)
             escalation = await uow.escalations.open(consultation_id, NewEscalation(due_at=due_at))
             await post_to_officers(
@@ -575,7 +581,6 @@ class AskService:
                 earlier=consultation.earlier,
             )
             await uow.commit()
-        place = self._kb.community(consultation.community)
         return Reply(
             Outcome.ESCALATE,
             place,

@@ -1,15 +1,18 @@
 """Recording a consultation: the question, and when it goes to the officers its ticket, the post to their
 group and, for an emergency, the alarms, in one transaction. The same question again from the same
-resident while its ticket waits keeps that ticket."""
+resident while its ticket waits keeps that ticket; a resident whose tickets officers keep closing as
+无效信息 opens no new one for a while (SpamHold)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from bot.core.knowledge import KnowledgeBase
 from bot.core.models import (
     Channel,
+    CloseReason,
     Escalation,
     EscalationStatus,
     NewConsultation,
@@ -32,6 +35,24 @@ class ServiceTime:
     urgent_minutes: int = 15  # an urgent ticket is due in minutes, not working days
 
 
+@dataclass(frozen=True, slots=True)
+class SpamHold:
+    """A resident whose tickets officers closed as 无效信息 `marks` times within `days` opens no new
+    ticket until the oldest of those marks is older: the questions are still recorded and the resident is
+    told where else to turn, so one person cannot fill the officers' queue. Emergencies always alarm.
+    `marks` 0 turns the hold off."""
+
+    marks: int = 3
+    days: int = 7
+
+
+class Recorded(NamedTuple):
+    consultation_id: int
+    escalation_id: int | None
+    due_at: datetime | None
+    held: bool = False  # it would have gone to the officers, but the resident is held (SpamHold)
+
+
 class ConsultationRecorder:
     def __init__(
         self,
@@ -40,12 +61,14 @@ class ConsultationRecorder:
         clock: Clock,
         service_time: ServiceTime,
         duty_chat_id: int | None,
+        spam_hold: SpamHold | None = None,
     ) -> None:
         self._kb = kb
         self._uow = uow_factory
         self._clock = clock
         self._service_time = service_time
         self._duty_chat_id = duty_chat_id
+        self._spam_hold = spam_hold or SpamHold()
 
     async def record(
         self,
@@ -62,7 +85,7 @@ class ConsultationRecorder:
         via_menu: bool = False,
         urgent_kind: str | None = None,
         earlier: tuple[str, ...] = (),
-    ) -> tuple[int, int | None, datetime | None]:
+    ) -> Recorded:
         """One transaction: the consultation, and when escalated its ticket and the officers' post; an
         emergency (`urgent_kind`) also alarms the officers' group and the duty group at once."""
         urgent = urgent_kind is not None
@@ -93,9 +116,14 @@ class ConsultationRecorder:
                 if escalate and not urgent
                 else None
             )
+            held = bool(
+                escalate and not urgent and repeated is None and await self.held(uow, now, resident=resident)
+            )
             if repeated is not None:
                 # The same question again while its ticket waits: one ticket, not a second post.
                 escalation_id, due_at = repeated.id, repeated.due_at
+            elif held:
+                due_at = None
             elif escalate and due_at is not None:
                 escalation = await uow.escalations.open(consultation.id, NewEscalation(due_at=due_at))
                 escalation_id = escalation.id
@@ -120,7 +148,23 @@ class ConsultationRecorder:
                         **common,
                     )
             await uow.commit()
-        return consultation.id, escalation_id, due_at
+        return Recorded(consultation.id, escalation_id, due_at, held)
+
+    async def held(
+        self,
+        uow: UnitOfWork,
+        now: datetime,
+        *,
+        resident: ResidentRef | None = None,
+        asker_of: int | None = None,
+    ) -> bool:
+        """Whether the resident (named, or the one who asked consultation `asker_of`) opens no ticket now."""
+        hold = self._spam_hold
+        if hold.marks <= 0:
+            return False
+        since = now - timedelta(days=hold.days)
+        marks = await uow.escalations.closed_as(CloseReason.SPAM, since, resident=resident, asker_of=asker_of)
+        return marks >= hold.marks
 
     async def _waiting_repeat(
         self, uow: UnitOfWork, resident: ResidentRef, community: str, text_masked: str, now: datetime

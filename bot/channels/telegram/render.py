@@ -73,6 +73,10 @@ def reply_messages(reply: Reply, t: Translator, timezone: str) -> list[str]:
 def escalation_notice(reply: Reply, t: Translator, timezone: str) -> Html:
     place = reply.community
     officers = officers_of(place, t)
+    if reply.notice is Notice.HELD:
+        phone = place.office_phone or place.station_phone
+        shown = ("（{}）" if t.language == "zh" else " ({})").format(phone) if phone else ""
+        return t("held", community=place.name, phone=shown)
     if reply.urgent_kind is not None:
         lines = [t("urgent_alerted", community=place.name, officers=officers)]
         if reply.ticket:

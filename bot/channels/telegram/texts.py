@@ -125,6 +125,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "这个问题我暂时答不好，已转给<b>{community}</b>的民警（{officers}）。",
         "en": "I cannot answer this well, so I passed it to the officers of <b>{community}</b> ({officers}).",
     },
+    "held": {
+        "zh": "您近期的几条留言已被民警标记为无效信息，这个问题暂时不转交民警。"
+        "确有事情要办，请到<b>{community}</b>警务室当面或电话咨询{phone}；遇到紧急情况请直接拨打 110。",
+        "en": "Several of your recent messages were marked as not genuine by the officers, so this question "
+        "is not passed on for now. If you do need help, contact the <b>{community}</b> police room{phone}; "
+        "in an emergency call 110.",
+    },
     "escalated_referral": {
         "zh": "您问的“{title}”一般不属于公安业务，通常由{handled_by}办理。"
         "按首问负责制，我也已把问题转给<b>{community}</b>的民警（{officers}），他们会帮您确认去向。",

@@ -12,7 +12,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.core.models import CloseReason, Community, Entry, EscalationStatus, EscalationView, Outcome
-from bot.core.replies import Notice, Reply, alerted_text, emergency_text, field_lines, officer_names
+from bot.core.replies import (
+    Notice,
+    Reply,
+    alerted_text,
+    emergency_text,
+    field_lines,
+    held_text,
+    officer_names,
+)
 from bot.core.reply_json import reply_json
 
 NOTICES = {
@@ -86,6 +94,8 @@ def chat_reply(reply: Reply, timezone: str, *, ref: str | None = None) -> dict[s
 
 
 def _escalation_text(reply: Reply, timezone: str) -> dict[str, Any]:
+    if reply.notice is Notice.HELD:
+        return {"text": held_text(reply.community), "ticket": None, "due": "", "callback": False}
     if reply.urgent_kind is not None:
         # Urgent: the officers have been alerted; no promise of days. A call-back number may be left.
         return {"text": alerted_text(reply), "ticket": reply.ticket, "due": "", "callback": True}

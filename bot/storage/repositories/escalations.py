@@ -232,6 +232,39 @@ class SqlEscalationRepository:
             .limit(limit)
         )
 
+    async def closed_as(
+        self,
+        reason: CloseReason,
+        since: datetime,
+        *,
+        resident: ResidentRef | None = None,
+        asker_of: int | None = None,
+    ) -> int:
+        """How many tickets of one resident (named, or the one who asked consultation `asker_of`) were
+        closed for `reason` at or after `since`."""
+        if asker_of is not None:
+            whose = ConsultationRow.resident_id == (
+                select(ConsultationRow.resident_id).where(ConsultationRow.id == asker_of).scalar_subquery()
+            )
+        elif resident is not None:
+            whose = ConsultationRow.resident_id == (
+                select(ResidentRow.id)
+                .where(
+                    ResidentRow.channel == resident.channel.value,
+                    ResidentRow.channel_user_id == resident.channel_user_id,
+                )
+                .scalar_subquery()
+            )
+        else:
+            raise ValueError("closed_as needs a resident or a consultation")
+        count = await self._session.scalar(
+            select(func.count())
+            .select_from(EscalationRow)
+            .join(ConsultationRow, EscalationRow.consultation_id == ConsultationRow.id)
+            .where(whose, EscalationRow.close_reason == reason.value, EscalationRow.closed_at >= since)
+        )
+        return int(count or 0)
+
     async def set_callback_phone(self, escalation_id: int, phone: str) -> None:
         if not await self._update(escalation_id, EscalationRow.id == escalation_id, callback_phone=phone):
             raise NotFoundError(f"escalation {escalation_id} does not exist")
