@@ -22,7 +22,7 @@ from bot.channels.web.body import json_object
 from bot.channels.web.filters import StatsFilter, today_in
 from bot.channels.web.identity import current_staff
 from bot.channels.web.keys import ASK_LIMIT, CONTAINER, METRICS, SECRETS
-from bot.channels.web.openapi import openapi_document
+from bot.channels.web.openapi import MAX_QUESTION_CHARS, STATS_DAY_PATTERN, openapi_document
 from bot.channels.web.security import check_ref, sign_ref
 from bot.channels.web.throttle import ASKING_TOO_FAST
 from bot.channels.web.views import chat_reply, ticket_item
@@ -30,10 +30,10 @@ from bot.core.knowledge import UnknownCommunityError
 from bot.core.models import Channel, Outcome, ResidentRef, Role
 from bot.settings import parse_api_keys, parse_origins
 
-MAX_QUESTION_CHARS = 4000
 RESIDENT_RE = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
 CONVERSATION_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 IDEMPOTENCY_KEY_RE = re.compile(r"[\x21-\x7e]{1,128}")
+STATS_DAY_RE = re.compile(STATS_DAY_PATTERN)
 CORS_HEADERS = {
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
     "Access-Control-Allow-Headers": "Content-Type, Idempotency-Key, X-Api-Key, X-Resident-Token",
@@ -103,6 +103,7 @@ async def _ask(
         return response
     started = time.perf_counter()
     try:
+        # A longer question is read from its beginning (notice "truncated"), like on the resident page.
         reply = await container.ask.ask(
             community, resident, question[:MAX_QUESTION_CHARS], Channel.API, conversation=conversation
         )
@@ -167,10 +168,9 @@ async def stats(request: web.Request) -> web.Response:
     container = request.app[CONTAINER]
     tz = container.settings.timezone
     try:
-        since = date.fromisoformat(request.query["from"]) if "from" in request.query else None
-        until = date.fromisoformat(request.query["to"]) if "to" in request.query else None
+        since, until = _stats_day(request.query.get("from")), _stats_day(request.query.get("to"))
     except ValueError:
-        return _error(400, "bad_request", "from 和 to 须为 YYYY-MM-DD 格式的日期。")
+        return _error(400, "bad_request", "from 和 to 须为 2000 到 2099 年间 YYYY-MM-DD 格式的日期。")
     community = request.query.get("community") or None
     if community is not None and community not in container.kb.communities:
         return _error(
@@ -213,6 +213,17 @@ async def stats(request: web.Request) -> web.Response:
             "by_entry": [{"entry": row.key, "consultations": row.count} for row in s.by_entry],
         }
     )
+
+
+def _stats_day(value: str | None) -> date | None:
+    """A day of the period asked for, in the document's form: YYYY-MM-DD of 2000 to 2099. Alone,
+    date.fromisoformat would also take 20240101, week dates, and the calendar's first and last days,
+    whose local midnights overflow datetime (a server error)."""
+    if value is None:
+        return None
+    if not STATS_DAY_RE.fullmatch(value):
+        raise ValueError(value)
+    return date.fromisoformat(value)
 
 
 @routes.get("/api/v1/openapi.json")
