@@ -51,13 +51,19 @@ class StatsFilter:
         return urlencode(values)
 
 
+# Days a period may start or end on. The calendar's own first and last days pass date.fromisoformat,
+# but their local midnights overflow datetime: ignored like any other unreadable day.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
 def _date(value: str | None) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         return None
+    return day if FIRST_DAY <= day <= LAST_DAY else None
 
 
 def today_in(timezone: str) -> date:
