@@ -7,6 +7,7 @@ transaction: a crash after the commit still delivers it, a crash before loses no
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.knowledge import KnowledgeBase
@@ -29,6 +30,10 @@ from bot.core.privacy import mask_and_truncate, mask_personal_numbers
 from bot.services.audit import record
 from bot.services.posting import post_to_officers
 
+# What waits for an officer: not yet claimed, or claimed and not yet answered.
+WAITING = (EscalationStatus.OPEN, EscalationStatus.CLAIMED)
+# Page numbers come back in button data a client can forge; the console caps them the same way.
+MAX_PAGE = 10_000
 # Answers can only be delivered where the resident can be reached again.
 DELIVERABLE_CHANNELS = frozenset({Channel.TELEGRAM, Channel.WEB, Channel.API})
 MAX_ANSWER_CHARS = 3500  # leaves room for the heading within Telegram's 4,096 characters
@@ -43,6 +48,16 @@ CLOSE_TELLS_RESIDENT = {
 
 class PermissionDenied(Exception):
     """The officer is not on the allowlist for this community (or is no longer active)."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePage:
+    """One page of an officer's waiting tickets, in the console's order (urgent first, then due)."""
+
+    views: list[EscalationView]
+    total: int  # how many match in all
+    page: int  # 1-based: the page shown, which is the last one when the one asked for is past the end
+    pages: int  # at least 1, also when nothing waits
 
 
 class OfficerService:
@@ -74,6 +89,32 @@ class OfficerService:
         communities = None if officer.role.value == "admin" else list(officer.communities)
         async with self._uow() as uow:
             return await uow.escalations.search(communities, search)
+
+    async def queue_page(
+        self, officer: Staff, page: int, size: int, *, mine: bool = False, overdue: bool = False
+    ) -> QueuePage:
+        """Page `page` of the officer's waiting tickets, through the console's search so both list them
+        in the same order. `mine`: claimed by this officer; `overdue`: past due now. A page past the
+        end (tickets were closed since the buttons were drawn) gives the last page instead."""
+        page = max(1, min(page, MAX_PAGE))
+        views, total = await self.search(officer, self._queue_search(officer, page, size, mine, overdue))
+        pages = max(1, -(-total // size))
+        if page > pages:
+            page = pages
+            views, total = await self.search(officer, self._queue_search(officer, page, size, mine, overdue))
+            pages = max(1, -(-total // size))
+        return QueuePage(views, total, min(page, pages), pages)
+
+    def _queue_search(
+        self, officer: Staff, page: int, size: int, mine: bool, overdue: bool
+    ) -> EscalationSearch:
+        return EscalationSearch(
+            statuses=WAITING,
+            officer_id=officer.id if mine else None,
+            overdue_at=self._clock.now() if overdue else None,
+            offset=(page - 1) * size,
+            limit=size,
+        )
 
     async def view(self, officer: Staff, escalation_id: int) -> EscalationView:
         async with self._uow() as uow:

@@ -90,6 +90,13 @@ class HandOverCb(CallbackData, prefix="h"):
     to: str  # community slug, or "-" to cancel
 
 
+class QueueCb(CallbackData, prefix="q"):
+    """A page of the officers' /queue listing: "q:10000:m" is 9 bytes, far below the limit."""
+
+    p: int  # 1-based page
+    f: str = "a"  # a all waiting, m claimed by whoever presses, o overdue
+
+
 class Signer:
     """Binds a button to the resident it was sent to, so forged ids do nothing."""
 

@@ -23,6 +23,7 @@ from bot.channels.telegram.callbacks import (
     MenuCb,
     NoneOfTheseCb,
     PickCb,
+    QueueCb,
     SatisfactionCb,
     SectionCb,
     Signer,
@@ -35,6 +36,8 @@ from bot.core.models import CATEGORIES, SECTIONS, Entry, EscalationStatus, Satis
 from bot.core.replies import Reply
 
 ENTRIES_PER_PAGE = 8
+# The /queue filters (QueueCb.f) and the label of the button that turns each one on.
+QUEUE_FILTERS = {"a": "btn_queue_all", "m": "btn_queue_mine", "o": "btn_queue_overdue"}
 # Buttons show about 30 characters on a phone before Telegram cuts them with an ellipsis anyway.
 LABEL_CHARS = 30
 SATISFACTION_ORDER = (Satisfaction.SATISFIED, Satisfaction.BASICALLY, Satisfaction.UNSATISFIED)
@@ -182,3 +185,18 @@ def hand_over_targets(kb: KnowledgeBase, escalation_id: int, current: str) -> In
         if place.slug != current
     ]
     return markup(rows(targets, 2), [[button("取消", HandOverCb(x=escalation_id, to="-"))]])
+
+
+def queue_pages(t: Translator, page: int, pages: int, shown: str) -> InlineKeyboardMarkup:
+    """Paging under a /queue listing: « 上一页 · 第 n/m 页 · 下一页 », then the other filters. The page
+    button reloads the page shown, so an officer can refresh without typing /queue again."""
+    nav = [button(t.plain("btn_page", page=page, pages=pages), QueueCb(p=page, f=shown))]
+    if page > 1:
+        nav.insert(0, button(t.plain("btn_previous"), QueueCb(p=page - 1, f=shown)))
+    if page < pages:
+        nav.append(button(t.plain("btn_next"), QueueCb(p=page + 1, f=shown)))
+    # Another filter starts again at its first page: page n of one list is unrelated to page n of another.
+    others = [
+        button(t.plain(label), QueueCb(p=1, f=code)) for code, label in QUEUE_FILTERS.items() if code != shown
+    ]
+    return markup([nav], [others])

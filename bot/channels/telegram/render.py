@@ -13,15 +13,28 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.channels.telegram.markup import CAPTION_LIMIT, MESSAGE_LIMIT, Html, bold, escape, shorten, split_html
+from bot.channels.telegram.markup import (
+    CAPTION_LIMIT,
+    MESSAGE_LIMIT,
+    Html,
+    bold,
+    escape,
+    shorten,
+    split_html,
+    utf16_len,
+)
 from bot.channels.telegram.texts import Translator
 from bot.core.models import Community, Entry, EscalationStatus, EscalationView, Outcome
 from bot.core.replies import CHECKED_NOTE, Notice, Reply, card_sections, field_lines, format_due
 from bot.core.triage.kinds import guidance_text, label_of
+from bot.services.officers import QueuePage
 from bot.services.reports import AdminReport
 
 # Previews of a resident's question inside longer messages: enough to recognise it.
 QUESTION_PREVIEW = 300
+# A /queue page is one message edited in place, so it must fit: previews shrink until it does.
+QUEUE_PREVIEWS = (80, 40, 12)
+NO_HTML = Html("")
 
 
 def entry_card(entry: Entry, t: Translator) -> Html:
@@ -275,6 +288,47 @@ def my_questions(views: Sequence[EscalationView], t: Translator) -> list[str]:
     return split_html("\n\n".join(parts))
 
 
+def queue_listing(
+    page: QueuePage,
+    names: Mapping[str, str],
+    t: Translator,
+    timezone: str,
+    now: datetime,
+    scope: Html = NO_HTML,
+) -> Html:
+    """A page of the officers' /queue: what waits, where (community names), until when (local time).
+    `scope` names the filter in the heading (see texts queue_scope_*)."""
+    heading = t("queue_heading", scope=scope, total=page.total, page=page.page, pages=page.pages)
+    if not page.views:
+        return t("queue_empty") if not scope else Html(f"{heading}\n\n{t('queue_empty')}")
+    text = ""
+    for preview in QUEUE_PREVIEWS:
+        items = [_queue_item(view, names, t, timezone, now, preview) for view in page.views]
+        text = "\n\n".join([heading, *items])
+        if utf16_len(text) <= MESSAGE_LIMIT:
+            return Html(text)
+    return Html(_fit(text))
+
+
+def _queue_item(
+    view: EscalationView, names: Mapping[str, str], t: Translator, timezone: str, now: datetime, preview: int
+) -> Html:
+    e = view.escalation
+    waiting = e.status in (EscalationStatus.OPEN, EscalationStatus.CLAIMED)
+    return t(
+        "queue_item",
+        # Urgent tickets lead the page (the search's order) and say what the emergency is.
+        urgent=t("queue_urgent", kind=label_of(view.urgent_kind)) if view.urgent else NO_HTML,
+        ticket=e.ticket,
+        community=names.get(e.community, e.community),
+        status=t.plain(f"status_{e.status.value}"),
+        officer=t("queue_officer", officer=e.officer) if e.officer else NO_HTML,
+        due=format_due(e.due_at, timezone),
+        overdue=t("queue_overdue") if waiting and e.due_at < now else NO_HTML,
+        question=shorten(view.question, preview),
+    )
+
+
 def stats_caption(report: AdminReport, label: str, titles: Mapping[str, str]) -> str:
     """Key figures under the /stats chart; a photo caption holds at most 1,024 characters."""
     s = report.snapshot
@@ -337,6 +391,7 @@ __all__ = [
     "escalation_post",
     "my_questions",
     "officer_answer",
+    "queue_listing",
     "reminder_post",
     "reply_messages",
     "stats_caption",

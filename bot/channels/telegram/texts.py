@@ -203,6 +203,31 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "抱歉，系统暂时出了点问题，请稍后再试。紧急情况请直接拨打 110。",
         "en": "Sorry, something went wrong. Please try again later. In an emergency call 110.",
     },
+    # ---- officers' /queue (the groups work in Chinese; English keeps the catalogue whole)
+    "queue_empty": {"zh": "没有待办工单。", "en": "No tickets are waiting."},
+    "queue_heading": {
+        "zh": "<b>待办工单</b>{scope}：共 {total} 件，第 {page}/{pages} 页",
+        "en": "<b>Waiting tickets</b>{scope}: {total} in all, page {page}/{pages}",
+    },
+    "queue_scope_mine": {"zh": "（{officer}认领的）", "en": " (claimed by {officer})"},
+    "queue_scope_overdue": {"zh": "（已超时）", "en": " (overdue)"},
+    "queue_item": {
+        "zh": "{urgent}<b>{ticket}</b> · {community} · {status}{officer} · 限时 {due}{overdue}\n{question}",
+        "en": "{urgent}<b>{ticket}</b> · {community} · {status}{officer} · due {due}{overdue}\n{question}",
+    },
+    "queue_urgent": {"zh": "🚨<b>紧急·{kind}</b> ", "en": "🚨<b>Urgent·{kind}</b> "},
+    "queue_officer": {"zh": "（{officer}）", "en": " ({officer})"},
+    "queue_overdue": {"zh": " ⏰<b>已超时</b>", "en": " ⏰<b>overdue</b>"},
+    "queue_last_page": {
+        "zh": "工单已有变化，显示的是最后一页。",
+        "en": "Tickets have changed: this is the last page now.",
+    },
+    "btn_previous": {"zh": "« 上一页", "en": "« Previous"},
+    "btn_next": {"zh": "下一页 »", "en": "Next »"},
+    "btn_page": {"zh": "第 {page}/{pages} 页", "en": "Page {page}/{pages}"},
+    "btn_queue_all": {"zh": "全部待办", "en": "All waiting"},
+    "btn_queue_mine": {"zh": "只看我的", "en": "Mine only"},
+    "btn_queue_overdue": {"zh": "只看超时", "en": "Overdue only"},
     "staff_only": {
         "zh": "这个功能仅限名单内的民警和管理员使用。",
         "en": "This is for listed officers and admins only.",

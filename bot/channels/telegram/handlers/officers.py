@@ -27,7 +27,7 @@ from aiogram.types import (
 
 from bot.channels.telegram import keyboards
 from bot.channels.telegram.adapters import EscalationQueries
-from bot.channels.telegram.callbacks import EscalationCb, HandOverCb
+from bot.channels.telegram.callbacks import EscalationCb, HandOverCb, QueueCb
 from bot.channels.telegram.filters import (
     AnonymousAdmin,
     CommandLike,
@@ -36,9 +36,9 @@ from bot.channels.telegram.filters import (
     RepliesToBot,
     StaffOnly,
 )
-from bot.channels.telegram.handlers.common import send_chunks
-from bot.channels.telegram.markup import escape, shorten, split_html
-from bot.channels.telegram.render import STATUS_ZH, EscalationCard, escalation_post
+from bot.channels.telegram.markup import Html, escape
+from bot.channels.telegram.render import STATUS_ZH, EscalationCard, escalation_post, queue_listing
+from bot.channels.telegram.texts import Translator
 from bot.core.models import (
     CLOSE_REASON_ZH,
     CloseReason,
@@ -48,15 +48,15 @@ from bot.core.models import (
     ticket_number,
 )
 from bot.core.ports import ConflictError, NotFoundError
-from bot.core.replies import format_due
-from bot.core.triage.kinds import label_of
-from bot.services.officers import PermissionDenied
+from bot.services.officers import PermissionDenied, QueuePage
 
 if TYPE_CHECKING:
     from bot.wiring import Container
 
 STAFF_ONLY = "只有名单内的民警可以处理工单。如需开通，请联系管理员。"
 ANONYMOUS = "您正以“匿名管理员”身份发言，机器人无法确认您是哪位民警。请在群设置中关闭匿名后再操作。"
+# Ten tickets a page: short enough to scan on a phone, and always one message to edit in place.
+QUEUE_PAGE_SIZE = 10
 
 
 class Answering(StatesGroup):
@@ -75,11 +75,14 @@ def setup() -> Router:
     staff.callback_query.register(on_action, EscalationCb.filter(), StaffOnly())
     staff.callback_query.register(on_hand_over, HandOverCb.filter(), StaffOnly())
     staff.message.register(queue, Command("queue"), StaffOnly())
+    staff.callback_query.register(on_queue_page, QueueCb.filter(), StaffOnly())
     staff.message.register(answer_by_reply, RepliesToBot(), StaffOnly())
     staff.message.register(answer_after_button, Answering.text, HasText(), StaffOnly())
 
     outsiders = Router(name=f"{__name__}.outsiders")
-    outsiders.callback_query.register(refuse_button, or_f(EscalationCb.filter(), HandOverCb.filter()))
+    outsiders.callback_query.register(
+        refuse_button, or_f(EscalationCb.filter(), HandOverCb.filter(), QueueCb.filter())
+    )
     outsiders.message.register(refuse_message, or_f(Command("queue"), RepliesToBot()))
 
     router.include_routers(staff, outsiders)
@@ -278,24 +281,58 @@ async def _answer(
                 await post.edit_text(escalation_post(_card(view, container)), reply_markup=markup)
 
 
-async def queue(message: Message, staff: Staff, bot: Bot, container: Container) -> None:
-    views = await container.officers.queue(staff, limit=20)
-    if not views:
-        await message.reply("目前没有待处理的工单。")
+async def queue(message: Message, staff: Staff, t: Translator, container: Container) -> None:
+    """The first page of what waits in the officer's communities, in the web console's order."""
+    _, text, markup = await _queue_page(staff, 1, "a", t, container)
+    if markup is None:
+        await message.reply(text)
         return
+    await message.answer(text, reply_markup=markup)
+
+
+async def on_queue_page(
+    callback: CallbackQuery,
+    callback_data: QueueCb,
+    staff: Staff,
+    bot: Bot,
+    t: Translator,
+    container: Container,
+) -> None:
+    """Another page (or filter) of /queue, edited into the same message. Whoever presses sees their
+    own communities: the allowlist decides again on every press, as for the ticket buttons."""
+    shown = callback_data.f if callback_data.f in keyboards.QUEUE_FILTERS else "a"
+    page, text, markup = await _queue_page(staff, callback_data.p, shown, t, container)
+    moved = bool(page.views) and page.page < callback_data.p  # tickets were closed since the buttons
+    await callback.answer(t.plain("queue_last_page") if moved else None)
+    message = callback.message
+    if isinstance(message, Message):
+        with contextlib.suppress(TelegramBadRequest):  # "not modified": the page is as it was
+            await message.edit_text(text, reply_markup=markup)
+    elif message is not None:  # too old for Telegram to edit: a fresh listing in the same chat
+        await bot.send_message(message.chat.id, text, reply_markup=markup)
+
+
+async def _queue_page(
+    staff: Staff, number: int, shown: str, t: Translator, container: Container
+) -> tuple[QueuePage, Html, InlineKeyboardMarkup | None]:
+    page = await container.officers.queue_page(
+        staff, number, QUEUE_PAGE_SIZE, mine=shown == "m", overdue=shown == "o"
+    )
     names = {slug: c.name for slug, c in container.kb.communities.items()}
-    lines = [f"<b>待处理工单</b>（{len(views)}）："]
-    for view in views:
-        e = view.escalation
-        who = f"（{escape(e.officer)}）" if e.officer else ""
-        # Urgent tickets come first (the queue's order) and say what the emergency is.
-        urgent = f"🚨<b>紧急·{escape(label_of(view.urgent_kind))}</b> " if view.urgent else ""
-        lines.append(
-            f"{urgent}<b>{e.ticket}</b> · {escape(names.get(e.community, e.community))} · "
-            f"{STATUS_ZH[e.status]}{who} · 限时 {format_due(e.due_at, container.settings.timezone)}\n"
-            f"{escape(shorten(view.question, 80))}"
-        )
-    await send_chunks(bot, message.chat.id, split_html("\n\n".join(lines)))
+    scope = _queue_scope(shown, staff, t)
+    text = queue_listing(page, names, t, container.settings.timezone, container.clock.now(), scope)
+    # Nothing waits at all: no buttons to press. Under a filter they lead back to the rest.
+    empty = page.total == 0 and shown == "a"
+    markup = None if empty else keyboards.queue_pages(t, page.page, page.pages, shown)
+    return page, text, markup
+
+
+def _queue_scope(shown: str, staff: Staff, t: Translator) -> Html:
+    if shown == "m":
+        return t("queue_scope_mine", officer=staff.name)
+    if shown == "o":
+        return t("queue_scope_overdue")
+    return Html("")
 
 
 async def added_to_group(event: ChatMemberUpdated, bot: Bot) -> None:
