@@ -330,6 +330,35 @@ class StatsSnapshot:
     not_a_matter: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class QuestionSearch:
+    """The consultations behind one figure of the dashboard (a day, a topic, a community, an outcome):
+    every condition given must hold. Guide views (menu browsing) are left out unless `views` is set,
+    as the figures of questions asked leave them out; topics and communities count them."""
+
+    period: StatsQuery
+    entry_id: str | None = None
+    outcome: Outcome | None = None
+    views: bool = False
+    offset: int = 0
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionItem:
+    """One consultation of such a list, as recorded (the text masked), with its ticket if it has one."""
+
+    id: int
+    created_at: datetime
+    community: str
+    text_masked: str
+    outcome: Outcome
+    entry_id: str | None
+    via_menu: bool
+    urgent: bool
+    escalation_id: int | None
+
+
 # ---- officers, admins and the escalation workflow ------------------------------------------------
 
 

@@ -28,6 +28,8 @@ from bot.core.models import (
     NewOutboxMessage,
     NewStaff,
     OutboxMessage,
+    QuestionItem,
+    QuestionSearch,
     ResidentPrefs,
     ResidentRef,
     ResponseTimes,
@@ -148,6 +150,10 @@ class StatsRepository(Protocol):
 
     async def top_questions(self, query: StatsQuery, outcome: str, limit: int = 10) -> list[TextCount]:
         """The most frequent (masked) question texts with that outcome: what the knowledge lacks."""
+        ...
+
+    async def questions(self, search: QuestionSearch) -> tuple[list[QuestionItem], int]:
+        """The consultations behind a figure, newest first: one page of them, and how many in all."""
         ...
 
 

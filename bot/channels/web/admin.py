@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.channels.web.body import form_fields
-from bot.channels.web.charting import CHART_KINDS
+from bot.channels.web.charting import CHART_KINDS, chart_tables
 from bot.channels.web.exports import send_csv, send_xlsx
 from bot.channels.web.filters import StatsFilter, today_in
 from bot.channels.web.identity import admin_only, staff_of
@@ -53,6 +53,7 @@ async def dashboard(request: web.Request) -> web.Response:
         "communities": _communities(container),
         "figures": _figures(report),
         "charts": [{"kind": k, "title": CHART_TITLES[k]} for k in CHART_KINDS],
+        "tables": chart_tables(report, container.kb, selected),
         "unanswered": report.unanswered,
         "clarified": report.clarified,
         "pending_drafts": len(pending),

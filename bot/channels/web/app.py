@@ -12,7 +12,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.channels.web import admin, api, auth, console, ops, resident
+from bot.channels.web import admin, api, auth, console, ops, questions, resident
 from bot.channels.web.access import echo_request_id, request_context
 from bot.channels.web.charting import ChartRenderer
 from bot.channels.web.errors import error_pages
@@ -96,6 +96,7 @@ def create_app(container: Container, *, hub: LiveHub | None = None) -> web.Appli
     app.add_routes(auth.routes)
     app.add_routes(console.routes)
     app.add_routes(admin.routes)
+    app.add_routes(questions.routes)
     app.add_routes(api.routes)
     app.add_routes(ops.routes)
     app.router.add_static("/static", STATIC_DIR, name="static")

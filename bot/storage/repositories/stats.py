@@ -29,6 +29,8 @@ from bot.core.models import (
     EscalationStatus,
     Helpfulness,
     Outcome,
+    QuestionItem,
+    QuestionSearch,
     ResponseTimes,
     Satisfaction,
     StatsQuery,
@@ -36,6 +38,7 @@ from bot.core.models import (
     TextCount,
 )
 from bot.core.ports import Clock
+from bot.storage.repositories.questions import question_page
 from bot.storage.rollups import GAP_OUTCOMES, offset_minutes
 from bot.storage.sql_functions import day_of
 from bot.storage.tables import (
@@ -196,6 +199,9 @@ class SqlStatsRepository:
             .limit(limit)
         )
         return [TextCount(text, n) for text, n in rows.tuples()]
+
+    async def questions(self, search: QuestionSearch) -> tuple[list[QuestionItem], int]:
+        return await question_page(self._session, search)
 
     async def _grouped(
         self,
