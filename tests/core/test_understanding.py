@@ -15,7 +15,7 @@ from bot.core.matcher import Matcher
 from bot.core.models import Outcome
 from bot.core.understanding.corpus import Corpus
 from bot.core.understanding.fusion import HeldOut, Thresholds, choose_thresholds, decide
-from bot.core.understanding.training import folds_of
+from bot.core.understanding.training import folds_of, near_groups
 
 
 def test_folds_hold_out_every_question_once_and_remove_topics_whole(small_kb: KnowledgeBase) -> None:
@@ -34,6 +34,29 @@ def test_folds_hold_out_every_question_once_and_remove_topics_whole(small_kb: Kn
         assert not kept & set(fold_held)
         kept_nc = {(d.id, q) for d in smaller.docs for q in d.not_covered}
         assert not kept_nc & set(fold_nc)
+
+
+def test_near_twins_of_an_entry_are_held_out_in_one_fold(small_kb: KnowledgeBase) -> None:
+    corpus = Corpus.from_kb(small_kb)
+    fold_of = {pair: k for k, (held, _, _) in enumerate(folds_of(corpus)) for pair in held}
+    for doc in corpus.docs:
+        for group in near_groups(list(doc.questions)):
+            assert len({fold_of[(doc.id, q)] for q in group}) == 1, group
+    # Each document's questions still spread over the folds, a fifth each as far as its groups allow.
+    big = max(corpus.docs, key=lambda d: len(d.questions))
+    per_fold = [sum(1 for q in big.questions if fold_of[(big.id, q)] == k) for k in range(5)]
+    assert max(per_fold) - min(per_fold) <= max(len(g) for g in near_groups(list(big.questions)))
+
+
+def test_near_groups_join_twins_to_their_leader_and_keep_other_wordings_apart() -> None:
+    groups = near_groups(["身份证丢了怎么补办", "护照怎么办理", "身份证丢了怎么办", "身份证丢了要怎么补办呢"])
+    assert sorted(map(sorted, groups)) == sorted(
+        [sorted(["身份证丢了怎么补办", "身份证丢了怎么办", "身份证丢了要怎么补办呢"]), ["护照怎么办理"]]
+    )
+    # A chain of small steps does not make a group of unrelated wordings: each joins a leader or not.
+    # (the third is 60 alike to the second, which joined the first, but only 20 to the first itself)
+    chain = near_groups(["abcdefghij", "abcdefxyzw", "abxyzwvuts"], similarity=60)
+    assert chain == [["abcdefghij", "abcdefxyzw"], ["abxyzwvuts"]]
 
 
 def _t(answer: float = 0.9, clarify: float = 0.5) -> Thresholds:
