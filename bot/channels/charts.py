@@ -110,8 +110,7 @@ def chart_png(
     if kind == "days":
         _days(ax, s.by_day)
     elif kind == "outcomes":
-        rows = [(OUTCOME_LABELS.get(k, k), v) for k, v in s.by_outcome.items()]
-        _barh(ax, rows, "解答 / 澄清 / 转民警")
+        _barh(ax, outcome_rows(report), "解答 / 澄清 / 转民警")
     elif kind == "topics":
         _barh(ax, [(titles.get(r.key, r.key), r.count) for r in s.by_entry[:10]], "热门话题")
     elif kind == "communities":
@@ -126,6 +125,11 @@ def chart_png(
     return _png(fig)
 
 
+def outcome_rows(report: AdminReport) -> list[tuple[str, int]]:
+    """Questions asked by outcome, guide views apart: the same three figures as every page shows."""
+    return [(OUTCOME_LABELS.get(k, k), v) for k, v in report.questions_by_outcome.items()]
+
+
 def summary_png(
     report: AdminReport, titles: Mapping[str, str] | None = None, names: Mapping[str, str] | None = None
 ) -> bytes:
@@ -135,8 +139,7 @@ def summary_png(
     fig = _figure(10, 7)
     axes = fig.subplots(2, 2)
     _days(axes[0][0], s.by_day)
-    outcomes = [(OUTCOME_LABELS.get(k, k), v) for k, v in s.by_outcome.items()]
-    _barh(axes[0][1], outcomes, "解答 / 澄清 / 转民警")
+    _barh(axes[0][1], outcome_rows(report), "解答 / 澄清 / 转民警")
     _barh(axes[1][0], [(titles.get(r.key, r.key), r.count) for r in s.by_entry[:8]], "热门话题")
     _barh(axes[1][1], [(SATISFACTION_LABELS.get(k, k), v) for k, v in s.satisfaction.items()], "群众满意度")
     return _png(fig)

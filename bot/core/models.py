@@ -491,9 +491,12 @@ class Draft:
     created_by: int
     created_at: datetime
     escalation_id: int | None = None
-    entry_id: str | None = None  # the live entry once approved
+    entry_id: str | None = None  # the live entry once approved (approved for several: the first one)
     decided_by: int | None = None
     decided_at: datetime | None = None
+    # Approved for several communities: their slugs, one local entry each. Empty when the entry id alone
+    # says the scope (city-wide or one community), as for every draft approved before this was kept.
+    approved_for: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -253,8 +253,10 @@ class DraftRepository(Protocol):
         title: str | None = None,
         question: str | None = None,
         answer: str | None = None,
+        approved_for: Sequence[str] = (),
     ) -> Draft:
-        """Approve or reject a pending draft, optionally with edited text. ConflictError if decided."""
+        """Approve or reject a pending draft, optionally with edited text and, approved for several
+        communities, their slugs. ConflictError if decided."""
         ...
 
 

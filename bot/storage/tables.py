@@ -362,6 +362,8 @@ class DraftRow(Base):
     entry_id: Mapped[str | None] = mapped_column(String(128))
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Approved for several communities: their slugs, comma-separated. NULL: entry_id says the scope.
+    approved_for: Mapped[str | None] = mapped_column(Text)
 
 
 class TelegramUpdateRow(Base):

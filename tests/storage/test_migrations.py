@@ -9,7 +9,17 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from bot.storage import create_engine, current_revision, downgrade, head_revision, migrate, upgrade
+from bot.core.models import DraftStatus
+from bot.storage import (
+    create_engine,
+    create_session_factory,
+    current_revision,
+    downgrade,
+    head_revision,
+    migrate,
+    upgrade,
+)
+from bot.storage.repositories.drafts import SqlDraftRepository
 from bot.storage.schema import MIGRATIONS, alembic_config
 from bot.storage.tables import Base
 from bot.storage.types import UtcDateTime
@@ -72,7 +82,7 @@ async def test_migrate_at_head_is_a_quick_no_op(database_url: str) -> None:
     started = time.perf_counter()
     await migrate(database_url)
     assert time.perf_counter() - started < 1.0
-    assert await current_revision(database_url) == head_revision() == "0012"
+    assert await current_revision(database_url) == head_revision() == "0013"
 
 
 async def test_migrations_build_exactly_the_schema_the_tables_describe(database_url: str) -> None:
@@ -194,6 +204,40 @@ async def test_0002_keeps_existing_rows_and_fills_the_new_columns(database_url: 
                 == 1
             )
             assert await connection.scalar(sa.text("SELECT count(*) FROM residents")) == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_0013_leaves_earlier_approvals_to_their_entry_ids(database_url: str) -> None:
+    decided = datetime(2026, 12, 1, 8, tzinfo=UTC)
+    staff_columns = ("id", "name", "role", "active")
+    staff = sa.table("staff", *map(sa.column, staff_columns), sa.column("created_at", UtcDateTime()))
+    columns = ("id", "question", "answer", "title", "community", "status", "created_by", "entry_id")
+    drafts = sa.table("drafts", *map(sa.column, columns), sa.column("created_at", UtcDateTime()))
+    await upgrade(database_url, "0012")
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            community = {"slug": "xinhua", "name": "新华社区", "district": "东城区", "sample": False}
+            await connection.execute(sa.insert(_V1["communities"]).values(**community))
+            admin = {"id": 1, "name": "管理员", "role": "admin", "active": True, "created_at": decided}
+            await connection.execute(sa.insert(staff).values(**admin))
+            texts = {"question": "问", "answer": "答", "title": "题", "community": "xinhua"}
+            approved = {"status": "approved", "created_by": 1, "entry_id": "xinhua.d1", "created_at": decided}
+            await connection.execute(sa.insert(drafts).values(id=1, **texts, **approved))
+
+        await migrate(database_url)
+        async with create_session_factory(engine)() as session:
+            draft = await SqlDraftRepository(session).get(1)
+        assert draft is not None and draft.status is DraftStatus.APPROVED
+        assert (draft.entry_id, draft.approved_for) == ("xinhua.d1", ())  # the scope its entry id says
+
+        async with engine.begin() as connection:
+            await connection.execute(sa.text("UPDATE drafts SET approved_for = 'xinhua,other' WHERE id = 1"))
+        await downgrade(database_url, "0012")
+        async with engine.connect() as connection:
+            kept = await connection.scalar(sa.text("SELECT entry_id FROM drafts WHERE id = 1"))
+        assert kept == "xinhua.d1"  # a downgrade keeps the draft and its first entry
     finally:
         await engine.dispose()
 

@@ -92,6 +92,19 @@ async def test_dashboard_shows_response_time_and_satisfaction(
     assert figure(page, "fig-median").endswith("分钟")
 
 
+async def test_the_telegram_charts_count_outcomes_as_the_pages_do(container: Container) -> None:
+    from bot.channels.charts import OUTCOME_LABELS, outcome_rows
+    from bot.core.models import StatsQuery
+
+    await seed(container)
+    entry = next(iter(container.kb.entries))
+    await container.ask.view_entry("gongyuan", RESIDENT, entry, Channel.WEB)  # a guide view, no question
+    report = await container.reports.report(StatsQuery())
+    rows = dict(outcome_rows(report))
+    assert rows[OUTCOME_LABELS["answer"]] == report.questions_by_outcome["answer"]
+    assert sum(rows.values()) == report.asked == 5  # the view is not a question
+
+
 async def test_every_chart_is_a_png(client: TestClient, container: Container, people) -> None:
     await seed(container)
     await admin_client(client, people)
@@ -121,7 +134,7 @@ async def test_draft_approval_needs_five_questions_and_keeps_the_edits(
         "title": "路灯坏了找谁修",
         "questions": "路灯坏了找谁\n路灯不亮了",
         "answer": "路灯归街道办管，请拨打 12345 反映。",
-        "community": "gongyuan",
+        "scope": "gongyuan",
         "section": "为您服务",
         "category": "社区警务",
     }
@@ -129,14 +142,15 @@ async def test_draft_approval_needs_five_questions_and_keeps_the_edits(
     assert response.status == 400
     page = await response.text()
     assert "请至少写 5 种不同的问法" in page and "路灯不亮了" in page and "路灯坏了找谁修" in page
-    assert '<option value="gongyuan" selected>' in page  # the scope chosen stays chosen
+    assert 'value="gongyuan" checked>' in page  # the scope chosen stays chosen
 
 
 async def test_draft_approval_asks_for_the_scope(client: TestClient, container: Container, people) -> None:
     draft_id = await make_draft(container)
     await admin_client(client, people)
     page = await (await client.get("/admin/drafts")).text()
-    assert 'value="" selected disabled>请选择适用范围' in page and "（提问的社区）" in page
+    assert "本社区：只用于公园社区（提问的社区）" in page
+    assert " checked" not in page  # nothing preselected: the admin chooses every time
     form = {
         "title": "路灯坏了找谁修",
         "questions": "路灯坏了找谁\n路灯不亮了怎么办\n小区路灯坏了\n楼下路灯不亮\n路灯报修电话",
@@ -147,7 +161,7 @@ async def test_draft_approval_asks_for_the_scope(client: TestClient, container: 
     response = await post_form(client, f"/admin/drafts/{draft_id}/approve", form, page="/admin/drafts")
     assert response.status == 400 and "请选择适用范围" in await response.text()
     response = await post_form(
-        client, f"/admin/drafts/{draft_id}/approve", form | {"community": "city"}, page="/admin/drafts"
+        client, f"/admin/drafts/{draft_id}/approve", form | {"scope": "city"}, page="/admin/drafts"
     )
     assert response.status == 303
     assert f"approved.d{draft_id}" in container.kb.visible_ids("hexi")  # every community has it
@@ -164,7 +178,7 @@ async def test_approved_draft_answers_residents_at_once(
         "title": "路灯坏了找谁修",
         "questions": "路灯坏了找谁\n路灯不亮了怎么办\n小区路灯坏了\n楼下路灯不亮\n路灯报修电话",
         "answer": "路灯归街道办管，请拨打 12345 反映。",
-        "community": "gongyuan",
+        "scope": "gongyuan",
         "section": "为您服务",
         "category": "社区警务",
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from bot.channels.web.body import form_fields
 from bot.channels.web.charting import CHART_KINDS, chart_tables
@@ -161,31 +162,28 @@ async def approve(request: web.Request) -> web.Response:
     container = request.app[CONTAINER]
     draft_id = int(request.match_info["draft_id"])
     form = await form_fields(request)
-    scope = str(form.get("community", ""))
-    if not scope:  # asked every time: a local answer must not go city-wide, nor the reverse, by default
-        return await _drafts_page(
-            request,
-            edited={draft_id: dict(form) | {"error": "请选择适用范围：全市通用，或只用于某个社区。"}},
-            status=400,
-        )
-    community = None if scope == "city" else scope
-    approval = Approval(
-        title=str(form.get("title", "")).strip(),
-        questions=tuple(line.strip() for line in str(form.get("questions", "")).splitlines() if line.strip()),
-        answer=str(form.get("answer", "")).strip(),
-        community=community,
-        section=str(form.get("section", "")),
-        category=str(form.get("category", "")),
-    )
     try:
-        entry = await container.drafts.approve(staff_of(request), draft_id, approval)
+        community, communities = _chosen_scope(form)
+        approval = Approval(
+            title=str(form.get("title", "")).strip(),
+            questions=tuple(
+                line.strip() for line in str(form.get("questions", "")).splitlines() if line.strip()
+            ),
+            answer=str(form.get("answer", "")).strip(),
+            community=community,
+            section=str(form.get("section", "")),
+            category=str(form.get("category", "")),
+            communities=communities,
+        )
+        entries = await container.drafts.approve_all(staff_of(request), draft_id, approval)
     except (ValueError, UnknownCommunityError) as exc:
-        message = str(exc) if isinstance(exc, ValueError) else "没有这个社区。"
-        return await _drafts_page(request, edited={draft_id: dict(form) | {"error": message}}, status=400)
+        message = str(exc) if isinstance(exc, ValueError) else f"没有这个社区（{exc.slug}），请重新选择。"
+        return await _drafts_page(request, edited={draft_id: _kept(form, message)}, status=400)
     except ConflictError:
         await flash(request, f"草稿 #{draft_id} 已被其他管理员处理。", "error")
     else:
-        await flash(request, f"草稿 #{draft_id} 已审核通过并上线（条目 {entry.id}）。")
+        ids = "、".join(entry.id for entry in entries)
+        await flash(request, f"草稿 #{draft_id} 已审核通过并上线（条目 {ids}）。")
     raise web.HTTPSeeOther(request.app.router["drafts"].url_for())
 
 
@@ -222,25 +220,62 @@ async def _drafts_page(
     return await render(request, "drafts.html", context, status=status)
 
 
+# The scope field: "city", "several" (the ticked `communities`), or one community's slug (本社区).
+# Slugs are lower-case letters, digits and dashes, so a community could in principle be called "city" or
+# "several"; knowledge/ has neither, and the form would need other field names if it ever did.
+CITY_WIDE = "city"
+SEVERAL = "several"
+
+
+def _chosen_scope(form: MultiDictProxy[Any]) -> tuple[str | None, tuple[str, ...]]:
+    """(community, communities) for an Approval; ValueError with what the admin must fix. Nothing is
+    assumed: a local answer must not go city-wide, nor the reverse, by default."""
+    scope = str(form.get("scope", ""))
+    ticked = tuple(str(slug) for slug in form.getall("communities", ()))
+    if not scope:
+        raise ValueError("请选择适用范围：全市通用、本社区，或多个社区。")
+    if scope != SEVERAL:
+        # Ticks under another choice are a contradiction: guessing which one was meant could put an
+        # answer where it does not apply.
+        if ticked:
+            raise ValueError("勾选的社区只在选择“多个社区”时有效：请改选“多个社区”，或取消勾选。")
+        return (None if scope == CITY_WIDE else scope), ()
+    if not ticked:
+        raise ValueError("选择了“多个社区”，请勾选适用的社区。")
+    # One tick is accepted as that community alone (the service records it like any single community):
+    # it says exactly where the answer applies, and it is the only way to approve for one community other
+    # than the one the question came from, or for one community when the draft has none.
+    return None, ticked
+
+
+def _kept(form: MultiDictProxy[Any], error: str) -> dict[str, Any]:
+    """The form as sent, to show again with the error (dict() alone would keep one ticked community)."""
+    return dict(form) | {"ticked": tuple(str(s) for s in form.getall("communities", ())), "error": error}
+
+
 def _draft_form(container: Container, draft: Draft, edited: dict[str, Any] | None) -> dict[str, Any]:
     tz = container.settings.timezone
+    edited = edited or {}
     base = {
         "title": draft.title,
         "questions": draft.question,
         "answer": draft.answer,
-        "community": draft.community or "",
         "section": "为您服务",
         "category": "社区警务",
         "error": None,
     }
-    values = base | {k: str(v) for k, v in (edited or {}).items() if k in base and k != "community"}
-    # The scope the admin chose on a form sent back with an error; never preselected otherwise.
-    values["scope_chosen"] = str((edited or {}).get("community", ""))
+    values = base | {k: str(v) for k, v in edited.items() if k in base}
+    own = container.kb.communities.get(draft.community or "")
     return {
         "id": draft.id,
         "created": local_time(draft.created_at, tz),
         "ticket": f"WJ{draft.escalation_id:06d}" if draft.escalation_id else None,
         "original_question": draft.question,
+        # 本社区 is offered when the question came from a community the knowledge base still has.
+        "own": {"slug": own.slug, "name": own.name} if own else None,
+        # The scope chosen on a form sent back with an error; never preselected otherwise.
+        "scope_chosen": str(edited.get("scope", "")),
+        "ticked": frozenset(edited.get("ticked", ())),
         **values,
     }
 

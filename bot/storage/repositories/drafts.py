@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from bot.storage.tables import DraftRow
 from bot.storage.types import as_utc
 
 PENDING = DraftStatus.PENDING.value
+SLUG_SEPARATOR = ","  # community slugs are [a-z0-9-]: a comma never occurs in one
 
 
 class SqlDraftRepository:
@@ -58,6 +60,7 @@ class SqlDraftRepository:
         title: str | None = None,
         question: str | None = None,
         answer: str | None = None,
+        approved_for: Sequence[str] = (),
     ) -> Draft:
         """One conditional UPDATE (`WHERE status = 'pending'`): of two reviewers deciding at once, one
         wins and the other gets ConflictError. NotFoundError for an unknown draft."""
@@ -66,6 +69,8 @@ class SqlDraftRepository:
         values: dict[str, Any] = {"status": status.value, "decided_by": by, "decided_at": at}
         edits = {"entry_id": entry_id, "title": title, "question": question, "answer": answer}
         values.update({key: value for key, value in edits.items() if value is not None})
+        if approved_for:
+            values["approved_for"] = SLUG_SEPARATOR.join(approved_for)
         result = await self._session.execute(
             update(DraftRow)
             .where(DraftRow.id == draft_id, DraftRow.status == PENDING)
@@ -100,4 +105,5 @@ def to_draft(row: DraftRow) -> Draft:
         entry_id=row.entry_id,
         decided_by=row.decided_by,
         decided_at=as_utc(row.decided_at),
+        approved_for=tuple(row.approved_for.split(SLUG_SEPARATOR)) if row.approved_for else (),
     )
