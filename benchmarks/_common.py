@@ -55,3 +55,36 @@ def throwaway_database(server_url: str, prefix: str) -> Iterator[str]:
         yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
         asyncio.run(_admin_sql(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def create_database(url: str, *, fresh: bool) -> bool:
+    """Create the database `url` names, through its server's `postgres` database; `fresh` drops an
+    existing one first, otherwise an existing one is kept. True when it was created now."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    target = make_url(url)
+    server = target.set(database="postgres").render_as_string(hide_password=False)
+    name = target.database
+    engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            exists = await conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+            if exists and not fresh:
+                return False
+            if exists:
+                await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+            return True
+    finally:
+        await engine.dispose()
+
+
+async def drop_database(url: str) -> None:
+    """Drop the database `url` names (connections to it are ended)."""
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    server = target.set(database="postgres").render_as_string(hide_password=False)
+    await _admin_sql(server, f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')

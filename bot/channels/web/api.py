@@ -21,7 +21,7 @@ from aiohttp import web
 from bot.channels.web.body import json_object
 from bot.channels.web.filters import StatsFilter, today_in
 from bot.channels.web.identity import current_staff
-from bot.channels.web.keys import ASK_LIMIT, CONTAINER, METRICS, SECRETS
+from bot.channels.web.keys import ASK_LIMIT, CONTAINER, METRICS, REPORTS, SECRETS
 from bot.channels.web.openapi import MAX_QUESTION_CHARS, STATS_DAY_PATTERN, openapi_document
 from bot.channels.web.security import check_ref, sign_ref
 from bot.channels.web.throttle import ASKING_TOO_FAST
@@ -182,7 +182,8 @@ async def stats(request: web.Request) -> web.Response:
     if since > until:
         return _error(400, "bad_request", "from 不能晚于 to。")
     query = StatsFilter(since, until, community).query(tz)
-    report = await container.reports.report(query)
+    # The dashboard's charts ask right after its page computed the same report: a few seconds' cache.
+    report = await request.app[REPORTS].get(query, container.reports.report)
     s, r = report.snapshot, report.response
     outcomes = report.questions_by_outcome
     return _json(
