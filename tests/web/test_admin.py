@@ -230,6 +230,25 @@ async def test_csv_exports_are_masked_and_defused(client: TestClient, container:
     assert "13812345678" not in table[1][question]
 
 
+async def test_exports_take_the_stats_apis_from_and_to(
+    client: TestClient, container: Container, people
+) -> None:
+    await seed(container)
+    await admin_client(client, people)
+    today = today_in(container.settings.timezone)
+
+    async def rows(query: str) -> int:
+        response = await client.get(f"/admin/export/consultations.csv?{query}")
+        assert response.status == 200
+        return len(list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig"))))) - 1
+
+    tomorrow = today + timedelta(days=1)
+    assert await rows(f"from={today}&to={today}") == await rows(f"since={today}&until={today}") == 5
+    assert await rows(f"from={tomorrow}&to={tomorrow + timedelta(days=2)}") == 0
+    stats = await (await client.get(f"/api/v1/stats?from={today}&to={today}")).json()
+    assert stats["questions"] == await rows(f"from={today}&to={today}")
+
+
 async def test_csv_export_masks_numbers_in_an_officers_answer(
     client: TestClient, container: Container, people
 ) -> None:

@@ -29,8 +29,9 @@ class StatsFilter:
     def from_params(
         cls, params: Mapping[str, str], *, today: date, communities: Mapping[str, object]
     ) -> StatsFilter:
-        until = _date(params.get("until")) or today
-        since = _date(params.get("since")) or until - timedelta(days=DEFAULT_DAYS - 1)
+        # `from`/`to` as in GET /api/v1/stats, so an export can be asked for with the API's period.
+        until = _date(params.get("until") or params.get("to")) or today
+        since = _date(params.get("since") or params.get("from")) or until - timedelta(days=DEFAULT_DAYS - 1)
         if since > until:
             since, until = until, since
         community = params.get("community") or None
