@@ -11,12 +11,12 @@ import getpass
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
 from bot.core.knowledge import UnknownCommunityError
-from bot.core.models import Channel, Outcome, ResidentRef, StatsQuery
+from bot.core.models import Channel, Outcome, ResidentRef
 from bot.core.replies import Reply, render_plain
 from bot.core.reply_json import reply_json
 from bot.kb.loader import KnowledgeError, load_knowledge
@@ -113,8 +113,9 @@ def _parser() -> argparse.ArgumentParser:
 
     stats = sub.add_parser("stats", help="consultations by community, topic and outcome")
     stats.add_argument("--community", default=None)
-    stats.add_argument("--since", type=_date, default=None, help="YYYY-MM-DD (UTC)")
-    stats.add_argument("--until", type=_date, default=None, help="YYYY-MM-DD (UTC), exclusive")
+    # Local days of TIMEZONE, both inclusive: the period of the dashboard, the exports and /api/v1/stats.
+    stats.add_argument("--since", "--from", dest="since", type=_day, default=None, help="YYYY-MM-DD")
+    stats.add_argument("--until", "--to", dest="until", type=_day, default=None, help="YYYY-MM-DD")
     stats.set_defaults(handler=_cmd_stats)
     return parser
 
@@ -132,11 +133,14 @@ def _staff_arguments(parser: argparse.ArgumentParser, default_role: str | None) 
     )
 
 
-def _date(value: str) -> datetime:
+def _day(value: str) -> date:
     try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+        day = datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+    if not 2000 <= day.year <= 2099:  # the dashboard's and the API's range
+        raise argparse.ArgumentTypeError(f"a date of 2000 to 2099, not {value!r}")
+    return day
 
 
 def _utf8_stdio() -> None:
@@ -360,28 +364,46 @@ def _cmd_stats(args: argparse.Namespace) -> int:
 
 
 async def _stats(args: argparse.Namespace, stdout: TextIO) -> int:
+    """The period's figures from the same report as the dashboard, the annual page, Telegram /stats and
+    /api/v1/stats: questions asked (guide views apart) = answered + clarified + escalated."""
+    from zoneinfo import ZoneInfo
+
+    from bot.services.reports import ESCALATION_LABELS, days_query
     from bot.wiring import build_container
 
     container = await build_container(Settings())
     try:
         if args.community:
             container.kb.community(args.community)
-        snap = await container.stats.snapshot(StatsQuery(args.since, args.until, args.community))
+        tz = container.settings.timezone
+        until = args.until or datetime.now(ZoneInfo(tz)).date()
+        since = args.since or until - timedelta(days=29)
+        since, until = min(since, until), max(since, until)
+        report = await container.reports.report(days_query(since, until, tz, args.community))
     finally:
         await container.close()
+    s = report.snapshot
     titles = {eid: e.title for eid, e in container.kb.entries.items()}
     names = {slug: c.name for slug, c in container.kb.communities.items()}
-    out = [f"咨询总数 {snap.total}（其中紧急 {snap.urgent}，菜单浏览 {snap.menu_views}）", "", "按结果："]
     labels = {"answer": "机器人解答", "clarify": "追问澄清", "escalate": "转民警"}
-    out += [f"  {labels.get(k, k)}\t{v}" for k, v in sorted(snap.by_outcome.items())]
-    out += ["", "按社区："] + [f"  {names.get(r.key, r.key)}\t{r.count}" for r in snap.by_community]
-    out += ["", "按话题："] + [f"  {titles.get(r.key, r.key)}\t{r.count}" for r in snap.by_entry]
-    if snap.escalations:
-        out += ["", "转办工单："] + [f"  {k}\t{v}" for k, v in sorted(snap.escalations.items())]
-    if snap.feedback or snap.satisfaction:
-        out += ["", "评价："] + [
-            f"  {k}\t{v}" for k, v in sorted({**snap.feedback, **snap.satisfaction}.items())
+    out = [
+        f"{since.isoformat()} 至 {until.isoformat()}（{tz}）",
+        f"群众提问 {report.asked}（其中紧急 {s.urgent}），另有浏览办事指南 {s.menu_views} 次",
+        "",
+        "按结果：",
+    ]
+    out += [f"  {labels.get(k, k)}\t{v}" for k, v in sorted(report.questions_by_outcome.items())]
+    out += ["", "按社区："] + [f"  {names.get(r.key, r.key)}\t{r.count}" for r in s.by_community]
+    out += ["", "按话题："] + [f"  {titles.get(r.key, r.key)}\t{r.count}" for r in s.by_entry]
+    if s.escalations:
+        out += ["", "转办工单："] + [
+            f"  {ESCALATION_LABELS.get(k, k)}\t{v}" for k, v in sorted(s.escalations.items())
         ]
+        rate = report.answer_rate
+        if rate is not None:
+            out.append(f"  办结率\t{rate:.1%}（重复提问、无效信息 {s.not_a_matter} 件不计入）")
+    if s.feedback or s.satisfaction:
+        out += ["", "评价："] + [f"  {k}\t{v}" for k, v in sorted({**s.feedback, **s.satisfaction}.items())]
     stdout.write("\n".join(out) + "\n")
     return 0
 

@@ -15,8 +15,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tests.conftest import FIXTURE_KB
 
@@ -241,14 +243,24 @@ def test_stats_counts_the_consultations_of_two_asks(tmp_path: Path) -> None:
 
     stdout = _ok(run_cli(tmp_path, "stats"))
 
-    total = re.search(r"咨询总数 (\d+)（其中紧急 (\d+)", stdout)
+    total = re.search(r"群众提问 (\d+)（其中紧急 (\d+)）", stdout)
     assert total is not None, stdout
     assert (int(total[1]), int(total[2])) == (2, 1)
     assert re.search(r"^\s+机器人解答\t1$", stdout, re.M), stdout
     assert re.search(r"^\s+转民警\t1$", stdout, re.M), stdout
     assert re.search(r"^\s+公园社区\t2$", stdout, re.M), stdout
     assert re.search(r"^\s+居民身份证丢失补领\t1$", stdout, re.M), stdout
-    assert re.search(r"^\s+open\t1$", stdout, re.M), stdout  # the emergency opened one ticket
+    assert re.search(r"^\s+待认领\t1$", stdout, re.M), stdout  # the emergency opened one ticket
+
+    # Local days, both inclusive, as on the dashboard and in /api/v1/stats: tomorrow has nothing yet.
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    same = _ok(run_cli(tmp_path, "stats", "--from", today.isoformat(), "--to", today.isoformat()))
+    assert "群众提问 2（" in same, same
+    later = today + timedelta(days=1)
+    none = _ok(run_cli(tmp_path, "stats", "--since", later.isoformat(), "--until", later.isoformat()))
+    assert "群众提问 0（" in none, none
+    refused = run_cli(tmp_path, "stats", "--from", "0001-01-01")
+    assert refused.returncode != 0 and "2000 to 2099" in refused.stderr
 
 
 def test_a_rare_ideograph_does_not_stop_a_batch(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core.models import (
@@ -18,6 +18,7 @@ from bot.core.models import (
 from bot.core.ports import UnitOfWorkFactory
 
 PERIODS = ("today", "week", "month", "year")
+ESCALATION_LABELS = {"open": "待认领", "claimed": "办理中", "answered": "已答复", "closed": "已办结"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,14 @@ def period_query(period: str, now: datetime, timezone: str, community: str | Non
         "year": midnight.replace(month=1, day=1),
     }[period]
     return StatsQuery(since=start.astimezone(UTC), until=None, community=community)
+
+
+def days_query(first: date, last: date, timezone: str, community: str | None = None) -> StatsQuery:
+    """Local days `first` to `last`, both inclusive: from the first's midnight to the day after the last."""
+    tz = ZoneInfo(timezone)
+    since = datetime.combine(first, datetime.min.time(), tz).astimezone(UTC)
+    until = datetime.combine(last + timedelta(days=1), datetime.min.time(), tz).astimezone(UTC)
+    return StatsQuery(since=since, until=until, community=community)
 
 
 def year_query(year: int, timezone: str, community: str | None = None) -> StatsQuery:
