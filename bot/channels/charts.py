@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from bot.core.models import CountRow
-from bot.services.reports import AdminReport
+from bot.services.reports import ESCALATION_LABELS, AdminReport
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +118,7 @@ def chart_png(
     elif kind == "satisfaction":
         _barh(ax, [(SATISFACTION_LABELS.get(k, k), v) for k, v in s.satisfaction.items()], "群众满意度")
     elif kind == "escalations":
-        labels = {"open": "待认领", "claimed": "办理中", "answered": "已答复", "closed": "已办结"}
-        _barh(ax, [(labels.get(k, k), v) for k, v in s.escalations.items()], "转办工单")
+        _barh(ax, [(ESCALATION_LABELS.get(k, k), v) for k, v in s.escalations.items()], "转办工单")
     else:
         raise ValueError(f"unknown chart {kind!r}")
     return _png(fig)

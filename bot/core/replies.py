@@ -75,9 +75,15 @@ def officer_names(community: Community) -> str:
     return "、".join(o.name for o in community.officers) or "社区民警"
 
 
+def room_phone(community: Community) -> str:
+    """The number a resident can call about the community's matters: the police room's, else the
+    station's ("" when the knowledge lists neither)."""
+    return community.office_phone or community.station_phone
+
+
 def held_text(community: Community) -> str:
     """Why a question that found no answer did not go to the officers, and where to turn instead."""
-    phone = community.office_phone or community.station_phone
+    phone = room_phone(community)
     where = f"{community.name}警务室（电话 {phone}）" if phone else f"{community.name}警务室"
     return (
         "您近期的几条留言已被民警标记为无效信息，这个问题暂时不转交民警。"

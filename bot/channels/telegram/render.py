@@ -25,7 +25,15 @@ from bot.channels.telegram.markup import (
 )
 from bot.channels.telegram.texts import Translator
 from bot.core.models import Community, Entry, EscalationStatus, EscalationView, Outcome
-from bot.core.replies import CHECKED_NOTE, Notice, Reply, card_sections, field_lines, format_due
+from bot.core.replies import (
+    CHECKED_NOTE,
+    Notice,
+    Reply,
+    card_sections,
+    field_lines,
+    format_due,
+    room_phone,
+)
 from bot.core.triage.kinds import guidance_text, label_of
 from bot.services.officers import QueuePage
 from bot.services.reports import AdminReport
@@ -87,7 +95,7 @@ def escalation_notice(reply: Reply, t: Translator, timezone: str) -> Html:
     place = reply.community
     officers = officers_of(place, t)
     if reply.notice is Notice.HELD:
-        phone = place.office_phone or place.station_phone
+        phone = room_phone(place)
         shown = ("（{}）" if t.language == "zh" else " ({})").format(phone) if phone else ""
         return t("held", community=place.name, phone=shown)
     if reply.urgent_kind is not None:

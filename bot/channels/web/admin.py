@@ -20,11 +20,10 @@ from bot.core.knowledge import UnknownCommunityError
 from bot.core.models import AUDIT_ACTIONS, CATEGORIES, SECTIONS, Draft
 from bot.core.ports import ConflictError
 from bot.services.drafts import MIN_QUESTIONS, Approval
-from bot.services.reports import AdminReport, annual_paragraph, year_query
+from bot.services.reports import ESCALATION_LABELS, AdminReport, annual_paragraph, year_query
 from bot.wiring import Container
 
 OUTCOME_LABELS = {"answer": "机器人解答", "clarify": "追问澄清", "escalate": "转民警"}
-ESCALATION_LABELS = {"open": "待认领", "claimed": "办理中", "answered": "已答复", "closed": "已办结"}
 SATISFACTION_LABELS = {"satisfied": "满意", "basically": "基本满意", "unsatisfied": "不满意"}
 HELPFULNESS_LABELS = {"useful": "有用", "not_useful": "没用"}
 CHART_TITLES = {

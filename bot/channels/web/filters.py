@@ -7,12 +7,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from bot.core.models import StatsQuery
-from bot.services.reports import AdminReport
+from bot.services.reports import AdminReport, days_query
 
 DEFAULT_DAYS = 30
 
@@ -30,8 +30,9 @@ class StatsFilter:
         cls, params: Mapping[str, str], *, today: date, communities: Mapping[str, object]
     ) -> StatsFilter:
         # `from`/`to` as in GET /api/v1/stats, so an export can be asked for with the API's period.
-        until = _date(params.get("until") or params.get("to")) or today
-        since = _date(params.get("since") or params.get("from")) or until - timedelta(days=DEFAULT_DAYS - 1)
+        until = read_day(params.get("until") or params.get("to")) or today
+        since = read_day(params.get("since") or params.get("from"))
+        since = since or until - timedelta(days=DEFAULT_DAYS - 1)
         if since > until:
             since, until = until, since
         community = params.get("community") or None
@@ -40,10 +41,7 @@ class StatsFilter:
         return cls(since, until, community)
 
     def query(self, timezone: str) -> StatsQuery:
-        tz = ZoneInfo(timezone)
-        start = datetime.combine(self.since, datetime.min.time(), tz).astimezone(UTC)
-        end = datetime.combine(self.until + timedelta(days=1), datetime.min.time(), tz).astimezone(UTC)
-        return StatsQuery(since=start, until=end, community=self.community)
+        return days_query(self.since, self.until, timezone, self.community)
 
     def params(self) -> str:
         values = {"since": self.since.isoformat(), "until": self.until.isoformat()}
@@ -57,7 +55,8 @@ class StatsFilter:
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 
 
-def _date(value: str | None) -> date | None:
+def read_day(value: str | None) -> date | None:
+    """A day (ISO 8601, e.g. 2026-12-06) of FIRST_DAY to LAST_DAY; None when unreadable or out of range."""
     if not value:
         return None
     try:

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from bot.channels.charts import OUTCOME_LABELS
 from bot.channels.web.charting import questions_link
-from bot.channels.web.filters import FIRST_DAY, LAST_DAY, StatsFilter, today_in
+from bot.channels.web.filters import StatsFilter, read_day, today_in
 from bot.channels.web.identity import admin_only
 from bot.channels.web.keys import CONTAINER
 from bot.channels.web.pages import render
@@ -98,21 +98,12 @@ def _wanted(request: web.Request, container: Container) -> Wanted:
     outcome = query.get("outcome", "")
     return Wanted(
         selected=selected,
-        day=_day(query.get("day")),
+        day=read_day(query.get("day")),
         entry=entry if 0 < len(entry) <= MAX_ENTRY_ID else None,
         outcome=Outcome(outcome) if outcome in OUTCOMES else None,
         views=query.get("views") == "1",
         page=_page(query.get("page")),
     )
-
-
-def _day(value: str | None) -> date | None:
-    try:
-        day = date.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
-    # The dashboard's own bounds: the calendar's first and last days overflow at local midnight.
-    return day if FIRST_DAY <= day <= LAST_DAY else None
 
 
 def _page(value: str | None) -> int:
