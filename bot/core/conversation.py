@@ -142,6 +142,8 @@ _SPLIT_RE = re.compile(
     r"(?:[,，。.;；!！?？\s]*(?:顺便(?:再)?问(?:一)?下|顺便问问|顺便|顺带(?:问(?:一)?下)?|另外(?:再)?问(?:一)?下|另外|还有(?:一个问题|个问题)?|"
     r"再问(?:一)?下|再问问|以及|还想问(?:一)?下|还想问|我还想知道|还有就是)[,，:：\s]*)"
     r"|[;；]+|[?？]+(?=.)|[。!！]+(?=.)"
+    # A question closed by its particle and another joined on ("上牌要钱吗和防盗有啥办法").
+    r"|(?<=[吗嘛么])[,，\s]*(?:还有|以及|和|跟)(?=.)"
 )
 _MIN_PART = 3  # characters of its own a part needs to be a question
 
@@ -325,6 +327,26 @@ def split_questions(text: str) -> list[str]:
         else:
             merged.append(piece)
     return merged
+
+
+# One part asked of two matters ("台湾通行证跟港澳通行证各多少钱", "上户口和办身份证分别要带什么").
+_SHARED_RE = re.compile(
+    r"^([^,，。;；!！?？\s]{2,12}?)(?:以及|还有|和|跟|与|及)([^,，。;；!！?？\s]{2,12}?)"
+    r"(?:各自|各|分别|都)([^,，。;；!！?？\s]{2,})$"
+)
+
+
+def shared_questions(text: str) -> list[str]:
+    """The two questions of one part asked of two matters, each with that part ("台湾通行证多少钱",
+    "港澳通行证多少钱"), or none. Like clauses, they stand only when the service answers each with an
+    entry of its own: "我和老婆都要办护照" asks one thing."""
+    found = _SHARED_RE.match(text.strip(" ,，。.;；!！?？"))
+    if not found:
+        return []
+    first, second, rest = found.groups()
+    if not own_words(first) or not own_words(second):
+        return []  # "我和你都…": no matter named on one side
+    return [first + rest, second + rest]
 
 
 # Commas, and the spaces chat uses as commas ("在哪办 要多少钱 几天拿").

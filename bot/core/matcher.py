@@ -15,6 +15,7 @@ memory and under the data folder by a hash of the knowledge content and the mode
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 KEEP_CACHED = 3  # trained states kept between runs
 
 # Bump when features, training or the scorers change: cached models of older code are not reused.
-MODEL_VERSION = "hybrid-43"
+MODEL_VERSION = "hybrid-44"
 
 __all__ = ["Matcher", "Thresholds"]
 
@@ -70,6 +71,9 @@ class _View:
     referral: np.ndarray
     masks: dict[str | None, np.ndarray]
     domain_words: frozenset[str]
+    # Per document: the words by which its not_covered questions name other entries (LexicalScorer.
+    # not_words), read when first needed.
+    not_words: dict[int, frozenset[str]] = dataclasses.field(default_factory=dict)
 
     @property
     def use_dense(self) -> bool:
@@ -290,6 +294,14 @@ class Matcher:
             entries = [i for i in np.argsort(-probs, kind="stable") if not referral[i]][:MAX_OFFERED]
             if len(entries) > 1:
                 decision = Decision("clarify", tuple(int(i) for i in entries), "which one is meant")
+        elif analysis.several and decision.reason == "no confident match":
+            # Only words that each name several entries ("证件丢了咋补", "我要补办"): the officer's
+            # "which document?", offering the entries most of its words name, likeliest first.
+            several = analysis.several
+            ranked = sorted(several, key=lambda pos: (-several[pos], -probs[pos], pos))
+            entries = [pos for pos in ranked if not referral[pos]][:MAX_OFFERED]
+            if len(entries) > 1:
+                decision = Decision("clarify", tuple(entries), "which one is meant")
         return self._result(view, analysis, probs, decision, normalized, used)
 
     @staticmethod
@@ -328,6 +340,28 @@ class Matcher:
         return MatchResult(
             outcome, score, tuple(chosen), False, normalized, decision.reason, confidence, evidence
         )
+
+    def rules_out(self, text: str, entry_id: str) -> bool:
+        """The knowledge base says `text` is not that entry's: it uses a word by which one of the
+        entry's `not_covered` questions names another entry (驾驶证 under the ID card's renewal), or
+        it is nearer one of those questions than any of the entry's own phrasings
+        (新生儿医保咋办 under the birth registration). For a conversation's readings, which put the
+        conversation's matter on a message where the matcher's negatives do not reach."""
+        view = self._view
+        doc = view.corpus.index.get(entry_id)
+        normalized = view.normalizer(text)
+        if doc is None or not view.corpus.docs[doc].not_covered or not normalized:
+            return False
+        lexical = view.scorers.lexical
+        foreign = view.not_words.get(doc)
+        if foreign is None:
+            questions = [view.normalizer(q) for q in view.corpus.docs[doc].not_covered]
+            foreign = view.not_words[doc] = lexical.not_words(doc, questions)
+        if any(t in foreign for t in lexical.segmenter.segment(normalized)):
+            return True
+        xc, _ = view.scorers.classifier.vectorize(text)
+        own_sims, not_sims = view.scorers.classifier.scope(xc)
+        return bool(not_sims[doc] > own_sims[doc])
 
     def scorer_tops(self, text: str, community: str | None = None) -> dict[str, str | None]:
         """Each scorer's own best document for `text`, alone (the benchmarks' baselines)."""

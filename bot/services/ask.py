@@ -79,7 +79,9 @@ class AskService:
         )
         self._memory = ConversationMemory(conversations, clock)
         # Through the service's matcher at call time (tests replace its `match`).
-        self._follow_ups = FollowUpReader(kb, lambda text, community: self._matcher.match(text, community))
+        self._follow_ups = FollowUpReader(
+            kb, lambda t, c: self._matcher.match(t, c), lambda t, e: self._matcher.rules_out(t, e)
+        )
 
     async def ask(
         self,

@@ -26,12 +26,17 @@ CONTEXT_MIN_SCORE = 1.0
 PICK_WORDS_MAX = 8
 
 Match = Callable[[str, str], MatchResult]  # (text, community) → the matcher's reading
+# (text, entry id) → the knowledge base says the text is not that entry's (its `not_covered` list)
+RulesOut = Callable[[str, str], bool]
 
 
 class FollowUpReader:
-    def __init__(self, kb: KnowledgeBase, match: Match) -> None:
+    def __init__(self, kb: KnowledgeBase, match: Match, rules_out: RulesOut | None = None) -> None:
         self._kb = kb
         self._match = match
+        # Every reading below that puts the conversation's matter on a message checks it against what
+        # the entry is not ("新生儿医保咋办" after the birth registration), as the matcher does alone.
+        self._rules_out = rules_out or (lambda text, entry_id: False)
         self._vocabulary: tuple[tuple[int, int], frozenset[str]] | None = None
         self._titles: tuple[int, dict[str, str]] | None = None
 
@@ -79,6 +84,8 @@ class FollowUpReader:
                 return False
         entry = self._kb.entry_for(community, entry_id)
         a = entry.answer
+        if self._rules_out(own, entry_id):
+            return False
         inside = talk.fold_words(
             entry.title,
             *entry.keywords,
@@ -148,7 +155,7 @@ class FollowUpReader:
         tied = {e for t, k, e in scored if (t, k) == best}
         if len(tied) > 1:
             return None  # words that do not tell the entries apart ("身份证" again): as the matcher reads it
-        return scored[0][2]
+        return None if self._rules_out(own, scored[0][2]) else scored[0][2]
 
     def names_topic(self, community: str, entry_id: str, text: str) -> bool:
         """The message names the entry's matter itself: a document ("临时身份证几天能拿") or one of the
@@ -171,6 +178,8 @@ class FollowUpReader:
         if result.outcome is not Outcome.ANSWER or result.best is None:
             return None
         entry_id = result.best.entry_id
+        if self._rules_out(text, entry_id):
+            return None
         return entry_id if self._near(community, context, entry_id, query) else None
 
     def reads_as_context(self, community: str, context: str, text: str, alone: MatchResult) -> bool:
@@ -181,6 +190,8 @@ class FollowUpReader:
         if len(talk.own_words(text)) > WITH_TOPIC_MAX_CHARS:
             return False
         if not any(c.entry_id == context and c.score >= CONTEXT_MIN_SCORE for c in alone.candidates):
+            return False
+        if self._rules_out(text, context):
             return False
         result = self._match(self._with_name(community, context, text), community)
         best = result.best
@@ -201,7 +212,7 @@ class FollowUpReader:
         # answers: clauses between commas or spaces are more often one question told in pieces.
         marked = len(pieces) > 1
         if not marked:
-            pieces = talk.clause_questions(text)
+            pieces = talk.shared_questions(text) or talk.clause_questions(text)
         pieces = pieces[: talk.MAX_PARTS]
         read: list[tuple[str, MatchResult]] = []
         asked: set[tuple[str, str | None]] = set()

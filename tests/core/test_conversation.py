@@ -121,10 +121,30 @@ def test_what_picks_nothing_is_not_a_pick(text: str) -> None:
         ("身份证丢了，怎么补", ["身份证丢了，怎么补"]),
         ("身份证和户口本都丢了", ["身份证和户口本都丢了"]),
         ("护照怎么办？谢谢", ["护照怎么办，谢谢"]),
+        # A question closed by its particle, and another joined on.
+        ("电动车上牌要钱吗和电动车防盗有啥好办法", ["电动车上牌要钱吗", "电动车防盗有啥好办法"]),
+        ("护照能加急吗，还有港澳通行证在哪办", ["护照能加急吗", "港澳通行证在哪办"]),
+        ("我和老婆能一起去吗", ["我和老婆能一起去吗"]),
     ],
 )
 def test_where_a_message_may_hold_several_questions(text: str, pieces: list[str]) -> None:
     assert split_questions(text) == pieces
+
+
+@pytest.mark.parametrize(
+    ("text", "pieces"),
+    [
+        ("台湾通行证跟港澳通行证各多少钱", ["台湾通行证多少钱", "港澳通行证多少钱"]),
+        ("上户口和办身份证分别要带什么？", ["上户口要带什么", "办身份证要带什么"]),
+        ("身份证和户口本都丢了", ["身份证丢了", "户口本丢了"]),
+        # No matter named on one side, or no part asked of both: one question.
+        ("我和老婆都要办护照", []),
+        ("身份证和户口本", []),
+        ("身份证丢了，户口本和护照都在", []),
+    ],
+)
+def test_one_part_asked_of_two_matters_is_two_questions(text: str, pieces: list[str]) -> None:
+    assert talk.shared_questions(text) == pieces
 
 
 def test_a_state_is_fresh_for_its_community_for_half_an_hour() -> None:

@@ -146,6 +146,29 @@ def test_match_reports_calibrated_confidence_and_evidence(small_matcher: Matcher
     assert {name for name, _ in result.evidence.scores} == {"lexical", "classifier"}
 
 
+def test_what_an_entry_is_not_rules_a_question_out_of_it(small_matcher: Matcher) -> None:
+    # The renewal's not_covered list has the passport's renewal: nearer that than the entry's own.
+    assert small_matcher.rules_out("护照到期了要怎么换呢", "idcard.renew")
+    assert not small_matcher.rules_out("身份证到期了要怎么换呢", "idcard.renew")
+    # An entry without a not_covered list, an unknown entry, no words: nothing is ruled out.
+    assert not small_matcher.rules_out("护照到期了要怎么换呢", "idcard.lost")
+    assert not small_matcher.rules_out("护照到期了要怎么换呢", "no.such-entry")
+    assert not small_matcher.rules_out("🙂", "idcard.renew")
+
+
+def test_the_words_by_which_what_an_entry_is_not_names_other_entries() -> None:
+    from bot.core.text import Normalizer
+    from bot.core.understanding.corpus import Doc
+    from bot.core.understanding.lexical import LexicalScorer
+
+    renew = Doc("idcard.renew", False, "身份证到期换领", ("身份证",), ("身份证到期怎么换",))
+    licence = Doc("licence.renew", False, "驾驶证有效期满换领", ("驾驶证",), ("驾驶证到期怎么换",))
+    lexical = LexicalScorer(Corpus((renew, licence)), Normalizer(), {"身份证", "驾驶证", "换证"})
+    # 驾驶证 (and its 驾驶) names the licence's entry; 换证 names none, 到期 is the renewal's own word.
+    assert lexical.not_words(0, ["驾驶证到期换证"]) == {"驾驶", "驾驶证"}
+    assert lexical.not_words(0, []) == frozenset()
+
+
 def test_an_entrys_own_wording_is_answered_at_once(small_matcher: Matcher) -> None:
     result = small_matcher.match("新生儿上户口要带什么？", "pingshan")
     assert result.outcome is Outcome.ANSWER and result.best is not None
@@ -540,6 +563,38 @@ def test_another_bodys_topic_named_by_a_word_does_not_make_it_shared() -> None:
     twin = Doc("exit.official", False, "公务护照", ("护照",), ("公务护照怎么办",))
     lexical = LexicalScorer(Corpus((passport, abroad, twin)), Normalizer(), {"护照"})
     assert lexical.is_bare_shared_word(lexical.segmenter.segment("护照"))
+
+
+def test_words_that_each_name_several_entries_say_which_entries_may_be_meant() -> None:
+    from bot.core.text import Normalizer
+    from bot.core.understanding.corpus import Doc
+    from bot.core.understanding.lexical import LexicalScorer
+
+    corpus = Corpus(
+        (
+            Doc("idcard.lost", False, "身份证丢失补领", ("证件", "丢失"), ("身份证丢失怎么补",)),
+            Doc("licence.lost", False, "驾驶证遗失补领", ("证件", "丢失"), ("驾驶证丢失怎么补",)),
+            Doc("booklet.lost", False, "户口簿补领", ("丢失",), ("户口簿丢失我要补",)),
+            Doc("passport", False, "护照申领", ("证件", "护照"), ("护照怎么办",)),
+            Doc("refer.social", True, "社保卡补办", ("社保卡", "丢失"), ("社保卡丢失怎么办",)),
+        )
+    )
+    lexical = LexicalScorer(corpus, Normalizer(), {"证件", "丢失", "护照", "社保卡", "身份证丢失"})
+
+    def several(text: str) -> tuple[dict[str, int], list[str]]:
+        named, loose = lexical.named_by_several(lexical.segmenter.segment(text))
+        return {corpus.docs[doc].id: n for doc, n in named.items()}, loose
+
+    # 证件 and 丢失 each name several police entries; the entries both name come first.
+    lost = {"idcard.lost": 2, "licence.lost": 2, "booklet.lost": 1, "passport": 1}
+    assert several("证件丢失") == (lost, [])
+    # One word names one entry (护照; 身份证丢失): that entry is meant, no "which one?".
+    assert several("护照丢失") == ({}, [])
+    assert several("身份证丢失") == ({}, [])
+    # A word naming no police entry is handed back for the caller to weigh (社保卡 is another body's).
+    named, loose = several("社保卡丢失")
+    assert set(named) == {"idcard.lost", "licence.lost", "booklet.lost"} and loose == ["社保卡"]
+    assert several("的") == ({}, [])
 
 
 def test_the_shipped_synonyms_keep_the_restricted_road_pass_apart_from_any_pass() -> None:

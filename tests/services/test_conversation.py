@@ -146,6 +146,17 @@ async def test_several_questions_in_one_message_are_each_answered(container: Con
     assert [p.entry_id for p in clauses.parts] == ["idcard.lost", "idcard.renew"]
 
 
+async def test_one_part_asked_of_two_matters_is_answered_for_each(container: Container) -> None:
+    reply = await say(container, "身份证丢了和身份证到期分别要带什么")
+    assert [(p.entry_id, p.field) for p in reply.parts] == [
+        ("idcard.lost", "materials"),
+        ("idcard.renew", "materials"),
+    ]
+    # Both sides naming one matter: one question, one answer.
+    same = await say(container, "我和我老婆的身份证都丢了要带什么", conversation="other")
+    assert not same.parts and same.entry_id == "idcard.lost"
+
+
 async def test_parts_of_the_matter_in_reach_asked_together_are_each_answered(container: Container) -> None:
     await say(container, "身份证到期了怎么换")
     reply = await say(container, "在哪办 要多少钱 多久能拿到")

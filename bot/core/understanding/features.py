@@ -10,7 +10,7 @@ close it is to a matter of another body (a referral topic).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -76,6 +76,9 @@ class Analysis:
     xc: object = None  # the question's character vector (kept for a second pass with the encoder)
     elsewhere: list[bool] | None = None  # per candidate: the question is about another city's rules
     broad: bool = False  # one word several entries are asked with (身份证, 户口): "which one?"
+    # Only words that each name several entries ("证件丢了咋补"): candidate position → how many of the
+    # words name that candidate, for those whose wording also has the question's other words.
+    several: dict[int, int] = field(default_factory=dict)
 
 
 class Scorers:
@@ -237,7 +240,25 @@ class Scorers:
         broad = shared or self.lexical.is_bare_shared_word(
             [w for w in words if len(w) > 1 and w not in VAGUE_WORDS]
         )
-        return Analysis(candidates, rows, lex, clf_p, enc, enc_sims, uncovered, blocked, xc, away, broad)
+        several = {} if broad else self._several(words, candidates)
+        return Analysis(
+            candidates, rows, lex, clf_p, enc, enc_sims, uncovered, blocked, xc, away, broad, several
+        )
+
+    def _several(self, words: list[str], candidates: list[int]) -> dict[int, int]:
+        """Which candidates a question made only of words that name several entries may mean (see
+        Analysis.several). A word that names nothing must be in the candidate's own wording: 我要 of
+        "我要补办" is, 社保卡 of "社保卡丢了咋补" is in no police entry's, and that question stays the
+        officers'."""
+        named, loose = self.lexical.named_by_several(
+            [w for w in words if len(w) > 1 and w not in VAGUE_WORDS]
+        )
+        if not named:
+            return {}
+        terms = self.lexical.doc_terms
+        return {
+            r: named[i] for r, i in enumerate(candidates) if i in named and all(t in terms[i] for t in loose)
+        }
 
     def _extra(self, joined: str, asked: set[str]) -> float:
         """How much of the closest phrasing the question leaves out, by rarity: rapidfuzz's token-set

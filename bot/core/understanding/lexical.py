@@ -142,8 +142,10 @@ class LexicalScorer:
         df_any: dict[str, int] = defaultdict(int)
         self._naming: dict[str, float] = {}  # how strongly any entry names each word (KEY_MIN_WEIGHT)
         # How many documents each word names (TOPIC_SHARE): 身份证 names twenty, 分户 or 港澳通行证 one.
-        named: dict[str, int] = defaultdict(int)
-        for doc, weights, own in zip(self.corpus.docs, self.doc_terms, topic_terms, strict=True):
+        named: dict[str, list[int]] = defaultdict(list)
+        for i, (doc, weights, own) in enumerate(
+            zip(self.corpus.docs, self.doc_terms, topic_terms, strict=True)
+        ):
             for term, w in weights.items():
                 df_any[term] += 1
                 if w >= _FIELD_WEIGHT["question"]:
@@ -153,9 +155,10 @@ class LexicalScorer:
             # body's topic named by it (在国外补办护照) does not make a bare 护照 any less our passport.
             if not doc.referral:
                 for term in own:
-                    named[term] += 1
+                    named[term].append(i)
         self.idf = {t: math.log((n + 1) / (df_asked.get(t) or d + 0.5)) for t, d in df_any.items()}
-        self._named_count = dict(named)
+        self._named_count = {t: len(docs) for t, docs in named.items()}
+        self._named_docs = {t: tuple(docs) for t, docs in named.items()}
         self.median_idf = float(np.median(list(self.idf.values()))) if self.idf else 1.0
 
         postings_idx: dict[str, list[int]] = defaultdict(list)
@@ -289,6 +292,33 @@ class LexicalScorer:
         terms = set(words)
         whole = [t for t in terms if not any(t != u and t in u for u in terms)]  # not 身份 of 身份证
         return len(whole) == 1 and self._named_count.get(whole[0], 0) > 1
+
+    def named_by_several(self, words: list[str]) -> tuple[dict[int, int], list[str]]:
+        """For a question whose every topic word names several entries and none names one ("证件丢了咋补":
+        证件, 丢失; "我要补办": 补领): the entries those words name, each with how many of the words name
+        it, and the question's words that name nothing (我要; or the very topic the knowledge base lacks,
+        社保卡: the caller decides). Nothing when a word names one entry (身份证丢失, 护照) or none does."""
+        terms = set(words)
+        whole = [t for t in terms if not any(t != u and t in u for u in terms)]
+        naming = [self._named_docs[t] for t in whole if t in self._named_docs]
+        if not naming or any(len(docs) < 2 for docs in naming):
+            return {}, []
+        counts: dict[int, int] = defaultdict(int)
+        for docs in naming:
+            for doc in docs:
+                counts[doc] += 1
+        return dict(counts), [t for t in whole if t not in self._named_docs]
+
+    def not_words(self, doc: int, not_covered: list[str]) -> frozenset[str]:
+        """The words by which document `doc`'s not_covered questions (normalised) name other entries
+        and its own wording never uses: 驾驶证 of "驾驶证到期换证" under the ID card's renewal, not 换证."""
+        own = self.doc_terms[doc]
+        return frozenset(
+            t
+            for question in not_covered
+            for t in self.segmenter.segment(question)
+            if len(t) > 1 and t not in own and any(d != doc for d in self._named_docs.get(t, ()))
+        )
 
     def uncovered(self, ranking: LexicalRanking, doc: int) -> list[str]:
         """Salient known words of the question that document `doc` never mentions, most telling first.
