@@ -48,7 +48,7 @@ _FIELD_CUES: tuple[tuple[str, str], ...] = (
     ),
     (
         "fees",
-        r"多少钱|交多少钱|要多少钱|花多少钱|给多少钱|收多少钱|交多少|给多少|费多少|花多少|几块钱|几多钱|多钱|费用|收费|收钱|要钱|花钱|交钱|给钱|付钱|工本费|免费|不要钱|贵不贵|贵吗|价格|价钱|手续费|缴费|交费|多少费|出钱|掏钱|几多钱|要唔要钱|收唔收钱",
+        r"多少钱|交多少钱|要多少钱|花多少钱|给多少钱|收多少钱|交多少|给多少|费多少|花多少|几块钱|几多钱|多钱|费用|收费|收钱|要钱|花钱|交钱|给钱|付钱|工本费|免费|减免|免交|能免|可以免|免不免|免吗|免么|不要钱|贵不贵|贵吗|价格|价钱|手续费|缴费|交费|多少费|出钱|掏钱|几多钱|要唔要钱|收唔收钱",
     ),
     (
         "materials",
@@ -366,9 +366,16 @@ def clause_questions(text: str) -> list[str]:
     pieces = [p for p in pieces if len(_NON_WORD_RE.sub("", fold(p))) >= _MIN_PART]
     if len(pieces) < 2:
         return []
-    if all(_ASKS_RE.search(fold(p)) or asked_field(p) is not None for p in pieces):
+    if all(
+        _ASKS_RE.search(fold(p)) or (asked_field(p) is not None and not _STORY_RE.match(p)) for p in pieces
+    ):
         return pieces
     return []
+
+
+# "我人在外地" before "能让我爸帮我开么": the teller's own situation, said without asking anything, is
+# the story of the question after it, whatever part of an answer its words would point at.
+_STORY_RE = re.compile(r"^(?:我|俺|本人|咱)")
 
 
 def field_text(entry: Entry, name: str) -> str | tuple[str, ...]:

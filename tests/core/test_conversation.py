@@ -182,6 +182,8 @@ def test_a_state_survives_json_and_a_corrupt_one_is_ignored() -> None:
         ("大人必须跟着一起去吗", "who"),
         ("我上班走不开，叫我老公去领行不行", "who"),
         ("谁可以代办", "who"),
+        # Whether the fee may be waived asks about the fee.
+        ("家里吃低保的，那20块能免么", "fees"),
     ],
 )
 def test_people_of_the_story_do_not_ask_who_may_apply(text: str, field: str | None) -> None:
@@ -197,6 +199,9 @@ def test_people_of_the_story_do_not_ask_who_may_apply(text: str, field: str | No
         ("身份证丢了，怎么补", []),
         ("我户口在湖南，身份证过期了能在柳州换吗", []),
         ("她才8岁，小孩也能办？", []),
+        # The teller's own situation, asking nothing, is the story of the question after it.
+        ("我人在外地 能让我爸帮我开么", []),
+        ("在外地能办吗 要多少钱", ["在外地能办吗", "要多少钱"]),
     ],
 )
 def test_clauses_that_each_ask_are_several_questions(text: str, pieces: list[str]) -> None:
