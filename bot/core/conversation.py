@@ -273,6 +273,7 @@ class Pick:
     # None of these, and then what was meant after all ("都不是，我问的是护照"): a question of its own.
     rest: str = ""
     named: bool = False  # picked by words of a title ("护照那个"), not by its place in the list
+    beyond: bool = False  # a place the list does not have ("第三个" of two): nothing picked
 
 
 def read_pick(text: str, choices: tuple[str, ...], titles: dict[str, str]) -> Pick | None:
@@ -289,7 +290,7 @@ def read_pick(text: str, choices: tuple[str, ...], titles: dict[str, str]) -> Pi
     found = _ORDINAL_RE.match(compact) or _BARE_ORDINAL_RE.match(_without_asking(compact, keep=_WHO_NAME))
     if found:
         n = _NUMERALS[found.group(1)]
-        return Pick(n - 1, choices[n - 1]) if n <= len(choices) else None
+        return Pick(n - 1, choices[n - 1]) if n <= len(choices) else Pick(None, beyond=True)
     if _LAST_RE.match(compact):
         return Pick(len(choices) - 1, choices[-1])
     # By name: "护照那个", "港澳的": the words left must belong to exactly one offered title. Asking

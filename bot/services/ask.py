@@ -161,14 +161,16 @@ class AskService:
         """One question, read in the light of the conversation so far (`state`, when fresh); `result`:
         the matcher's reading of it when already made (a piece of a several-question message)."""
         place = self._kb.community(community)
+        beyond = False  # "选3" after a list of two: the list again, not a ticket for the officers
         if state is not None and state.choices:
             pick = self._follow_ups.read_pick(place.slug, state.choices, cleaned)
+            beyond = pick is not None and pick.beyond
             if pick is not None and pick.rest:
                 # "都不是，我问的是护照": the list is set aside and what follows is the question (the
                 # consultation keeps the whole message).
                 state = replace(state, choices=(), clarified=None)
                 cleaned = pick.rest
-            elif pick is not None:
+            elif pick is not None and not beyond:
                 return await self._picked(place.slug, resident, channel, stored, pick, state)
         context = self._follow_ups.in_reach(place.slug, state)
         earlier = state.history if state is not None else ()
@@ -236,7 +238,7 @@ class AskService:
             return await self._answer_entry(
                 place.slug, resident, channel, stored, context, cleaned, from_context=True
             )
-        if state is not None and state.choices and follow_up:
+        if state is not None and state.choices and (follow_up or beyond):
             # "要多少钱" right after "did you mean": which one's fee? The same list again.
             listed = tuple(
                 Candidate(c, 0.0, "", "title")
@@ -396,7 +398,8 @@ class AskService:
             # Kept with what may reach the officers (a ticket now, or "none of these" later).
             earlier=earlier if outcome is not Outcome.ANSWER else (),
         )
-        explained = _explained(result)
+        # The matcher's calibrated confidence, its evidence and the reason for the band, for the reply.
+        explained = {"confidence": result.confidence, "evidence": result.evidence, "reason": result.reason}
         if outcome is Outcome.ANSWER and best is not None:
             return Reply(
                 outcome,
@@ -592,8 +595,3 @@ class AskService:
             ticket=escalation.ticket,
             due_at=escalation.due_at,
         )
-
-
-def _explained(result: MatchResult) -> dict:
-    """The matcher's calibrated confidence, its evidence and the reason for the band, for the reply."""
-    return {"confidence": result.confidence, "evidence": result.evidence, "reason": result.reason}

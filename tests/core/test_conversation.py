@@ -106,10 +106,15 @@ def test_none_of_these_then_what_was_meant_keeps_the_question() -> None:
     assert read_pick("都不是 谢谢", CHOICES, TITLES) == talk.Pick(None)
 
 
-@pytest.mark.parametrize("text", ["第五个", "通行证", "身份证丢了怎么补办", ""])
+@pytest.mark.parametrize("text", ["通行证", "身份证丢了怎么补办", ""])
 def test_what_picks_nothing_is_not_a_pick(text: str) -> None:
-    # 通行证 is in two titles: ambiguous, so not a pick; a fifth of three does not exist.
+    # 通行证 is in two titles: ambiguous, so not a pick.
     assert read_pick(text, CHOICES, TITLES) is None
+
+
+@pytest.mark.parametrize("text", ["第五个", "选4", "5"])
+def test_a_place_the_list_does_not_have_picks_nothing(text: str) -> None:
+    assert read_pick(text, CHOICES, TITLES) == talk.Pick(None, beyond=True)
 
 
 @pytest.mark.parametrize(

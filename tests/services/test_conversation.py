@@ -106,6 +106,10 @@ async def test_a_topic_of_its_own_wins_over_the_context(container: Container) ->
 async def test_a_did_you_mean_list_is_answered_by_words(container: Container) -> None:
     listed = await say(container, "身份证")
     assert listed.outcome is Outcome.CLARIFY and len(listed.choices) >= 2
+    # A place the list does not have: the same list again, no ticket for the officers.
+    beyond = await say(container, f"选{len(listed.choices) + 1}")
+    assert (beyond.outcome, beyond.ticket) == (Outcome.CLARIFY, None)
+    assert [c.entry_id for c in beyond.choices] == [c.entry_id for c in listed.choices]
     picked = await say(container, "第二个")
     assert (picked.outcome, picked.entry_id) == (Outcome.ANSWER, listed.choices[1].entry_id)
 
