@@ -182,6 +182,15 @@ async def test_a_question_no_entry_answers_goes_to_the_officers_beside_the_answe
         (Outcome.ANSWER, "idcard.lost"),
         (Outcome.ESCALATE, None),
     ]
+    # A clause that adds a matter of its own with 也 is a question of its own too.
+    also = await say(container, "身份证丢了怎么补办 家里也停电了找谁", conversation="also")
+    assert [(p.outcome, p.entry_id) for p in also.parts] == [
+        (Outcome.ANSWER, "idcard.lost"),
+        (Outcome.ESCALATE, None),
+    ]
+    # Without it, clauses between spaces are one question unless each is answered.
+    one = await say(container, "身份证丢了怎么补办 家里停电了找谁", conversation="one")
+    assert not one.parts
 
 
 async def test_a_broken_or_slow_store_costs_the_context_never_the_answer(
