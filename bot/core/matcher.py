@@ -296,9 +296,12 @@ class Matcher:
                 decision = Decision("clarify", tuple(int(i) for i in entries), "which one is meant")
         elif analysis.several and decision.reason == "no confident match":
             # Only words that each name several entries ("证件丢了咋补", "我要补办"): the officer's
-            # "which document?", offering the entries most of its words name, likeliest first.
+            # "which document?", offering the entries all its words name (else any), likeliest first.
             several = analysis.several
-            ranked = sorted(several, key=lambda pos: (-several[pos], -probs[pos], pos))
+            most = max(several.values())
+            if sum(1 for n in several.values() if n == most) > 1:
+                several = {pos: n for pos, n in several.items() if n == most}
+            ranked = sorted(several, key=lambda pos: (-probs[pos], pos))
             entries = [pos for pos in ranked if not referral[pos]][:MAX_OFFERED]
             if len(entries) > 1:
                 decision = Decision("clarify", tuple(entries), "which one is meant")

@@ -77,7 +77,7 @@ class Analysis:
     elsewhere: list[bool] | None = None  # per candidate: the question is about another city's rules
     broad: bool = False  # one word several entries are asked with (身份证, 户口): "which one?"
     # Only words that each name several entries ("证件丢了咋补"): candidate position → how many of the
-    # words name that candidate, for those whose wording also has the question's other words.
+    # words name that candidate.
     several: dict[int, int] = field(default_factory=dict)
 
 
@@ -247,18 +247,9 @@ class Scorers:
 
     def _several(self, words: list[str], candidates: list[int]) -> dict[int, int]:
         """Which candidates a question made only of words that name several entries may mean (see
-        Analysis.several). A word that names nothing must be in the candidate's own wording: 我要 of
-        "我要补办" is, 社保卡 of "社保卡丢了咋补" is in no police entry's, and that question stays the
-        officers'."""
-        named, loose = self.lexical.named_by_several(
-            [w for w in words if len(w) > 1 and w not in VAGUE_WORDS]
-        )
-        if not named:
-            return {}
-        terms = self.lexical.doc_terms
-        return {
-            r: named[i] for r, i in enumerate(candidates) if i in named and all(t in terms[i] for t in loose)
-        }
+        Analysis.several)."""
+        named = self.lexical.named_by_several([w for w in words if len(w) > 1 and w not in VAGUE_WORDS])
+        return {r: named[i] for r, i in enumerate(candidates) if i in named}
 
     def _extra(self, joined: str, asked: set[str]) -> float:
         """How much of the closest phrasing the question leaves out, by rarity: rapidfuzz's token-set

@@ -42,6 +42,9 @@ _FUZZY_BONUS = 2.0  # evidence added by a phrasing rapidfuzz finds identical
 # a topic, and leaving it unexplained does not make an answer wrong. Chosen by cross-validation: held-out
 # phrasings answered right 0.574 → 0.611 at the same 1 % of wrong answers (0.6 and 1.0 tie).
 KEY_MIN_WEIGHT = 0.6
+# A word a title or keywords use, or most questions of one document: the topic of some document, if
+# not of a police entry then of another body's (社保卡).
+TOPIC_WEIGHT = 1.0
 # A word names an entry's topic when its title or keywords use it, or at least this share of its questions
 # do: residents call the passport entry 护照 (nine questions in ten), not the visa entry that mentions a
 # passport in a few of its seventy. Counting mere repeats made 护照 alone "which one?" as the questions grew.
@@ -293,21 +296,29 @@ class LexicalScorer:
         whole = [t for t in terms if not any(t != u and t in u for u in terms)]  # not 身份 of 身份证
         return len(whole) == 1 and self._named_count.get(whole[0], 0) > 1
 
-    def named_by_several(self, words: list[str]) -> tuple[dict[int, int], list[str]]:
+    def named_by_several(self, words: list[str]) -> dict[int, int]:
         """For a question whose every topic word names several entries and none names one ("证件丢了咋补":
         证件, 丢失; "我要补办": 补领): the entries those words name, each with how many of the words name
-        it, and the question's words that name nothing (我要; or the very topic the knowledge base lacks,
-        社保卡: the caller decides). Nothing when a word names one entry (身份证丢失, 护照) or none does."""
+        it. Nothing when a word names one entry (身份证丢失, 护照), when none does, when a word names only
+        another body's topic (社保卡) or is unknown: that question is not "which of ours?". Known words
+        that name nothing (我要, 一下) are chat."""
         terms = set(words)
         whole = [t for t in terms if not any(t != u and t in u for u in terms)]
         naming = [self._named_docs[t] for t in whole if t in self._named_docs]
         if not naming or any(len(docs) < 2 for docs in naming):
-            return {}, []
+            return {}
+        # A word no phrasing uses may be the very matter the knowledge base lacks (公积金); one that
+        # names another body's topic (社保卡) says whose matter it is.
+        if any(
+            t not in self._named_docs and (t not in self.idf or self._naming.get(t, 0.0) >= TOPIC_WEIGHT)
+            for t in whole
+        ):
+            return {}
         counts: dict[int, int] = defaultdict(int)
         for docs in naming:
             for doc in docs:
                 counts[doc] += 1
-        return dict(counts), [t for t in whole if t not in self._named_docs]
+        return dict(counts)
 
     def not_words(self, doc: int, not_covered: list[str]) -> frozenset[str]:
         """The words by which document `doc`'s not_covered questions (normalised) name other entries
