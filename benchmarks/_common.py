@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import sys
 import uuid
 from collections.abc import Iterator
@@ -15,6 +16,30 @@ sys.path.insert(0, str(ROOT))
 
 DEFAULT_DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 REAL = ROOT / "benchmarks" / "data" / "real_questions.jsonl"  # real residents' wording, with sources
+
+
+def seed_cache(data_dir: Path) -> None:
+    """Fills a fresh data folder with copies of the trained models in this checkout's data/cache (the
+    matcher, the encoder's vectors, triage), so that a server started on it answers at once instead of
+    training for minutes; without them it trains, and says so."""
+    source, target = ROOT / "data" / "cache", data_dir / "cache"
+    target.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        for path in source.iterdir():
+            if path.is_file() and not (target / path.name).exists():
+                shutil.copy2(path, target / path.name)
+
+
+async def without_ask_limits(app) -> None:
+    """Lifts the questions-per-minute limits of the web room and the API (60 per address, 600 per
+    community): one load generator asks for hundreds of residents from one address, and a throughput
+    figure must not be a count of 429s."""
+    from bot.channels.web.keys import ASK_LIMIT
+    from bot.channels.web.throttle import AskLimiter
+
+    await app[ASK_LIMIT].close()
+    unlimited = 10**9
+    app[ASK_LIMIT] = AskLimiter(per_resident=unlimited, per_address=unlimited, per_community=unlimited)
 
 
 def load_questions(path: Path) -> list[dict]:

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from _common import throwaway_database
+from _common import seed_cache, throwaway_database, without_ask_limits
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -62,9 +62,11 @@ async def _serve(database_url: str, redis_url: str | None, data_dir: str, ready:
     from bot.wiring import build_container
 
     logging.basicConfig(level=logging.WARNING)
+    seed_cache(Path(data_dir))
     settings = Settings(database_url=database_url, redis_url=redis_url, data_dir=Path(data_dir))
     container = await build_container(settings)
     app = create_app(container)  # the Redis hub with redis_url, as in production
+    await without_ask_limits(app)
     delivery = DeliveryService(container.uow_factory, container.clock, web_notifiers(app[HUB]))
     app.cleanup_ctx.append(delivery_loop(delivery))
     runner = web.AppRunner(app, access_log=None)
@@ -234,6 +236,7 @@ async def stats_times(database_url: str, data_dir: Path, repeat: int) -> dict[st
     from bot.settings import Settings
     from bot.wiring import build_container
 
+    seed_cache(data_dir)
     container = await build_container(Settings(database_url=database_url, data_dir=data_dir))
     tz = container.settings.timezone
     today = today_in(tz)

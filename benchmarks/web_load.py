@@ -53,7 +53,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from _common import throwaway_database
+from _common import seed_cache, throwaway_database, without_ask_limits
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -95,8 +95,11 @@ async def _serve(database_url: str, data_dir: str, ready: Any, stop: Any, encode
     logging.basicConfig(level=logging.WARNING)
     # No encoder given: the environment's ENCODER (or auto), as a deployment reads it.
     chosen = {} if encoder is None else {"encoder": encoder}
+    seed_cache(Path(data_dir))
     container = await build_container(Settings(database_url=database_url, data_dir=Path(data_dir), **chosen))
-    runner = web.AppRunner(create_app(container), access_log=None)
+    app = create_app(container)
+    await without_ask_limits(app)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -338,6 +341,7 @@ async def prepare(database_url: str, data_dir: Path) -> None:
     from bot.settings import Settings
     from bot.wiring import build_container
 
+    seed_cache(data_dir)
     container = await build_container(Settings(database_url=database_url, data_dir=data_dir))
     try:
         await container.staff.add("基准管理员", Role.ADMIN, username="bench-admin", password=ADMIN_PASSWORD)
