@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import throwaway_database
+from _common import seed_cache, throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -296,6 +296,7 @@ def main() -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="policebot-tg-bench-") as tmp:
         data_dir = Path(tmp) / "data"
+        seed_cache(data_dir)
         run_backend("sqlite", f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}", args, data_dir)
         if args.pg:
             with throwaway_database(args.pg, "policebot_tgbench") as url:
