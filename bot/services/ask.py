@@ -233,8 +233,8 @@ class AskService:
                 reply = replace(reply, from_context=True, field=field)
             return reply
 
-        if context is not None and follow_up:
-            # It asks about the entry in the conversation.
+        if context is not None and follow_up and not (state is not None and state.choices):
+            # It asks about the entry in the conversation (after a list, about the list: below).
             return await self._answer_entry(
                 place.slug, resident, channel, stored, context, cleaned, from_context=True
             )

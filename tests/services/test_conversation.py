@@ -97,6 +97,17 @@ async def test_context_expires_after_half_an_hour_of_silence(container: Containe
     assert (await say(container, "要多少钱")).outcome is not Outcome.ANSWER
 
 
+async def test_a_follow_up_after_a_list_asks_about_the_list_not_the_earlier_answer(
+    container: Container,
+) -> None:
+    assert (await say(container, "身份证到期了怎么换")).entry_id == "idcard.renew"
+    listed = await say(container, "身份证")
+    assert listed.outcome is Outcome.CLARIFY
+    fee = await say(container, "要多少钱")
+    assert fee.outcome is Outcome.CLARIFY and fee.entry_id is None
+    assert [c.entry_id for c in fee.choices] == [c.entry_id for c in listed.choices]
+
+
 async def test_a_topic_of_its_own_wins_over_the_context(container: Container) -> None:
     await say(container, "身份证丢了怎么补办")
     switched = await say(container, "身份证到期了怎么换")
