@@ -134,15 +134,16 @@ class FollowUpReader:
         if result.outcome is Outcome.CLARIFY:  # what the matcher itself would offer for these words
             pool |= {c.entry_id for c in result.candidates if c.entry_id in visible}
         grams = _cjk_grams(own) or {own}
-        scored: list[tuple[int, int, str]] = []
+        scored: list[tuple[int, int, bool, str]] = []
         for entry_id in pool:
             entry = self._kb.entry_for(community, entry_id)
             # Words of the title weigh more than keywords: 临时 names 临时居民身份证, while the lost-ID
-            # entry only mentions a temporary ID among its keywords.
+            # entry only mentions a temporary ID among its keywords. Then a sibling before an entry of
+            # another family: "港澳的呢" after the passport is the 港澳 pass, not the 港澳 residents' permit.
             in_title = sum(1 for g in grams if g in talk.fold_words(entry.title))
             in_keywords = sum(1 for g in grams if g in talk.fold_words(*entry.keywords))
             if in_title or in_keywords:
-                scored.append((in_title, in_keywords, entry_id))
+                scored.append((in_title, in_keywords, entry_id.split(".", 1)[0] == family, entry_id))
         if not scored:
             return None
         if result.outcome is Outcome.ESCALATE and result.reason == "outside police services":
@@ -151,11 +152,11 @@ class FollowUpReader:
             if not scored:
                 return None
         scored.sort(reverse=True)
-        best = scored[0][:2]
-        tied = {e for t, k, e in scored if (t, k) == best}
+        best = scored[0][:3]
+        tied = {e for t, k, f, e in scored if (t, k, f) == best}
         if len(tied) > 1:
             return None  # words that do not tell the entries apart ("身份证" again): as the matcher reads it
-        return None if self._rules_out(own, scored[0][2]) else scored[0][2]
+        return None if self._rules_out(own, scored[0][3]) else scored[0][3]
 
     def names_topic(self, community: str, entry_id: str, text: str) -> bool:
         """The message names the entry's matter itself: a document ("临时身份证几天能拿") or one of the

@@ -1,0 +1,69 @@
+"""FollowUpReader.related: which entry a brief follow-up ("临时的呢", "港澳的呢") moves to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.models import Candidate, MatchResult, Outcome
+from bot.services.follow_ups import FollowUpReader
+
+
+@dataclass(frozen=True)
+class _Entry:
+    title: str
+    keywords: tuple[str, ...] = ()
+
+
+class _Knowledge:
+    """The little of a knowledge base `related` reads: which entries a community sees, their titles."""
+
+    def __init__(self, entries: dict[str, _Entry]) -> None:
+        self._entries = entries
+
+    def visible_ids(self, community: str) -> set[str]:
+        return set(self._entries)
+
+    def entry_for(self, community: str, entry_id: str) -> _Entry:
+        return self._entries[entry_id]
+
+
+ENTRIES = {
+    "exit.passport": _Entry("普通护照申领", ("护照",)),
+    "exit.hkmo": _Entry("往来港澳通行证及签注", ("港澳通行证",)),
+    "exit.taiwan": _Entry("往来台湾通行证及签注", ("台湾通行证",)),
+    "residence.hmt-permit": _Entry("港澳台居民居住证", ("港澳居民居住证",)),
+    "residence.permit": _Entry("居住证申领", ("居住证",)),
+}
+
+
+def _listed(*entry_ids: str) -> MatchResult:
+    candidates = tuple(Candidate(e, 50.0, "", "title") for e in entry_ids)
+    return MatchResult(Outcome.CLARIFY, 50.0, candidates, False, "", "key words not explained")
+
+
+def _reader(ruled_out: set[tuple[str, str]] = frozenset()) -> FollowUpReader:
+    return FollowUpReader(
+        _Knowledge(ENTRIES),  # type: ignore[arg-type]
+        lambda text, community: _listed(),
+        lambda text, entry_id: (text, entry_id) in ruled_out,
+    )
+
+
+def test_a_sibling_wins_a_tie_with_an_entry_of_another_family() -> None:
+    # 港澳 is in the titles of the 港澳 pass and of the 港澳 residents' permit: after the passport, the
+    # conversation is about travel documents.
+    offered = _listed("exit.hkmo", "residence.hmt-permit")
+    assert _reader().related("c", "exit.passport", "港澳", offered) == "exit.hkmo"
+    # After the residence permit it is the other way round.
+    assert _reader().related("c", "residence.permit", "港澳", offered) == "residence.hmt-permit"
+
+
+def test_words_no_title_tells_apart_move_nowhere() -> None:
+    # 通行证 names both passes, siblings alike: as the matcher reads it.
+    assert _reader().related("c", "exit.passport", "通行证", _listed()) is None
+
+
+def test_an_entry_whose_not_covered_list_rules_the_words_out_is_not_moved_to() -> None:
+    reader = _reader({("台湾", "exit.taiwan")})
+    assert reader.related("c", "exit.hkmo", "台湾", _listed()) is None
+    assert _reader().related("c", "exit.hkmo", "台湾", _listed()) == "exit.taiwan"
