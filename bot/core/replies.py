@@ -51,6 +51,9 @@ class Reply:
     field: str | None = None  # the part of the answer asked for (bot.core.conversation.FIELDS)
     from_context: bool = False  # the entry came from the conversation, not from this message's words
     parts: tuple[Reply, ...] = ()  # one reply per question when a message held several (this is the first)
+    # Handed to the officers, yet a detail of the matter in the conversation ("学校要的 我在外省上学 回不去"
+    # after the no-criminal-record card): the next follow-up is still about that matter.
+    keeps_topic: bool = False
 
     @property
     def entry_id(self) -> str | None:

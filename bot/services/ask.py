@@ -281,7 +281,8 @@ class AskService:
             # A bare follow-up with no topic in reach ("要多少钱" as a first message) is never answered on
             # a guess: the likeliest entry is offered instead.
             result = replace(result, outcome=Outcome.CLARIFY, reason="a follow-up without a topic")
-        return await self._matched(place.slug, resident, channel, stored, notice, result, cleaned, earlier)
+        reply = await self._matched(place.slug, resident, channel, stored, notice, result, cleaned, earlier)
+        return replace(reply, keeps_topic=context is not None and not own)
 
     async def _answer_entry(
         self,

@@ -60,8 +60,10 @@ class ConversationMemory:
             return ConversationState(
                 community, self._clock.now(), previous, choices, reply.consultation_id, history, reply.field
             )
-        # Handed to the officers: the topic changed to something the bot does not know.
-        return ConversationState(community, self._clock.now(), None, (), None, history)
+        # Handed to the officers: the topic changed to something the bot does not know, unless the
+        # message named nothing of its own (a detail of the matter in the conversation).
+        kept = previous if reply.keeps_topic and reply.outcome is Outcome.ESCALATE else None
+        return ConversationState(community, self._clock.now(), kept, (), None, history)
 
     async def save(
         self,

@@ -108,6 +108,25 @@ async def test_a_follow_up_after_a_list_asks_about_the_list_not_the_earlier_answ
     assert [c.entry_id for c in fee.choices] == [c.entry_id for c in listed.choices]
 
 
+async def test_a_detail_handed_to_the_officers_keeps_the_matter_a_new_matter_does_not(
+    container: Container,
+) -> None:
+    assert (await say(container, "身份证到期了怎么换")).entry_id == "idcard.renew"
+    detail = await say(container, "我在外省上学 一时半会回不去")
+    assert detail.outcome is Outcome.ESCALATE
+    fee = await say(container, "要多少钱")
+    assert (fee.outcome, fee.entry_id, fee.field, fee.from_context) == (
+        Outcome.ANSWER,
+        "idcard.renew",
+        "fees",
+        True,
+    )
+    # Another matter handed over (another body's): the old one is no longer in reach.
+    await say(container, "身份证到期了怎么换", conversation="new-matter")
+    assert (await say(container, "家里停电了找谁", conversation="new-matter")).outcome is Outcome.ESCALATE
+    assert (await say(container, "要多少钱", conversation="new-matter")).outcome is not Outcome.ANSWER
+
+
 async def test_a_topic_of_its_own_wins_over_the_context(container: Container) -> None:
     await say(container, "身份证丢了怎么补办")
     switched = await say(container, "身份证到期了怎么换")
