@@ -237,19 +237,16 @@ class Scorers:
         ]
         # Single characters (事, 的) and vague nouns (问题, 情况) do not make "身份证的事" or "身份证的
         # 问题" any less a bare 身份证.
-        broad = shared or self.lexical.is_bare_shared_word(
-            [w for w in words if len(w) > 1 and w not in VAGUE_WORDS]
-        )
-        several = {} if broad else self._several(words, candidates)
+        topic = [w for w in words if len(w) > 1 and w not in VAGUE_WORDS]
+        broad = shared or self.lexical.is_bare_shared_word(topic)
+        several: dict[int, int] = {}
+        if not broad:
+            # Which candidates a question made only of words that name several entries may mean.
+            named = self.lexical.named_by_several(topic)
+            several = {r: named[i] for r, i in enumerate(candidates) if i in named}
         return Analysis(
             candidates, rows, lex, clf_p, enc, enc_sims, uncovered, blocked, xc, away, broad, several
         )
-
-    def _several(self, words: list[str], candidates: list[int]) -> dict[int, int]:
-        """Which candidates a question made only of words that name several entries may mean (see
-        Analysis.several)."""
-        named = self.lexical.named_by_several([w for w in words if len(w) > 1 and w not in VAGUE_WORDS])
-        return {r: named[i] for r, i in enumerate(candidates) if i in named}
 
     def _extra(self, joined: str, asked: set[str]) -> float:
         """How much of the closest phrasing the question leaves out, by rarity: rapidfuzz's token-set
