@@ -330,6 +330,17 @@ def split_questions(text: str) -> list[str]:
     return merged
 
 
+# In a later question of a message, 也, 一起 and 一并 point back at the question before ("户口本丢了咋补
+# 身份证也一起丢了咋办") and name nothing of their own; 也许 is "maybe", not a pointer.
+_ALSO_RE = re.compile(r"也(?!许)(?:都|一起|一并)?|一起|一并")
+
+
+def without_also(text: str) -> str:
+    """A later question of a message without the words that only point back at the one before it:
+    "身份证也一起丢了咋办" asks what "身份证丢了咋办" asks."""
+    return _ALSO_RE.sub("", text)
+
+
 # One part asked of two matters ("台湾通行证跟港澳通行证各多少钱", "上户口和办身份证分别要带什么").
 _SHARED_RE = re.compile(
     r"^([^,，。;；!！?？\s]{2,12}?)(?:以及|还有|和|跟|与|及)([^,，。;；!！?？\s]{2,12}?)"

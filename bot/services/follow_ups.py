@@ -220,8 +220,13 @@ class FollowUpReader:
         pieces = pieces[: talk.MAX_PARTS]
         read: list[tuple[str, MatchResult]] = []
         asked: set[tuple[str, str | None]] = set()
-        for piece in pieces if len(pieces) > 1 else ():
+        for n, piece in enumerate(pieces if len(pieces) > 1 else ()):
+            # A later question is read without the words that only point back at the one before: the
+            # service reads it so too (its 也 does not lean on the conversation's entry).
+            piece = talk.without_also(piece) if n else piece
             result = self._match(piece, community)
+            if result.outcome is Outcome.CLARIFY and context is not None:
+                result = self._settled_by(community, context, piece, result)
             field = talk.asked_field(piece, whole=True)
             if context is not None and field is not None and talk.is_bare_follow_up(piece):
                 key = (context, field)  # the service answers it from the conversation
@@ -241,6 +246,23 @@ class FollowUpReader:
         if all(entry == "" for entry, _ in asked):
             return []  # nothing answered: one ticket for the whole message
         return read
+
+    def _settled_by(self, community: str, context: str, piece: str, result: MatchResult) -> MatchResult:
+        """A question the matcher alone can only list ("报完咋查进度": a case's progress or an ID card's?)
+        read with the matter asked just before it in front ("想报案 要带啥？报完咋查进度"): the reading
+        stands when it answers one of the listed entries, not that matter itself; else the list does."""
+        again = self._match(self._with_name(community, context, piece), community)
+        offered = {c.entry_id for c in result.candidates}
+        best = again.best
+        if (
+            again.outcome is Outcome.ANSWER
+            and best is not None
+            and best.entry_id != context
+            and best.entry_id in offered
+            and not self._rules_out(piece, best.entry_id)
+        ):
+            return again
+        return result
 
     def _with_document(self, community: str, context: str, text: str) -> str | None:
         """A variant asked briefly, with the document of the conversation's entry put in front

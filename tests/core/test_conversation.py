@@ -15,6 +15,7 @@ from bot.core.conversation import (
     own_words,
     read_pick,
     split_questions,
+    without_also,
 )
 
 
@@ -229,3 +230,16 @@ def test_variants_questions_and_pointing_back_are_read_from_the_words() -> None:
     assert not talk.asks_something("我人在外地")
     assert talk.pointed_at("这个证明网上能开吗") == ["证明"]
     assert talk.pointed_at("那身份证到期呢") == []  # 那 alone is "then", not "that"
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("身份证也一起丢了咋办", "身份证丢了咋办"),
+        ("护照也丢了", "护照丢了"),
+        ("社保卡一并补办", "社保卡补办"),
+        ("也许是丢在车上了", "也许是丢在车上了"),  # "maybe", not a pointer
+    ],
+)
+def test_a_later_question_drops_the_words_that_point_back(text: str, read: str) -> None:
+    assert without_also(text) == read

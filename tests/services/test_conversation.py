@@ -180,6 +180,16 @@ async def test_several_questions_in_one_message_are_each_answered(container: Con
     assert [p.entry_id for p in clauses.parts] == ["idcard.lost", "idcard.renew"]
 
 
+async def test_a_later_question_is_read_without_the_words_that_point_back(container: Container) -> None:
+    # 也 and 一起 only point back at the question before: the clause asks about a matter of its own,
+    # not about the entry the first one was answered with.
+    reply = await say(container, "身份证到期了怎么换 也一起丢了怎么补")
+    assert [(p.outcome, p.entry_id) for p in reply.parts] == [
+        (Outcome.ANSWER, "idcard.renew"),
+        (Outcome.ANSWER, "idcard.lost"),
+    ]
+
+
 async def test_one_part_asked_of_two_matters_is_answered_for_each(container: Container) -> None:
     reply = await say(container, "身份证丢了和身份证到期分别要带什么")
     assert [(p.entry_id, p.field) for p in reply.parts] == [

@@ -67,3 +67,46 @@ def test_an_entry_whose_not_covered_list_rules_the_words_out_is_not_moved_to() -
     reader = _reader({("台湾", "exit.taiwan")})
     assert reader.related("c", "exit.hkmo", "台湾", _listed()) is None
     assert _reader().related("c", "exit.hkmo", "台湾", _listed()) == "exit.taiwan"
+
+
+def _answered(entry_id: str) -> MatchResult:
+    return MatchResult(Outcome.ANSWER, 90.0, (Candidate(entry_id, 90.0, "", "question"),), False, "", "")
+
+
+CASES = {
+    "report.crime": _Entry("报警与报案", ("报案",)),
+    "report.case-progress": _Entry("案件办理进度查询", ("案件进度",)),
+    "idcard.progress": _Entry("身份证办理进度查询", ("身份证进度",)),
+}
+
+
+def _case_reader(second_read: MatchResult, ruled_out: set[tuple[str, str]] = frozenset()) -> FollowUpReader:
+    readings = {
+        "报案要带什么": _answered("report.crime"),
+        "报完咋查进度": _listed("report.case-progress", "idcard.progress"),
+        "报案报完咋查进度": second_read,
+    }
+    return FollowUpReader(
+        _Knowledge(CASES),  # type: ignore[arg-type]
+        lambda text, community: readings.get(text, _listed()),
+        lambda text, entry_id: (text, entry_id) in ruled_out,
+    )
+
+
+def test_a_question_only_listed_alone_is_read_with_the_matter_asked_before_it() -> None:
+    reader = _case_reader(_answered("report.case-progress"))
+    pieces = reader.several_questions("报案要带什么？报完咋查进度", "c")
+    assert [(text, r.best.entry_id if r.best else None) for text, r in pieces] == [
+        ("报案要带什么", "report.crime"),
+        ("报完咋查进度", "report.case-progress"),
+    ]
+
+
+def test_the_reading_with_the_matter_before_stands_only_for_another_listed_entry() -> None:
+    # Read as the matter before it, as an entry the list did not offer, or as one its knowledge rules
+    # out: the piece stays a list, and the message is read whole.
+    for second in (_answered("report.crime"), _answered("exit.passport")):
+        assert _case_reader(second).several_questions("报案要带什么？报完咋查进度", "c") == []
+    ruled_out = {("报完咋查进度", "report.case-progress")}
+    reader = _case_reader(_answered("report.case-progress"), ruled_out)
+    assert reader.several_questions("报案要带什么？报完咋查进度", "c") == []
