@@ -390,6 +390,25 @@ def clause_questions(text: str) -> list[str]:
 _STORY_RE = re.compile(r"^(?:我|俺|本人|咱)")
 
 
+# Something that happened (丢了, 过期, 出生, 被偷): a clause telling it is a matter of its own, not the
+# teller's situation.
+_EVENT_RE = re.compile(
+    r"丢|掉|偷|盗|抢|坏|损|过期|到期|失效|补|换|办|没了|不见|注销|迁|死|去世|出生|生了|结婚|离婚|改名|被"
+)
+
+
+def tells_then_asks(text: str) -> bool:
+    """The teller's situation, then a part of a matter asked with nothing of its own ("我跟娃不在一个户口
+    本上 要带啥", "我跟老婆户口不在一起 去哪边办"): the situation is a condition of the matter in the
+    conversation, whatever document its words name."""
+    clauses = [c for c in _CLAUSE_SPLIT_RE.split(fold(text).strip(" 。.;；!！?？")) if c]
+    if len(clauses) < 2 or not is_bare_follow_up(clauses[-1]) or asked_field(clauses[-1], whole=True) is None:
+        return False
+    return all(
+        _STORY_RE.match(c) and not _ASKS_RE.search(c) and not _EVENT_RE.search(c) for c in clauses[:-1]
+    )
+
+
 def field_text(entry: Entry, name: str) -> str | tuple[str, ...]:
     """The entry's own words for one part of its answer (empty when the entry does not say)."""
     a = entry.answer

@@ -180,9 +180,10 @@ class AskService:
         if state is not None and listed is not None:
             return await self._picked(place.slug, resident, channel, stored, listed, state)
         own = self._follow_ups.topic_words(cleaned)
-        # Words, but none that names a topic, in a short message that leans on what came before
-        # ("她才8岁，小孩也能办？").
-        follow_up = bare or (
+        # A short message naming no topic that leans on what came before ("她才8岁，小孩也能办？"), or
+        # the teller's situation before such words ("我跟娃不在一个户口本上 要带啥").
+        follow_up = bare or bool(context and self._follow_ups.tells_situation(place.slug, context, cleaned))
+        follow_up = follow_up or (
             not own
             and len(talk.own_words(cleaned)) <= FOLLOW_UP_MAX_CHARS
             and talk.sounds_like_follow_up(cleaned)

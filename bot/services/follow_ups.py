@@ -82,10 +82,24 @@ class FollowUpReader:
         for other in self._kb.visible_ids(community) - {entry_id}:
             if any(g in titles.get(other, "") for g in grams):
                 return False
-        entry = self._kb.entry_for(community, entry_id)
-        a = entry.answer
         if self._rules_out(own, entry_id):
             return False
+        return self._inside(community, entry_id, grams)
+
+    def tells_situation(self, community: str, entry_id: str, text: str) -> bool:
+        """The teller's situation, then a part of the matter asked ("我跟娃不在一个户口本上 要带啥" after the
+        first ID card, whose materials name the household register): a condition of the entry in the
+        conversation when the entry itself speaks of every topic word of the situation. "我是新生儿的
+        妈妈 要带啥" after the ID card's renewal is a matter of its own (the birth registration)."""
+        if not talk.tells_then_asks(text) or self._rules_out(text, entry_id):
+            return False
+        grams = _cjk_grams(talk.own_words(text)) & self._topic_vocabulary()
+        return self._inside(community, entry_id, grams)
+
+    def _inside(self, community: str, entry_id: str, grams: set[str]) -> bool:
+        """Whether the entry's own words (title, keywords, questions, answer) hold every one of `grams`."""
+        entry = self._kb.entry_for(community, entry_id)
+        a = entry.answer
         inside = talk.fold_words(
             entry.title,
             *entry.keywords,

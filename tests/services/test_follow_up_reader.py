@@ -110,3 +110,62 @@ def test_the_reading_with_the_matter_before_stands_only_for_another_listed_entry
     ruled_out = {("报完咋查进度", "report.case-progress")}
     reader = _case_reader(_answered("report.case-progress"), ruled_out)
     assert reader.several_questions("报案要带什么？报完咋查进度", "c") == []
+
+
+@dataclass(frozen=True)
+class _Answer:
+    summary: str = ""
+    who: str = ""
+    materials: tuple[str, ...] = ()
+    steps: tuple[str, ...] = ()
+    where: str = ""
+    tips: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Card:
+    id: str
+    title: str
+    keywords: tuple[str, ...] = ()
+    questions: tuple[str, ...] = ()
+    answer: _Answer = _Answer()
+
+
+class _Cards(_Knowledge):
+    """Entries with their words, as `tells_situation` reads them."""
+
+    def __init__(self, cards: list[_Card]) -> None:
+        super().__init__({c.id: c for c in cards})  # type: ignore[misc]
+        self.entries = {c.id: c for c in cards}
+        self.referrals: dict[str, _Card] = {}
+
+
+def _situation_reader(ruled_out: set[tuple[str, str]] = frozenset()) -> FollowUpReader:
+    cards = [
+        _Card("idcard.first", "首次申领居民身份证", ("身份证",), answer=_Answer(materials=("户口本",))),
+        _Card("hukou.booklet", "户口本补领", ("户口本",)),
+        _Card("hukou.birth", "新生儿出生登记", ("新生儿", "报户口")),
+    ]
+    return FollowUpReader(
+        _Cards(cards),  # type: ignore[arg-type]
+        lambda text, community: _listed(),
+        lambda text, entry_id: (text, entry_id) in ruled_out,
+    )
+
+
+def test_a_situation_the_entry_speaks_of_is_a_condition_of_it() -> None:
+    reader = _situation_reader()
+    # The first ID card's materials name the household register: the teller's situation is its.
+    assert reader.tells_situation("c", "idcard.first", "我跟娃不在一个户口本上 要带啥")
+    assert reader.tells_situation("c", "idcard.first", "我老公是外地的，要带啥")  # no topic word at all
+    # A topic the entry does not speak of is a matter of its own.
+    assert not reader.tells_situation("c", "idcard.first", "我是新生儿的妈妈 要带啥")
+    # Something that happened, a question of its own, or no part asked: not a situation told.
+    assert not reader.tells_situation("c", "idcard.first", "我户口本丢了 要带啥")
+    assert not reader.tells_situation("c", "idcard.first", "我户口本在哪 要带啥")
+    assert not reader.tells_situation("c", "idcard.first", "我跟娃不在一个户口本上")
+    # What the entry's knowledge rules out is never its.
+    ruled_out = {("我跟娃不在一个户口本上 要带啥", "idcard.first")}
+    assert not _situation_reader(ruled_out).tells_situation(
+        "c", "idcard.first", "我跟娃不在一个户口本上 要带啥"
+    )
