@@ -377,10 +377,14 @@ RESOLVED_RE = re.compile(
     # averted: nothing was sent, nobody was let in
     r"|差点.{0,12}(被我|拦)|被我拦|拦下来了|我拒绝了|我没理|没理(他|她|它|对方)|没(有)?转(账|钱)|(我|就)?挂了电话|挂断了|(直接|马上|立马|我就|就)挂了"
     r"|didn'?t (send|transfer|pay)"
+    # ... nor done what the caller asked: no download, no link, no code given, nothing lost
+    r"|(我|就|并|都)没(有)?(开门|下载|下|弄|点|按|填|扫|上当|被骗|受骗|理会|汇|付)|没(给|说)给?(他|她|对方|验证码|任何)"
+    r"|没(有)?(任何)?损失|幸好|还好我|好彩"
+    r"|hung up|hang up|blocked (him|her|them|it|the)|didn'?t (click|open|give|download)"
     # over, or already in hands: put out, mended, seen by a doctor, home again, the police already there
     r"|没问题了|处理好了|解决了|修好了|(已经|早)?(灭了|扑灭)|送(到)?医院了|出院了|好多了|缓过来了|醒过来了|不疼了"
     r"|(已经|自己)回(来|家)了|调解好了|不用(再)?派人|不用来了|(民警|警察)(已经|现在)?(就)?在(我家|这|现场)|已经拉黑|拉黑了"
-    r"|冇事(喇|了|啦)?|搞掂|整好咗|fine now|ok now|all good|false alarm|never ?mind|nvm"
+    r"|冇事(喇|了|啦)?|搞掂|整好咗|出咗院|fine now|ok now|all good|false alarm|never ?mind|nvm"
 )
 # An accident where nobody is hurt is paperwork (快处快赔), not an emergency.
 NO_INJURY_RE = re.compile(
