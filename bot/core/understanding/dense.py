@@ -73,6 +73,20 @@ class VectorStore:
             return np.zeros((0, 0), dtype=np.float32)
         return np.stack([self._vectors[k] for k in keys])
 
+    def matrix(self, texts: Sequence[str]) -> np.ndarray:
+        """`vectors(texts)` for an index that keeps the matrix: the store then holds these texts'
+        vectors as rows of that very matrix instead of a second copy (15 MB for the shipped knowledge),
+        and copies out the few others, so that no block it read or stacked before stays alive."""
+        matrix = self.vectors(texts)
+        keys = [self.key(t) for t in texts]
+        for k, row in zip(keys, matrix, strict=True):
+            self._vectors[k] = row
+        shared = set(keys)
+        for k, v in list(self._vectors.items()):
+            if k not in shared and v.base is not None:
+                self._vectors[k] = v.copy()
+        return matrix
+
     def _save(self) -> None:
         if self._artifacts is None:
             return
@@ -135,7 +149,7 @@ class DenseIndex:
                 owner.append(i)
         self._texts = texts
         self._owner = np.asarray(owner, dtype=np.int64)
-        self._matrix = store.vectors(texts) if texts else np.zeros((0, 1), dtype=np.float32)
+        self._matrix = store.matrix(texts) if texts else np.zeros((0, 1), dtype=np.float32)
         self._starts = np.flatnonzero(np.r_[True, np.diff(self._owner) != 0]) if texts else np.array([], int)
         self._docs_with = self._owner[self._starts] if texts else np.array([], int)
         if head is None and texts:
