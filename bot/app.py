@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import signal
 from typing import Any
@@ -20,12 +21,24 @@ REMINDER_INTERVAL_SECONDS = 60.0
 RETENTION_INTERVAL_SECONDS = 24 * 3600.0
 
 
+def _return_freed_memory() -> None:
+    """Loading the matcher (unpickling, indexing) leaves tens of megabytes of freed blocks inside
+    glibc's heap, which it keeps for later; malloc_trim hands them back to the system. Other C
+    libraries (musl, macOS) have no such call and nothing to do."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
+
+
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> int:
     from bot.channels.web.server import serve as serve_web
 
     stop = stop or asyncio.Event()
     _stop_on_signals(stop)
     container = await build_container(settings)
+    _return_freed_memory()
     notifiers: dict[Channel, Notifier] = {}
     tasks: list[asyncio.Task[None]] = [
         asyncio.create_task(_remind(container, stop), name="reminders"),

@@ -104,3 +104,33 @@ async def test_run_with_a_token_answers_on_telegram_too(tmp_path: Path) -> None:
         stop.set()
         assert await asyncio.wait_for(task, 30) == 0
         await api.stop()
+
+
+def test_freed_memory_goes_back_to_the_system_where_the_c_library_can(monkeypatch) -> None:
+    import ctypes
+
+    from bot import app
+
+    calls: list[int] = []
+
+    class Glibc:
+        def malloc_trim(self, pad: int) -> int:
+            calls.append(pad)
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: Glibc())
+    app._return_freed_memory()
+    assert calls == [0]
+
+    class Musl:  # no malloc_trim: nothing to do, nothing raised
+        pass
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: Musl())
+    app._return_freed_memory()
+
+    def missing(name):
+        raise OSError("no C library")
+
+    monkeypatch.setattr(ctypes, "CDLL", missing)
+    app._return_freed_memory()
+    assert calls == [0]
