@@ -128,6 +128,26 @@ def latency(
     return statistics.median(timings), timings[int(len(timings) * 0.99)]
 
 
+def recall_at_budgets(samples, results, budgets=(0.01, 0.015, 0.02, 0.025, 0.03)) -> str:
+    """Out-of-fold recall when the threshold lets each budget of look-alike controls raise an alarm:
+    how well the signals separate, whatever threshold is in use."""
+    controls = sorted(
+        (
+            (r.probability or 0.0)
+            for r, s in zip(results, samples, strict=True)
+            if s.kind is None and s.look_alike
+        ),
+        reverse=True,
+    )
+    urgent = [r.probability or 0.0 for r, s in zip(results, samples, strict=True) if s.kind is not None]
+    cells = []
+    for budget in budgets:
+        threshold = controls[min(int(budget * len(controls)), len(controls) - 1)] if controls else 1.0
+        recall = sum(1 for p in urgent if p > threshold) / len(urgent) if urgent else 0.0
+        cells.append(f"{budget:.1%} {recall:.3f}")
+    return "CV recall at a false-alarm budget of look-alikes: " + ", ".join(cells)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--eval", type=Path, nargs="*", default=DEFAULT_EVAL)
@@ -149,6 +169,7 @@ def main() -> None:
     held = held_out(phrasings, folds=args.folds)
     chosen = choose_threshold(phrasings, results=held)
     print(f"threshold in use {triage.threshold}; chosen by {args.folds}-fold CV: {chosen}")
+    print(recall_at_budgets(phrasings, held))
     also = choose_also_share(held, triage.threshold)
     print(f"second kind's share in use {triage.also_share}; chosen by {args.folds}-fold CV: {also}")
     cv = [at_threshold(r, triage.threshold, triage.also_share) for r in held]

@@ -330,8 +330,8 @@ def split_questions(text: str) -> list[str]:
     return merged
 
 
-# In a later question of a message, 也, 一起 and 一并 point back at the question before ("户口本丢了咋补
-# 身份证也一起丢了咋办") and name nothing of their own; 也许 is "maybe", not a pointer.
+# In a later question of a message, 也, 一起 and 一并 point back at the question before ("驾驶证丢了咋补
+# 行驶证也一起丢了咋办") and name nothing of their own; 也许 is "maybe", not a pointer.
 _ALSO_RE = re.compile(r"也(?!许)(?:都|一起|一并)?|一起|一并")
 
 
@@ -398,8 +398,8 @@ _EVENT_RE = re.compile(
 
 
 def tells_then_asks(text: str) -> bool:
-    """The teller's situation, then a part of a matter asked with nothing of its own ("我跟娃不在一个户口
-    本上 要带啥", "我跟老婆户口不在一起 去哪边办"): the situation is a condition of the matter in the
+    """The teller's situation, then a part of a matter asked with nothing of its own ("我跟孩子不在一个户
+    口本上 要带什么", "我老公是外地户口，要多少钱"): the situation is a condition of the matter in the
     conversation, whatever document its words name."""
     clauses = [c for c in _CLAUSE_SPLIT_RE.split(fold(text).strip(" 。.;；!！?？")) if c]
     if len(clauses) < 2 or not is_bare_follow_up(clauses[-1]) or asked_field(clauses[-1], whole=True) is None:

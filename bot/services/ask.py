@@ -181,7 +181,7 @@ class AskService:
             return await self._picked(place.slug, resident, channel, stored, listed, state)
         own = self._follow_ups.topic_words(cleaned)
         # A short message naming no topic that leans on what came before ("她才8岁，小孩也能办？"), or
-        # the teller's situation before such words ("我跟娃不在一个户口本上 要带啥").
+        # the teller's situation before such words ("我跟孩子不在一个户口本上 要带什么").
         follow_up = bare or bool(context and self._follow_ups.tells_situation(place.slug, context, cleaned))
         follow_up = follow_up or (
             not own

@@ -87,8 +87,8 @@ class FollowUpReader:
         return self._inside(community, entry_id, grams)
 
     def tells_situation(self, community: str, entry_id: str, text: str) -> bool:
-        """The teller's situation, then a part of the matter asked ("我跟娃不在一个户口本上 要带啥" after the
-        first ID card, whose materials name the household register): a condition of the entry in the
+        """The teller's situation, then a part of the matter asked ("我跟孩子不在一个户口本上 要带什么" after
+        the first ID card, whose materials name the household register): a condition of the entry in the
         conversation when the entry itself speaks of every topic word of the situation. "我是新生儿的
         妈妈 要带啥" after the ID card's renewal is a matter of its own (the birth registration)."""
         if not talk.tells_then_asks(text) or self._rules_out(text, entry_id):
@@ -263,7 +263,7 @@ class FollowUpReader:
 
     def _settled_by(self, community: str, context: str, piece: str, result: MatchResult) -> MatchResult:
         """A question the matcher alone can only list ("报完咋查进度": a case's progress or an ID card's?)
-        read with the matter asked just before it in front ("想报案 要带啥？报完咋查进度"): the reading
+        read with the matter asked just before it in front ("报案要带什么？报完咋查进度"): the reading
         stands when it answers one of the listed entries, not that matter itself; else the list does."""
         again = self._match(self._with_name(community, context, piece), community)
         offered = {c.entry_id for c in result.candidates}

@@ -249,13 +249,13 @@ def test_a_later_question_drops_the_words_that_point_back(text: str, read: str) 
 @pytest.mark.parametrize(
     ("text", "tells"),
     [
-        ("我跟娃不在一个户口本上 要带啥", True),
+        ("我跟孩子不在一个户口本上 要带什么", True),
         ("我老公是外地户口，要多少钱", True),
         ("我身份证丢了 要带啥", False),  # something happened: a matter of its own
         ("身份证在老家 要带啥", False),  # not the teller's own situation
         ("我想办护照 要带啥", False),
         ("我在外地 能办吗 要多少钱", False),  # asks twice
-        ("我跟老婆户口不在一起", False),  # asks nothing
+        ("我跟孩子户口不在一起", False),  # asks nothing
     ],
 )
 def test_the_tellers_situation_before_a_part_asked(text: str, tells: bool) -> None:

@@ -156,16 +156,16 @@ def _situation_reader(ruled_out: set[tuple[str, str]] = frozenset()) -> FollowUp
 def test_a_situation_the_entry_speaks_of_is_a_condition_of_it() -> None:
     reader = _situation_reader()
     # The first ID card's materials name the household register: the teller's situation is its.
-    assert reader.tells_situation("c", "idcard.first", "我跟娃不在一个户口本上 要带啥")
-    assert reader.tells_situation("c", "idcard.first", "我老公是外地的，要带啥")  # no topic word at all
+    assert reader.tells_situation("c", "idcard.first", "我跟孩子不在一个户口本上 要带什么")
+    assert reader.tells_situation("c", "idcard.first", "我老公是外地的，要带什么")  # no topic word at all
     # A topic the entry does not speak of is a matter of its own.
-    assert not reader.tells_situation("c", "idcard.first", "我是新生儿的妈妈 要带啥")
+    assert not reader.tells_situation("c", "idcard.first", "我是新生儿的妈妈 要带什么")
     # Something that happened, a question of its own, or no part asked: not a situation told.
-    assert not reader.tells_situation("c", "idcard.first", "我户口本丢了 要带啥")
-    assert not reader.tells_situation("c", "idcard.first", "我户口本在哪 要带啥")
-    assert not reader.tells_situation("c", "idcard.first", "我跟娃不在一个户口本上")
+    assert not reader.tells_situation("c", "idcard.first", "我户口本丢了 要带什么")
+    assert not reader.tells_situation("c", "idcard.first", "我户口本在哪 要带什么")
+    assert not reader.tells_situation("c", "idcard.first", "我跟孩子不在一个户口本上")
     # What the entry's knowledge rules out is never its.
-    ruled_out = {("我跟娃不在一个户口本上 要带啥", "idcard.first")}
+    ruled_out = {("我跟孩子不在一个户口本上 要带什么", "idcard.first")}
     assert not _situation_reader(ruled_out).tells_situation(
-        "c", "idcard.first", "我跟娃不在一个户口本上 要带啥"
+        "c", "idcard.first", "我跟孩子不在一个户口本上 要带什么"
     )
