@@ -13,11 +13,11 @@ RUN apt-get update \
     && useradd --create-home --uid 10001 policebot
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY bot ./bot
 COPY knowledge ./knowledge
 # Templates, static files and migrations are package data (pyproject.toml), so a plain install ships them.
-RUN pip install . && mkdir -p /app/data && chown policebot /app/data
+RUN pip install . -c constraints.txt && mkdir -p /app/data && chown policebot /app/data
 
 USER policebot
 # DATA_DIR only holds caches (jieba's dictionary) and, when SESSION_KEY is unset, a generated key:

@@ -7,8 +7,9 @@ the tests are skipped with the reason.
 
 from __future__ import annotations
 
+import fcntl
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,22 @@ from tests.conftest import FIXTURE_KB, _run_as_admin
 
 REDIS_URL_VARIABLE = "POLICEBOT_TEST_REDIS"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(autouse=True)
+def one_scale_test_at_a_time(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The suite runs on several workers (pytest-xdist); these tests share one Redis, whose pub/sub
+    channels and keys no database number separates, and start processes of their own: a lock in the
+    folder all workers' temporary folders share lets one of them run at a time."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    with open(shared / "scale-tests.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")
