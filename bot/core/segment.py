@@ -163,7 +163,7 @@ class Segmenter:
 
 
 @lru_cache(maxsize=1)
-def _pinyin_table() -> tuple[array, tuple[str, ...]]:
+def pinyin_table() -> tuple[array, tuple[str, ...]]:
     """Each character's first (most common) reading without tones, from pypinyin's per-character
     readings ("zhōng,zhòng"): (code point → syllable number, the syllables; number 0 is "").
 
@@ -196,7 +196,7 @@ def char_pinyin(ch: str) -> str:
     """The first (most common) reading of a character, without tones: 中 → zhong, 绿 → lv."""
     if not ch or not is_cjk_char(ch):
         return ""
-    table, syllables = _pinyin_table()
+    table, syllables = pinyin_table()
     code = ord(ch)
     return syllables[table[code]] if code < len(table) else ""
 

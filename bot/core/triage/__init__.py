@@ -66,7 +66,7 @@ MAX_FALSE_ALARMS = 0.025
 ALSO_SHARE = 0.24
 MAX_ALSO = 0.10
 # Bump when the classifier, the signals or the stacker change: cached fits of older code are not used.
-MODEL_VERSION = "triage-5"
+MODEL_VERSION = "triage-6"
 KEEP_CACHED = 2
 STACK_FOLDS = 4  # folds of the classifier whose held-out probabilities the stacker learns from
 SEED = 0
