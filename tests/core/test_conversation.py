@@ -36,6 +36,8 @@ from bot.core.conversation import (
         ("我老婆能帮我去交材料不", "who"),
         ("要开啥证明", "materials"),
         ("几耐可以攞到", "time_limit"),
+        ("逾期没去处理有什么后果", "time_limit"),  # what a missed deadline costs
+        ("超过期限了还可以去吗", "time_limit"),
         ("社区警务室开在哪条路上", "where"),
         ("我走不开 托人去领行不行", "who"),
         ("流程是怎样的", "steps"),
