@@ -61,7 +61,9 @@ _FILLER_RE = re.compile("|".join(_variant_pattern(f) for f in sorted(FILLERS, ke
 # Anything that is not a letter, digit or CJK ideograph becomes a space (punctuation, emoji, symbols).
 _NON_WORD_RE = re.compile(r"[^0-9a-z\u3400-\u4dbf\u4e00-\u9fff]+")
 _SPACES_RE = re.compile(r"\s+")
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+# The CJK ideographs we read (Extension A and the unified block), as inclusive code point ranges.
+CJK_RANGES: tuple[tuple[int, int], ...] = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF))
+_CJK_RE = re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in CJK_RANGES) + "]")
 
 
 @lru_cache(maxsize=1)

@@ -16,6 +16,7 @@ from functools import lru_cache
 import numpy as np
 
 from bot.core.segment import char_pinyin, pinyin_table
+from bot.core.text import CJK_RANGES
 from bot.core.triage.kinds import UrgentKind
 
 NONE = "none"
@@ -139,7 +140,7 @@ class TriageClassifier:
             unknown = len(self._sound_ids) + 1
             return np.array([self._sound_ids.get(s, unknown) for s in _syllables(text)], dtype=np.int64)
         table = _syllable_numbers()
-        cjk = codes[((codes >= 0x3400) & (codes <= 0x4DBF)) | ((codes >= 0x4E00) & (codes <= 0x9FFF))]
+        cjk = codes[np.logical_or.reduce([(codes >= low) & (codes <= high) for low, high in CJK_RANGES])]
         numbers = table[cjk[cjk < len(table)]].astype(np.int64)
         return numbers[numbers != 0]
 
