@@ -32,6 +32,7 @@ from bot.core.triage.rules import (
     RuleHit,
     bare_alarm,
     prepare,
+    prepare_both,
     rule_hits,
     said_as_not_now,
     strongest,
@@ -175,10 +176,10 @@ class Triage:
 
     def _decide_part(self, text: str) -> TriageResult:
         assert self._classifier is not None and self._stacker is not None
-        prepared = prepare(text)
+        prepared, folded = prepare_both(text)
         if not prepared:
             return NOT_URGENT
-        if (bare := bare_alarm(text)) is not None:
+        if (bare := bare_alarm(text, folded)) is not None:
             return _result(bare, "a bare cry or alarm", 1.0)
         hits = rule_hits(prepared)
         focus = _focus(prepared, hits)
@@ -207,8 +208,8 @@ class Triage:
 
     def _rules_only(self, text: str) -> TriageResult:
         for part in _parts(text):
-            prepared = prepare(part)
-            if (bare := bare_alarm(part)) is not None:
+            prepared, folded = prepare_both(part)
+            if (bare := bare_alarm(part, folded)) is not None:
                 return _result(bare, "a bare cry or alarm", None)
             hits = rule_hits(prepared)
             if hits and not said_as_not_now(prepared):

@@ -84,6 +84,17 @@ _CJK_SPACE_RE = re.compile(r"(?<=[^\x00-\x7f]) | (?=[^\x00-\x7f])")
 def prepare(text: str, *, idioms: bool = True) -> str:
     """Folded text for the rules and the classifier: width, case, script, emoji, typos, idioms (kept
     with `idioms=False`)."""
+    folded = _fold(text)
+    return _tidy(_IDIOMS_RE.sub(" ", folded) if idioms else folded)
+
+
+def prepare_both(text: str) -> tuple[str, str]:
+    """`prepare(text)` and `prepare(text, idioms=False)`, folding the text once."""
+    folded = _fold(text)
+    return _tidy(_IDIOMS_RE.sub(" ", folded)), _tidy(folded)
+
+
+def _fold(text: str) -> str:
     from bot.core.text import to_simplified
 
     text = text[:TRIAGE_CHAR_LIMIT]
@@ -91,11 +102,11 @@ def prepare(text: str, *, idioms: bool = True) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
     text = to_simplified(text).lower()
-    text = _VARIANT_RE.sub(lambda m: _VARIANT_TO[m.group(0)], text)
-    if idioms:
-        text = _IDIOMS_RE.sub(" ", text)
-    text = _SPACES_RE.sub(" ", text).strip()
-    return _CJK_SPACE_RE.sub("", text)
+    return _VARIANT_RE.sub(lambda m: _VARIANT_TO[m.group(0)], text)
+
+
+def _tidy(text: str) -> str:
+    return _CJK_SPACE_RE.sub("", _SPACES_RE.sub(" ", text).strip())
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,13 +442,14 @@ _LAUGHING_RE = re.compile(r"[😂🤣😅😆😹😝😜🤪]")
 BARE_CHAR_LIMIT = 40
 
 
-def bare_alarm(text: str) -> UrgentKind | None:
+def bare_alarm(text: str, folded: str | None = None) -> UrgentKind | None:
     """The kind of a message that is only a cry or an alarm (see above), else None. Read with its
-    figures of speech kept ("help lol" is not bare), and one 火 alone is not one: "火了" also says a
-    video went viral."""
+    figures of speech kept ("help lol" is not bare; `folded`: the text so prepared, when the caller
+    has it), and one 火 alone is not one: "火了" also says a video went viral."""
     if len(text) > 4 * BARE_CHAR_LIMIT:
         return None
-    folded = prepare(text, idioms=False)
+    if folded is None:
+        folded = prepare(text, idioms=False)
     if len(folded) > BARE_CHAR_LIMIT:
         return None
     tokens = _BARE_TOKEN_RE.findall(folded)
