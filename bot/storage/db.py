@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import MissingGreenlet
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.util import await_only
 
 # How long a SQLite writer waits for another writer before giving up with "database is locked".
 SQLITE_BUSY_TIMEOUT_S = 15.0
@@ -80,9 +84,96 @@ def _configure_sqlite(engine: AsyncEngine, *, enforce_foreign_keys: bool) -> Non
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
+    turns = _WriteTurns(SQLITE_BUSY_TIMEOUT_S)
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
+        turns.wait(connection.info)
         # IMMEDIATE takes the write lock up front. A deferred transaction that reads and then writes
         # (select resident, insert consultation) fails at once with SQLITE_BUSY when another writer
         # committed in between; waiting for the lock at BEGIN honours the busy timeout instead.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            turns.done(connection.info)
+            raise
+
+    # The turn ends with the transaction, however it ends: committed, rolled back, or the connection
+    # reset, closed or thrown away by the pool (which rolls back without the engine's events).
+    @event.listens_for(engine.sync_engine, "commit")
+    def _on_commit(connection: Any) -> None:
+        turns.done(connection.info)
+
+    @event.listens_for(engine.sync_engine, "rollback")
+    def _on_rollback(connection: Any) -> None:
+        turns.done(connection.info)
+
+    def _ended(record: Any) -> None:
+        if record is not None:
+            turns.done(record.info)
+
+    pool = engine.sync_engine.pool
+    event.listen(
+        pool, "reset", lambda dbapi_connection, connection_record, reset_state: _ended(connection_record)
+    )
+    event.listen(pool, "checkin", lambda dbapi_connection, connection_record: _ended(connection_record))
+    event.listen(pool, "close", lambda dbapi_connection, connection_record: _ended(connection_record))
+    for name in ("invalidate", "soft_invalidate"):
+        event.listen(
+            pool, name, lambda dbapi_connection, connection_record, exception: _ended(connection_record)
+        )
+
+
+class _WriteTurns:
+    """Writers of one process take turns at SQLite, first come first served.
+
+    Every transaction writes (BEGIN IMMEDIATE), and SQLite hands its write lock to whichever waiting
+    connection's busy handler polls first: under load one request could lose every round for the whole
+    busy timeout and fail with "database is locked" while later ones pass. An asyncio lock per event
+    loop queues this process's writers in order of arrival; SQLite's own lock still keeps other
+    processes out. Waiting longer than the busy timeout fails as a timeout (503 and Retry-After).
+    """
+
+    _KEY = "policebot_write_turn"
+
+    def __init__(self, timeout: float) -> None:
+        self._timeout = timeout
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def wait(self, info: dict[str, Any]) -> None:
+        """Called in SQLAlchemy's greenlet, on the event loop's thread, before BEGIN."""
+        if info.get(self._KEY) is not None:
+            return  # this connection's transaction already has the turn
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a synchronous caller (migrations run in a thread): SQLite decides
+            return
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        try:
+            await_only(asyncio.wait_for(lock.acquire(), self._timeout))
+        except MissingGreenlet:  # not called through the async engine: SQLite decides
+            return
+        info[self._KEY] = (loop, lock)
+
+    def done(self, info: dict[str, Any]) -> None:
+        held = info.pop(self._KEY, None)
+        if held is None:
+            return
+        loop, lock = held
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        if current is loop:
+            _release(lock)
+        elif not loop.is_closed():  # a pool closing a connection from another thread
+            loop.call_soon_threadsafe(_release, lock)
+
+
+def _release(lock: asyncio.Lock) -> None:
+    if lock.locked():
+        lock.release()
