@@ -5,10 +5,10 @@
 (a) k-fold cross-validation over the shipped phrasings (bot/core/triage/phrasings.jsonl) and (b) the
 separate evaluation sets in benchmarks/data/, written apart from the phrasings and never used for
 fitting or choosing the threshold: triage_eval (written after the first phrasings and looked at while
-the rules were written), triage_fresh, triage_blind and triage_blind2 (written blind to the phrasings
-and the rules; only their totals are ever read). Both for the triage (rules + classifier + stacker) and
-for the old fixed regex list (benchmarks/baseline_urgent.py) as a baseline. "number" counts emergencies
-whose reply carries the kind's first number (110, 119, ...).
+the rules were written), triage_fresh, triage_blind, triage_blind2 and triage_blind3 (written blind
+to the phrasings and the rules; only their totals are ever read). Both for the triage (rules +
+classifier + stacker) and for the old fixed regex list (benchmarks/baseline_urgent.py) as a baseline.
+"number" counts emergencies whose reply carries the kind's first number (110, 119, ...).
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ DEV = DEFAULT_DEV
 REAL = ROOT / "benchmarks" / "data" / "real_questions.jsonl"
 DIALOGUES = ROOT / "benchmarks" / "data" / "dialogues.jsonl"
 DEFAULT_EVAL = [
-    ROOT / "benchmarks" / "data" / f"triage_{name}.jsonl" for name in ("eval", "fresh", "blind", "blind2")
+    ROOT / "benchmarks" / "data" / f"triage_{name}.jsonl"
+    for name in ("eval", "fresh", "blind", "blind2", "blind3")
 ]
 
 

@@ -248,6 +248,17 @@ def test_a_huge_hostile_message_still_gets_the_emergency_first(triage: Triage) -
     assert result.kind is CRIME
 
 
+@pytest.mark.parametrize("repeat", [20, 50, 300])
+def test_the_kind_of_a_cry_after_a_rant_comes_from_the_cry_s_own_sentence(
+    triage: Triage, repeat: int
+) -> None:
+    # "废物" is also how people who want to die speak of themselves: twenty of them before the cry must
+    # not make a knife attack a self-harm reply (at 300 the cry is in the message's second part, alone
+    # with twenty of them again).
+    result = triage("你们这些废物！" * repeat + "救命 有人在砍人")
+    assert result.kind is CRIME
+
+
 def test_a_broken_classifier_falls_back_to_the_rules(triage: Triage, monkeypatch) -> None:
     def broken(_: str):
         raise RuntimeError("boom")
@@ -407,7 +418,13 @@ def test_no_evaluation_message_is_among_the_training_phrasings() -> None:
 
     data = Path(__file__).resolve().parents[2] / "benchmarks" / "data"
     trained = {fold(s.text).replace(" ", "") for s in load_phrasings()}
-    for name in ("triage_eval.jsonl", "triage_fresh.jsonl", "triage_blind.jsonl", "triage_blind2.jsonl"):
+    for name in (
+        "triage_eval.jsonl",
+        "triage_fresh.jsonl",
+        "triage_blind.jsonl",
+        "triage_blind2.jsonl",
+        "triage_blind3.jsonl",
+    ):
         lines = (data / name).read_text(encoding="utf-8").splitlines()
         texts = [json.loads(line)["text"] for line in lines if line.strip()]
         assert len(texts) >= 300
