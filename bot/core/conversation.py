@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.core.models import Entry
-from bot.core.text import fold
+from bot.core.text import CJK_CLASS, NON_WORD_RE, fold
 
 # Silence after which the last topic no longer counts: a question half an hour later is a new one.
 EXPIRES_AFTER = timedelta(minutes=30)
@@ -117,7 +117,6 @@ _FOLLOW_UP_WORDS = (
     r"通常|最快|最慢|现在|目前|今天|怎样|个|好的|好|谢谢|多谢|嗯|哦哦|ok"
 )
 _FOLLOW_UP_RE = re.compile(_longest_first(_FOLLOW_UP_WORDS))
-_NON_WORD_RE = re.compile(r"[^0-9a-z\u3400-\u4dbf\u4e00-\u9fff]+")
 
 # Picking from a "did you mean" list by words.
 _NUMERALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "1": 1, "2": 2, "3": 3, "4": 4, "5": 5}
@@ -200,7 +199,7 @@ _ELLIPTICAL_RE = re.compile(r"呢$|^(?:那|那要是|要是|如果|假如|万一
 
 def names_document(text: str) -> bool:
     """The message names a document or thing of its own (身份证, 港澳通行证, 电动车)."""
-    return bool(_DOCUMENT_RE.search(_NON_WORD_RE.sub("", fold(text))))
+    return bool(_DOCUMENT_RE.search(NON_WORD_RE.sub("", fold(text))))
 
 
 def topic_noun(title: str) -> str | None:
@@ -210,17 +209,17 @@ def topic_noun(title: str) -> str | None:
 
 
 # "那" alone is mostly "then" ("那身份证到期呢"), not "that": only measure words make it point.
-_POINTED_RE = re.compile(r"(?:这个|那个|这种|那种|这张|那张|这本|那本|该)([\u3400-\u4dbf\u4e00-\u9fff]{2})")
+_POINTED_RE = re.compile(f"(?:这个|那个|这种|那种|这张|那张|这本|那本|该)([{CJK_CLASS}]{{2}})")
 
 
 def pointed_at(text: str) -> list[str]:
     """The two characters after each demonstrative ("这个证明" → 证明, "这个换证" → 换证)."""
-    return [m.group(1) for m in _POINTED_RE.finditer(_NON_WORD_RE.sub("", fold(text)))]
+    return [m.group(1) for m in _POINTED_RE.finditer(NON_WORD_RE.sub("", fold(text)))]
 
 
 def asks_something(text: str) -> bool:
     """A question word or a questioning end ("还能考不", "行没")."""
-    folded = _NON_WORD_RE.sub("", fold(text))
+    folded = NON_WORD_RE.sub("", fold(text))
     return bool(_ASKS_RE.search(fold(text)) or re.search(r"[不没否]$", folded))
 
 
@@ -232,7 +231,7 @@ def is_elliptical(text: str) -> bool:
 
 def own_words(text: str) -> str:
     """What is left of a message without follow-up and field words: its own topic, if any."""
-    return _without_asking(_DELEGATION_RE.sub("", _NON_WORD_RE.sub("", fold(text))))
+    return _without_asking(_DELEGATION_RE.sub("", NON_WORD_RE.sub("", fold(text))))
 
 
 def _without_asking(compact: str, *, keep: str | None = None) -> str:
@@ -245,7 +244,7 @@ def _without_asking(compact: str, *, keep: str | None = None) -> str:
 
 def fold_words(*texts: str) -> str:
     """Texts folded and joined without punctuation: what a follow-up's own words are looked up in."""
-    return "|".join(_NON_WORD_RE.sub("", fold(t)) for t in texts)
+    return "|".join(NON_WORD_RE.sub("", fold(t)) for t in texts)
 
 
 # A pronoun or 也 points back at the topic; "那…呢" alone does not ("那我家狗丢了呢" is a new matter).
@@ -255,7 +254,7 @@ _FOLLOW_UP_MARK_RE = re.compile(r"这个|那个|这证|那证|它|也")
 def sounds_like_follow_up(text: str) -> bool:
     """Asks for a part of an answer, or points back at the topic (这个, 它, 也): "她才8岁，小孩也能办？"
     does; "楼上装修太吵了怎么办" does not, however few known words it has."""
-    compact = _NON_WORD_RE.sub("", fold(text))
+    compact = NON_WORD_RE.sub("", fold(text))
     return asked_field(text, whole=True) is not None or bool(_FOLLOW_UP_MARK_RE.search(compact))
 
 
@@ -278,7 +277,7 @@ class Pick:
 
 def read_pick(text: str, choices: tuple[str, ...], titles: dict[str, str]) -> Pick | None:
     """ "第二个", "2", "最后那个", "护照那个", "都不是" after a list of `choices` (entry ids)."""
-    compact = _NON_WORD_RE.sub("", fold(text))
+    compact = NON_WORD_RE.sub("", fold(text))
     if not compact or not choices:
         return None
     refused = _NONE_RE.match(compact)
@@ -323,7 +322,7 @@ def split_questions(text: str) -> list[str]:
     merged: list[str] = []
     for piece in pieces:
         # A piece too short to ask anything ("好的", "谢谢") belongs to its neighbour.
-        if merged and len(_NON_WORD_RE.sub("", piece)) < _MIN_PART:
+        if merged and len(NON_WORD_RE.sub("", piece)) < _MIN_PART:
             merged[-1] += "，" + piece
         else:
             merged.append(piece)
@@ -375,7 +374,7 @@ def clause_questions(text: str) -> list[str]:
     one of them asks (a question word, or a part of an answer asked for); the service then also wants
     each answered with an entry of its own."""
     pieces = [p.strip(" 。.;；!！?？") for p in _CLAUSE_SPLIT_RE.split(text)]
-    pieces = [p for p in pieces if len(_NON_WORD_RE.sub("", fold(p))) >= _MIN_PART]
+    pieces = [p for p in pieces if len(NON_WORD_RE.sub("", fold(p))) >= _MIN_PART]
     if len(pieces) < 2:
         return []
     if all(

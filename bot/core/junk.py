@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
-from bot.core.text import fold
+from bot.core.text import CJK_CLASS, fold
 
-_WORD_RE = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff]+")
+_WORD_RE = re.compile(f"[0-9a-z{CJK_CLASS}]+")
 # Latin runs of this length or longer without a vowel, or keyboard rows, are not words.
 _NO_VOWEL_RE = re.compile(r"[b-df-hj-np-tv-xz]{6,}")
 _KEYBOARD_RUNS = (

@@ -58,12 +58,14 @@ FILLERS: tuple[str, ...] = (
 )
 
 _FILLER_RE = re.compile("|".join(_variant_pattern(f) for f in sorted(FILLERS, key=len, reverse=True)))
-# Anything that is not a letter, digit or CJK ideograph becomes a space (punctuation, emoji, symbols).
-_NON_WORD_RE = re.compile(r"[^0-9a-z\u3400-\u4dbf\u4e00-\u9fff]+")
-_SPACES_RE = re.compile(r"\s+")
-# The CJK ideographs we read (Extension A and the unified block), as inclusive code point ranges.
+# The CJK ideographs we read (Extension A and the unified block), as inclusive code point ranges, and
+# as the inside of a regular expression's character class.
 CJK_RANGES: tuple[tuple[int, int], ...] = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF))
-_CJK_RE = re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in CJK_RANGES) + "]")
+CJK_CLASS = "".join(f"{chr(low)}-{chr(high)}" for low, high in CJK_RANGES)
+# Anything that is not a letter, digit or CJK ideograph becomes a space (punctuation, emoji, symbols).
+NON_WORD_RE = re.compile(f"[^0-9a-z{CJK_CLASS}]+")
+_SPACES_RE = re.compile(r"\s+")
+_CJK_RE = re.compile(f"[{CJK_CLASS}]")
 
 
 @lru_cache(maxsize=1)
@@ -118,7 +120,7 @@ class Normalizer:
         if self._synonym_re is not None:
             text = self._synonym_re.sub(lambda m: self._mapping.get(m.group(0), m.group(0)), text)
         text = _FILLER_RE.sub(" ", text)
-        text = _NON_WORD_RE.sub(" ", text)
+        text = NON_WORD_RE.sub(" ", text)
         return _SPACES_RE.sub(" ", text).strip()
 
 
