@@ -26,9 +26,9 @@ NGRAMS = (1, 3)
 CLASSIFIER_CHAR_LIMIT = 400
 SEED = 0
 # Weak regularisation: phrasings are short and each n-gram counts. Chosen by 5-fold cross-validation,
-# two shuffles (mean recall at the threshold that keeps 3 % of look-alikes raised, 14,272 phrasings): C 20
-# 0.975 (one shuffle), 40 0.977, 80 0.979, 160 0.980, 320 0.980, 1000 0.979; the smallest within 0.001 of
-# the best.
+# two shuffles (mean recall at the threshold that keeps 3 % of look-alikes raised, 14,272 phrasings): C 40
+# 0.977, 80 0.979, 160 0.980, 320 0.980, 1000 0.979 (20: 0.978 on the first shuffle, where 40 gave 0.980);
+# the smallest within 0.001 of the best.
 C = 160.0
 MIN_DF = 2
 
