@@ -48,11 +48,16 @@ _FIELD_CUES: tuple[tuple[str, str], ...] = (
     ),
     (
         "fees",
-        r"多少钱|交多少钱|要多少钱|花多少钱|给多少钱|收多少钱|交多少|给多少|费多少|花多少|几块钱|几多钱|多钱|费用|收费|收钱|要钱|花钱|交钱|给钱|付钱|工本费|免费|减免|免交|能免|可以免|免不免|免吗|免么|不要钱|贵不贵|贵吗|价格|价钱|手续费|缴费|交费|多少费|出钱|掏钱|几多钱|要唔要钱|收唔收钱",
+        r"多少钱|交多少钱|要多少钱|花多少钱|给多少钱|收多少钱|交多少|给多少|费多少|花多少|几块钱|几多钱|多钱|费用|收费|收钱|要钱|花钱|交钱|给钱|付钱|工本费|免费|减免|免交|能免|可以免|免不免|免吗|免么|不要钱|贵不贵|贵吗|价格|价钱|手续费|缴费|交费|多少费|出钱|掏钱|几多钱|要唔要钱|收唔收钱|几个钱|邮费|快递费|运费|"
+        # "又要多少", "得多少" closing the question: how much is the fee (多少天 is a time).
+        r"要多少$|得多少$",
     ),
     (
         "materials",
-        r"材料|资料|(?<!办)什么证件|(?<!办)啥证件|带什么|带啥|带哪些|拿什么|拿啥|准备什么|准备啥|准备哪些|要带|得带|需带|带上|带齐|证明材料|手续要什么|要啥证|提供什么|提交什么|照片|复印件|"
+        r"材料|资料|(?<!办)什么证件|(?<!办)啥证件|带什么|带啥|带哪些|拿什么|拿啥|准备什么|准备啥|准备哪些|要带|得带|需带|带上|带齐|证明材料|手续要什么|要啥证|提供什么|提交什么|照片|复印件|拿些啥|带些啥|要些啥|准备些啥|拿些什么|带些什么|要些什么|"
+        r"带么子|拿么子|要么子|"
+        # "上户口要啥" closing the question: what it takes is what to bring (一次性告知).
+        r"需要啥$|要啥$|需要什么$|要什么$|"
         # Which certificates to bring ("要开啥证明"): no alternation groups, see _longest_first.
         + "|".join(
             f"{verb}{which}证明"
@@ -62,7 +67,7 @@ _FIELD_CUES: tuple[tuple[str, str], ...] = (
     ),
     (
         "time_limit",
-        r"多久|几点|周六|周日|周末|节假日|晚上|上班时间|下班|当天|当场|马上能|立等|即办|现场能|多长时间|几天|几个工作日|多少天|几周|几个月|多快|啥时候能|什么时候能|何时能|时限|时间限制|期限|限期|拿到|能拿|能领|下来|出证|到手|加急|要等|等多久|有效期|逾期|超期|过了期限|超过期限|拖着不|迟交|晚交|多长|慢不慢|会不会慢|比.{0,8}慢|快不快|几耐|几时攞|几时拎|攞到|拎到",
+        r"多久|几点|周六|周日|周末|节假日|晚上|上班时间|下班|当天|当场|马上能|立等|即办|现场能|多长时间|几天|几个工作日|多少天|几周|几个月|多快|啥时候能|什么时候能|何时能|时限|时间限制|期限|限期|拿到|能拿|能领|下来了|下来没|能下来|啥时候|什么时候|几时|出证|到手|加急|要等|等多久|有效期|逾期|超期|过了期限|超过期限|拖着不|迟交|晚交|多长|慢不慢|会不会慢|比.{0,8}慢|快不快|几耐|几时攞|几时拎|攞到|拎到",
     ),
     (
         "where",
@@ -377,11 +382,28 @@ def clause_questions(text: str) -> list[str]:
     pieces = [p for p in pieces if len(NON_WORD_RE.sub("", fold(p))) >= _MIN_PART]
     if len(pieces) < 2:
         return []
-    if all(
-        _ASKS_RE.search(fold(p)) or (asked_field(p) is not None and not _STORY_RE.match(p)) for p in pieces
-    ):
+    asking = [
+        bool(_ASKS_RE.search(fold(p)) or (asked_field(p) is not None and not _STORY_RE.match(p)))
+        for p in pieces
+    ]
+    if all(asking):
         return pieces
+    # "良民证 上哪开 收不收钱": the matter named first, then several parts of it asked, each a clause
+    # of its own; the matter goes with the first of them.
+    first = asking.index(True) if any(asking) else len(pieces)
+    if len(pieces) - first >= 2 and all(_is_question(p) for p in pieces[first:]):
+        return ["，".join(pieces[: first + 1]), *pieces[first + 1 :]]
     return []
+
+
+# "收不收钱", "要不要预约", "行不行": a question asked as "A 不 A".
+_A_NOT_A_RE = re.compile(rf"([{CJK_CLASS}])不\1")
+
+
+def _is_question(clause: str) -> bool:
+    """A clause that asks (a question word, "A 不 A", or a questioning end), not one that only names
+    a part of an answer ("想免工本费")."""
+    return asks_something(clause) or bool(_A_NOT_A_RE.search(fold(clause)))
 
 
 # "我人在外地" before "能让我爸帮我开么": the teller's own situation, said without asking anything, is

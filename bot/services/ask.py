@@ -140,6 +140,10 @@ class AskService:
                     matched,
                 )
                 state = self._memory.next_state(place.slug, state, reply)
+                if reply.from_context and reply.entry_id != in_reach:
+                    # "分户要啥材料 要多久": the later parts lean on the first part of the same
+                    # message, not on the conversation before it.
+                    reply = replace(reply, from_context=False)
                 replies.append(reply)
             await self._memory.save(key, place.slug, state, replies[-1], stored, advanced=True)
             return replace(replies[0], parts=tuple(replies))
@@ -179,6 +183,15 @@ class AskService:
         listed = self._follow_ups.one_listed(state.choices, cleaned, result) if state and not bare else None
         if state is not None and listed is not None:
             return await self._picked(place.slug, resident, channel, stored, listed, state)
+        narrowed = (
+            self._follow_ups.refined(place.slug, state.choices, state.history[-1], cleaned, result)
+            if state is not None and state.choices and state.history and not bare
+            else None
+        )
+        if narrowed is not None:
+            return await self._answer_entry(
+                place.slug, resident, channel, stored, narrowed, cleaned, from_context=True
+            )
         own = self._follow_ups.topic_words(cleaned)
         # A short message naming no topic that leans on what came before ("她才8岁，小孩也能办？"), or
         # the teller's situation before such words ("我跟孩子不在一个户口本上 要带什么").
@@ -278,6 +291,15 @@ class AskService:
                 return await self._answer_entry(
                     place.slug, resident, channel, stored, related, cleaned, from_context=True
                 )
+        sibling = (
+            self._follow_ups.sibling_in_view(place.slug, context, cleaned, result)
+            if context is not None and not bare and result.reason not in _OTHER_BODY
+            else None
+        )
+        if sibling is not None:
+            return await self._answer_entry(
+                place.slug, resident, channel, stored, sibling, cleaned, from_context=True
+            )
         if bare and result.outcome is Outcome.ANSWER:
             # A bare follow-up with no topic in reach ("要多少钱" as a first message) is never answered on
             # a guess: the likeliest entry is offered instead.

@@ -24,6 +24,9 @@ CONTEXT_MIN_SCORE = 1.0
 # Words of its own a message after a list may have and still be read against the list (a pick by name
 # is at most this long, talk.read_pick).
 PICK_WORDS_MAX = 8
+# A neighbour of the conversation's entry that the matcher finds likelier than not for a follow-up it
+# will not answer alone (a calibrated probability, 0-100): the conversation says which family is meant.
+SIBLING_MIN_SCORE = 50.0
 
 Match = Callable[[str, str], MatchResult]  # (text, community) → the matcher's reading
 # (text, entry id) → the knowledge base says the text is not that entry's (its `not_covered` list)
@@ -129,6 +132,36 @@ class FollowUpReader:
             return None
         return talk.Pick(choices.index(listed[0]), listed[0], named=True)
 
+    def refined(
+        self, community: str, choices: tuple[str, ...], listed_for: str, text: str, alone: MatchResult
+    ) -> str | None:
+        """A short message after a list that picks none of it but narrows the question the list was
+        for ("台湾那个" after "通行证" offered the traffic pass and the 港澳 pass): read with that
+        question in front, the entry it is answered with, if that entry is listed or a sibling of one
+        listed (往来台湾通行证 beside 往来港澳通行证)."""
+        if alone.outcome is Outcome.ANSWER or not listed_for or not talk.own_words(text):
+            return None
+        if len(talk.own_words(text)) > PICK_WORDS_MAX:
+            return None
+        result = self._match(f"{listed_for} {text}", community)
+        best = result.best
+        if result.outcome is not Outcome.ANSWER or best is None or self._rules_out(text, best.entry_id):
+            return None
+        families = {c.split(".", 1)[0] for c in choices}
+        return best.entry_id if best.entry_id.split(".", 1)[0] in families else None
+
+    def sibling_in_view(self, community: str, context: str, text: str, alone: MatchResult) -> str | None:
+        """ "住满半年了能办那个证不" after the residence-registration card: alone the matcher will not
+        answer it, though the residence permit is likelier than not; in a conversation about that
+        family of matters (residence.*) it is the one meant."""
+        if alone.outcome is Outcome.ANSWER or not alone.candidates or not talk.asks_something(text):
+            return None
+        top = alone.candidates[0]
+        family = context.split(".", 1)[0]
+        if top.score < SIBLING_MIN_SCORE or top.entry_id.split(".", 1)[0] != family:
+            return None
+        return None if self._rules_out(text, top.entry_id) else top.entry_id
+
     def visible(self, community: str, entry_id: str | None) -> bool:
         return entry_id is not None and entry_id in self._kb.visible_ids(community)
 
@@ -156,6 +189,11 @@ class FollowUpReader:
             # another family: "港澳的呢" after the passport is the 港澳 pass, not the 港澳 residents' permit.
             in_title = sum(1 for g in grams if g in talk.fold_words(entry.title))
             in_keywords = sum(1 for g in grams if g in talk.fold_words(*entry.keywords))
+            sibling = entry_id.split(".", 1)[0] == family
+            if not sibling and not in_title and in_keywords < len(grams):
+                # Beyond the family, a keyword sharing part of the words is too little: 一次 of "考一次
+                # 多少钱" (after the guard's exam) is in the 港澳 pass's 一次有效签注, not its matter.
+                continue
             if in_title or in_keywords:
                 scored.append((in_title, in_keywords, entry_id.split(".", 1)[0] == family, entry_id))
         if not scored:

@@ -44,6 +44,17 @@ from bot.core.conversation import (
         ("依据哪条法律", "legal_basis"),
         ("网上能弄吗", "online"),
         ("手机上交钱可以吗", "online"),
+        ("换一本要几个钱", "fees"),
+        ("港澳通行证又要多少", "fees"),  # 多少 closing the question asks the fee
+        ("寄这个要付邮费不", "fees"),
+        ("要多少天", "time_limit"),
+        ("上户口要啥", "materials"),  # what it takes: the documents, told at once
+        ("签注得拿些啥", "materials"),
+        ("要带么子证明", "materials"),
+        ("啥时候能下来", "time_limit"),
+        ("证下来了没", "time_limit"),
+        ("居住证要怎么弄下来", None),  # 弄下来: to get it done, not how long it takes
+        ("要啥条件", "who"),
         ("身份证丢了", None),
         ("护照", None),
     ],
@@ -211,6 +222,12 @@ def test_people_of_the_story_do_not_ask_who_may_apply(text: str, field: str | No
         # The teller's own situation, asking nothing, is the story of the question after it.
         ("我人在外地 能让我爸帮我开么", []),
         ("在外地能办吗 要多少钱", ["在外地能办吗", "要多少钱"]),
+        # The matter named first, then parts of it asked: the matter goes with the first of them.
+        ("良民证 上哪开 收不收钱", ["良民证，上哪开", "收不收钱"]),
+        ("身份证丢了 在哪补 要多少钱", ["身份证丢了，在哪补", "要多少钱"]),
+        # A clause that names a part without asking it ("想免工本费") is the story, not a question.
+        ("我们家吃低保 到期换证想免工本费 得去开个啥证明", []),
+        ("良民证 上哪开", []),  # one question
     ],
 )
 def test_clauses_that_each_ask_are_several_questions(text: str, pieces: list[str]) -> None:

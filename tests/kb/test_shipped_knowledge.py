@@ -59,6 +59,7 @@ EVALUATION_SETS = [
     Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "real_questions.jsonl",
     Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "dialogues.jsonl",
     Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "dialogues_dev.jsonl",
+    Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "dialogues_dev2.jsonl",
     Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "dialogues_fresh.jsonl",
 ]
 

@@ -439,3 +439,16 @@ async def test_a_place_in_the_list_with_the_part_asked_gets_that_part(container:
         "materials",
         True,
     )
+
+
+async def test_parts_of_one_matter_asked_in_a_first_message_come_from_the_message(
+    container: Container,
+) -> None:
+    reply = await say(container, "身份证丢了 在哪补 要多少钱", conversation="first")
+    assert [(p.entry_id, p.field, p.from_context) for p in reply.parts] == [
+        ("idcard.lost", "where", False),
+        ("idcard.lost", "fees", False),
+    ]
+    # The conversation then goes on from that matter.
+    later = await say(container, "多久能拿到", conversation="first")
+    assert (later.entry_id, later.field, later.from_context) == ("idcard.lost", "time_limit", True)

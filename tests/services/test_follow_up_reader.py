@@ -169,3 +169,81 @@ def test_a_situation_the_entry_speaks_of_is_a_condition_of_it() -> None:
     assert not _situation_reader(ruled_out).tells_situation(
         "c", "idcard.first", "我跟孩子不在一个户口本上 要带什么"
     )
+
+
+def test_beyond_its_family_a_keyword_sharing_part_of_the_words_moves_nowhere() -> None:
+    entries = {
+        "permit.guard": _Entry("保安员证考试与发证", ("保安员证",)),
+        "exit.hkmo": _Entry("往来港澳通行证及签注", ("港澳通行证", "一次有效签注")),
+    }
+    reader = FollowUpReader(
+        _Knowledge(entries),  # type: ignore[arg-type]
+        lambda text, community: _listed(),
+        lambda text, entry_id: False,
+    )
+    # 一次 of "考一次" is in the pass's keywords, 考一 is not: no move to another family's entry.
+    assert reader.related("c", "permit.guard", "考一次", _listed("exit.hkmo")) is None
+    # All of the words in its keywords, or one in its title, still move there.
+    assert reader.related("c", "permit.guard", "一次有效", _listed("exit.hkmo")) == "exit.hkmo"
+    assert reader.related("c", "permit.guard", "港澳", _listed("exit.hkmo")) == "exit.hkmo"
+
+
+def _escalated(*scored: tuple[str, float]) -> MatchResult:
+    candidates = tuple(Candidate(e, s, "", "question") for e, s in scored)
+    return MatchResult(Outcome.ESCALATE, scored[0][1], candidates, False, "", "no confident match")
+
+
+RESIDENCE = {
+    "residence.register": _Entry("居住登记", ("居住登记",)),
+    "residence.permit": _Entry("居住证申领", ("居住证",)),
+    "exit.passport": _Entry("普通护照申领", ("护照",)),
+}
+
+
+def test_a_neighbour_likelier_than_not_is_the_one_meant_in_a_conversation_about_its_family() -> None:
+    reader = FollowUpReader(
+        _Knowledge(RESIDENCE),  # type: ignore[arg-type]
+        lambda text, community: _listed(),
+        lambda text, entry_id: (text, entry_id) == ("那个证能办不", "residence.permit"),
+    )
+    likely = _escalated(("residence.permit", 70.0), ("exit.passport", 3.0))
+    asked = "住满半年了能办那个证不"
+    assert reader.sibling_in_view("c", "residence.register", asked, likely) == "residence.permit"
+    # Not likelier than not, of another family, not a question, or ruled out by its knowledge: none.
+    assert (
+        reader.sibling_in_view("c", "residence.register", asked, _escalated(("residence.permit", 40.0)))
+        is None
+    )
+    assert reader.sibling_in_view("c", "exit.passport", asked, likely) is None
+    assert reader.sibling_in_view("c", "residence.register", "住满半年了", likely) is None
+    assert reader.sibling_in_view("c", "residence.register", "那个证能办不", likely) is None
+    # What the matcher answers alone is its own business.
+    assert reader.sibling_in_view("c", "residence.register", asked, _answered("residence.permit")) is None
+
+
+def test_after_a_list_a_message_that_narrows_its_question_is_read_with_that_question() -> None:
+    entries = {
+        "exit.hkmo": _Entry("往来港澳通行证及签注", ("港澳通行证",)),
+        "exit.taiwan": _Entry("往来台湾通行证及签注", ("台湾通行证",)),
+        "traffic.restricted-pass": _Entry("货车通行证", ("通行证",)),
+        "residence.hmt-permit": _Entry("港澳台居民居住证", ("台湾居民居住证",)),
+    }
+    readings = {
+        "台湾那个": _listed("exit.taiwan", "residence.hmt-permit"),
+        "通行证 台湾那个": _answered("exit.taiwan"),
+        "通行证 台胞那个": _answered("residence.hmt-permit"),
+    }
+    reader = FollowUpReader(
+        _Knowledge(entries),  # type: ignore[arg-type]
+        lambda text, community: readings.get(text, _listed()),
+        lambda text, entry_id: False,
+    )
+    offered = ("traffic.restricted-pass", "exit.hkmo")
+    alone = readings["台湾那个"]
+    assert reader.refined("c", offered, "通行证", "台湾那个", alone) == "exit.taiwan"
+    # An entry of a family the list did not offer, a reading that is no answer, a message the matcher
+    # answers alone, or one with nothing of its own: not narrowed.
+    assert reader.refined("c", offered, "通行证", "台胞那个", _listed()) is None
+    assert reader.refined("c", offered, "通行证", "香港那个", _listed()) is None
+    assert reader.refined("c", offered, "通行证", "台湾那个", _answered("exit.taiwan")) is None
+    assert reader.refined("c", offered, "通行证", "要多少钱", alone) is None
