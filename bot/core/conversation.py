@@ -71,7 +71,7 @@ _FIELD_CUES: tuple[tuple[str, str], ...] = (
     ),
     (
         "where",
-        r"在哪里|去哪里|在哪儿|去哪儿|到哪里|上哪里|在哪|去哪|找谁|哪个部门|什么部门|哪个单位|哪里|哪儿|哪个窗口|哪个派出所|什么地方|啥地方|地址|地点|窗口|大厅|到哪|上哪|几楼|怎么走|位置|在外地|当地|那边能|这边能|那里能|这里能|边度|喺边",
+        r"在哪里|去哪里|在哪儿|去哪儿|到哪里|上哪里|在哪|去哪|哪去|交哪|送哪|找谁|哪个部门|什么部门|哪个单位|哪里|哪儿|哪个窗口|哪个派出所|什么地方|啥地方|地址|地点|窗口|大厅|到哪|上哪|几楼|怎么走|位置|在外地|当地|那边能|这边能|那里能|这里能|边度|喺边",
     ),
     (
         "who",
@@ -159,9 +159,23 @@ def asked_field(text: str, *, whole: bool = False) -> str | None:
     """The part of an answer the message asks for ("护照要多少钱" → fees), if it asks for one.
 
     Residents tell the story first and ask last ("五一想去澳门耍几天，那个通行证咋办"): the question
-    is read in the last clause that says anything; a follow-up (`whole`) has no story to skip."""
+    is read in the last clause that says anything; a follow-up (`whole`) has no story to skip. A last
+    clause that neither asks nor names a part is a remark after the question ("警务室在哪儿啊 想过去问点
+    事"): the question is then the last clause before it that asks."""
     clauses = [c for c in _CLAUSE_RE.split(fold(text)) if c]
-    folded = "".join(clauses) if whole else (clauses[-1] if clauses else "")
+    if whole:
+        return _field_of("".join(clauses))
+    if not clauses:
+        return None
+    found = _field_of(clauses[-1])
+    if found is not None or _is_question(clauses[-1]):
+        return found
+    asking = [c for c in clauses[:-1] if _is_question(c)]
+    return _field_of(asking[-1]) if asking else None
+
+
+def _field_of(folded: str) -> str | None:
+    """The part of an answer one clause (or a whole follow-up) names."""
     if _DELEGATION_RE.search(folded):
         # "我老婆能帮我去交材料不": whether someone else may go, whatever else is named.
         return _WHO_NAME
@@ -400,10 +414,15 @@ def clause_questions(text: str) -> list[str]:
 _A_NOT_A_RE = re.compile(rf"([{CJK_CLASS}])不\1")
 
 
+# 几 of a number said loosely ("几百块钱", "来住几天"): no question.
+_LOOSE_NUMBER_RE = re.compile(r"几(?=[十百千万])|(?<=[住待玩耍呆])几(?:天|个月)")
+
+
 def _is_question(clause: str) -> bool:
     """A clause that asks (a question word, "A 不 A", or a questioning end), not one that only names
-    a part of an answer ("想免工本费")."""
-    return asks_something(clause) or bool(_A_NOT_A_RE.search(fold(clause)))
+    a part of an answer ("想免工本费") or tells a number loosely ("里面几百块钱")."""
+    told = _LOOSE_NUMBER_RE.sub("", fold(clause))
+    return asks_something(told) or bool(_A_NOT_A_RE.search(told))
 
 
 # "我人在外地" before "能让我爸帮我开么": the teller's own situation, said without asking anything, is

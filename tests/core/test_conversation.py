@@ -55,6 +55,11 @@ from bot.core.conversation import (
         ("证下来了没", "time_limit"),
         ("居住证要怎么弄下来", None),  # 弄下来: to get it done, not how long it takes
         ("要啥条件", "who"),
+        # The question before a remark that asks nothing; the story before a question is skipped.
+        ("咱社区警务室在哪儿啊 想过去问点事", "where"),
+        ("早上捡了个钱包 里面几百块钱 交哪去好", "where"),
+        ("五一想去澳门耍几天，那个通行证咋办", None),
+        ("有个美国同学要来我家住几天 需要跟派出所说一声不", None),
         ("身份证丢了", None),
         ("护照", None),
     ],
@@ -228,6 +233,7 @@ def test_people_of_the_story_do_not_ask_who_may_apply(text: str, field: str | No
         # A clause that names a part without asking it ("想免工本费") is the story, not a question.
         ("我们家吃低保 到期换证想免工本费 得去开个啥证明", []),
         ("良民证 上哪开", []),  # one question
+        ("捡了个钱包 里面几百块钱 交哪去好", []),  # 几百: a number told loosely, not a question
     ],
 )
 def test_clauses_that_each_ask_are_several_questions(text: str, pieces: list[str]) -> None:
