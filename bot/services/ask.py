@@ -37,9 +37,6 @@ STORED_CHAR_LIMIT = 2000
 # A follow-up that names a related entry briefly ("临时的呢", "台湾的呢") has at most this many
 # characters of its own; a longer one is a question of its own and is matched as such.
 RELATED_MAX_CHARS = 6
-# A message whose words name no topic is read as a follow-up only when short: a long one with no known
-# topic word is a question of its own that the knowledge base does not cover.
-FOLLOW_UP_MAX_CHARS = 5
 # A pick by words this short ("第一个", "护照那个") only chooses; a longer one ("防盗呢，有啥好办法") also
 # asks something of its own, so the part asked before the list does not carry over to it.
 PICK_MAX_CHARS = 6
@@ -196,11 +193,7 @@ class AskService:
         # A short message naming no topic that leans on what came before ("她才8岁，小孩也能办？"), or
         # the teller's situation before such words ("我跟孩子不在一个户口本上 要带什么").
         follow_up = bare or bool(context and self._follow_ups.tells_situation(place.slug, context, cleaned))
-        follow_up = follow_up or (
-            not own
-            and len(talk.own_words(cleaned)) <= FOLLOW_UP_MAX_CHARS
-            and talk.sounds_like_follow_up(cleaned)
-        )
+        follow_up = follow_up or (not own and self._follow_ups.leans_on_context(cleaned))
         # Such a follow-up belongs to the entry in the conversation even where its generic words alone
         # point elsewhere ("能在手机上处理吗" after the accident card is not the traffic-fine entry's).
         leans_on_context = context is not None and follow_up

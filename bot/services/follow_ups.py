@@ -18,6 +18,9 @@ NAMING_KEYWORDS = 3
 # A follow-up read with the conversation's document or name put in front ("要是丢了呢" → "…驾驶证要是丢了
 # 呢") has at most this many characters of its own; a longer message is a matter of its own.
 WITH_TOPIC_MAX_CHARS = 12
+# A message whose words name no topic is read as a follow-up only when short: a long one with no known
+# topic word is a question of its own that the knowledge base does not cover.
+FOLLOW_UP_MAX_CHARS = 5
 # The chance (0-100) the matcher must give the conversation's entry for a message alone before the
 # message is read with the entry's name in front: 1 %, far below any answer, far above no evidence.
 CONTEXT_MIN_SCORE = 1.0
@@ -52,6 +55,15 @@ class FollowUpReader:
         vocabulary = self._topic_vocabulary()
         grams = [own[i : i + 2] for i in range(len(own) - 1)]
         return own if any(g in vocabulary for g in grams) else ""
+
+    def leans_on_context(self, text: str) -> bool:
+        """Short, naming no topic, and asking a part or pointing back ("她才8岁，小孩也能办？", "当天能拿
+        牌不"): a follow-up about the matter in the conversation."""
+        return (
+            not self.topic_words(text)
+            and len(talk.own_words(text)) <= FOLLOW_UP_MAX_CHARS
+            and talk.sounds_like_follow_up(text)
+        )
 
     def _topic_vocabulary(self) -> frozenset[str]:
         size = (len(self._kb.entries), len(self._kb.referrals))
@@ -280,7 +292,14 @@ class FollowUpReader:
             if result.outcome is Outcome.CLARIFY and context is not None:
                 result = self._settled_by(community, context, piece, result)
             field = talk.asked_field(piece, whole=True)
-            if context is not None and field is not None and talk.is_bare_follow_up(piece):
+            if (
+                context is not None
+                and field is not None
+                and (
+                    talk.is_bare_follow_up(piece)
+                    or (result.outcome is not Outcome.ANSWER and self.leans_on_context(piece))
+                )
+            ):
                 key = (context, field)  # the service answers it from the conversation
             elif result.outcome is Outcome.ANSWER and result.best is not None:
                 key = (result.best.entry_id, None)
@@ -345,6 +364,8 @@ class FollowUpReader:
         """ "这个证明网上能开吗" after the no-criminal-record card: a demonstrative and then words of the
         entry's own title point at the matter in the conversation, whatever else those words name."""
         title = talk.fold_words(self._kb.entry_for(community, context).title)
+        if talk.points_at_a_document(text) and ("证" in title or "许可" in title):
+            return True  # "这证要年年签注不" after the residence permit card
         return any(word in title for word in talk.pointed_at(text))
 
 

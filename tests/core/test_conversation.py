@@ -55,6 +55,10 @@ from bot.core.conversation import (
         ("证下来了没", "time_limit"),
         ("居住证要怎么弄下来", None),  # 弄下来: to get it done, not how long it takes
         ("要啥条件", "who"),
+        ("派出所能办不", "where"),  # whether that place handles it
+        ("去派出所要带什么", "materials"),
+        ("卖家要跟着一起去不", "who"),
+        ("下了班还能找他不", "time_limit"),
         # The question before a remark that asks nothing; the story before a question is skipped.
         ("咱社区警务室在哪儿啊 想过去问点事", "where"),
         ("早上捡了个钱包 里面几百块钱 交哪去好", "where"),
@@ -285,3 +289,17 @@ def test_a_later_question_drops_the_words_that_point_back(text: str, read: str) 
 )
 def test_the_tellers_situation_before_a_part_asked(text: str, tells: bool) -> None:
     assert tells_then_asks(text) is tells
+
+
+@pytest.mark.parametrize(
+    ("text", "points"),
+    [
+        ("这证要年年签注不", True),
+        ("那证一次能用几回", True),
+        ("那个证能办吗", True),
+        ("这个证明网上能开吗", False),
+        ("证件丢了", False),
+    ],
+)
+def test_this_document_points_at_the_conversations_matter(text: str, points: bool) -> None:
+    assert talk.points_at_a_document(text) is points

@@ -452,3 +452,12 @@ async def test_parts_of_one_matter_asked_in_a_first_message_come_from_the_messag
     # The conversation then goes on from that matter.
     later = await say(container, "多久能拿到", conversation="first")
     assert (later.entry_id, later.field, later.from_context) == ("idcard.lost", "time_limit", True)
+
+
+async def test_a_part_asked_with_a_word_no_topic_has_is_the_matters_in_reach(container: Container) -> None:
+    await say(container, "身份证到期了怎么换", conversation="card")
+    reply = await say(container, "要多少钱 当天能拿卡不", conversation="card")
+    assert [(p.entry_id, p.field, p.from_context) for p in reply.parts] == [
+        ("idcard.renew", "fees", True),
+        ("idcard.renew", "time_limit", True),
+    ]
