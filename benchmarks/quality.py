@@ -14,6 +14,8 @@ Figures (overall and per style):
 - wrong/answers: answers with a wrong entry (out-of-scope answered included) over all answers
 - oos-escalated: out-of-scope questions handed to officers
 - rank1: the best-ranked entry is right, whatever the band (the only figure the baselines have)
+- escalated with a guide pointed to: escalated questions whose likeliest entry is shown beside the
+  ticket (likelier right than wrong, bot.services.ask.suggestion_of), and how many of those are right
 Baselines (rank1 only): the n-gram classifier alone (character and word TF-IDF, linear SVM); the sentence
 encoder alone (nearest phrasing); rapidfuzz WRatio over all phrasings; BM25 (rank-bm25) over jieba tokens.
 """
@@ -30,6 +32,7 @@ from _common import DEFAULT_DEV, REAL, ROOT, expected_ids, load_questions
 from bot.core.matcher import Matcher
 from bot.core.models import Outcome
 from bot.kb.loader import load_knowledge
+from bot.services.ask import suggestion_of
 
 
 class Tally:
@@ -37,6 +40,10 @@ class Tally:
         self.n_in = self.n_single = self.top1 = self.top1_clarify = self.rank1 = 0
         self.answers = self.wrong = self.n_out = self.out_escalated = 0
         self.base_wratio = self.base_bm25 = self.base_clf = self.base_enc = 0
+        # Escalated questions and the entry pointed to beside the ticket (bot.services.ask.suggestion_of).
+        self.esc_in = self.esc_in_pointed_right = self.esc_in_pointed = self.esc_out = (
+            self.esc_out_pointed
+        ) = 0
 
     def line(self, label: str) -> str:
         def pct(a: int, b: int) -> str:
@@ -49,6 +56,8 @@ class Tally:
             f"| rank1 of baselines: n-gram classifier={pct(self.base_clf, self.n_in)} "
             f"encoder={pct(self.base_enc, self.n_in)} WRatio={pct(self.base_wratio, self.n_in)} "
             f"BM25={pct(self.base_bm25, self.n_in)}"
+            f" | escalated in scope with a guide pointed to={self.esc_in_pointed}/{self.esc_in}"
+            f" (right {self.esc_in_pointed_right}), out of scope={self.esc_out_pointed}/{self.esc_out}"
         )
 
 
@@ -104,6 +113,7 @@ def score_set(path: Path, kb, matcher: Matcher, show_misses: bool) -> None:
         bm_scores = bm25.get_scores(matcher.segment(item["q"]) or [""])
         bm25_id = phrasings[int(bm_scores.argmax())][0] if bm_scores.max() > 0 else None
         alone = matcher.scorer_tops(item["q"], item["community"])
+        pointed = suggestion_of(result, kb.visible_ids(item["community"]))
         ok = True
         for tally in (tallies["ALL"], tallies[item["style"]]):
             if result.outcome is Outcome.ANSWER:
@@ -111,6 +121,8 @@ def score_set(path: Path, kb, matcher: Matcher, show_misses: bool) -> None:
             if expected is None:
                 tally.n_out += 1
                 tally.out_escalated += result.outcome is Outcome.ESCALATE
+                tally.esc_out += result.outcome is Outcome.ESCALATE
+                tally.esc_out_pointed += pointed is not None
                 if result.outcome is Outcome.ANSWER:
                     tally.wrong += 1
                 ok = result.outcome is Outcome.ESCALATE
@@ -125,6 +137,9 @@ def score_set(path: Path, kb, matcher: Matcher, show_misses: bool) -> None:
             )
             tally.wrong += result.outcome is Outcome.ANSWER and got[0] not in expected
             tally.rank1 += bool(got) and got[0] in expected
+            tally.esc_in += result.outcome is Outcome.ESCALATE
+            tally.esc_in_pointed += pointed is not None
+            tally.esc_in_pointed_right += pointed is not None and pointed.entry_id in expected
             tally.base_wratio += wratio_id in expected
             tally.base_bm25 += bm25_id in expected
             tally.base_clf += alone["classifier"] in expected

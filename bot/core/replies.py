@@ -21,6 +21,10 @@ class Notice(enum.StrEnum):
     HELD = "held"  # not passed to the officers: their tickets from this resident were marked 无效信息
 
 
+# Before the likeliest entry of an escalated question (Reply.suggestion): a pointer, not an answer.
+SUGGESTION_LEAD = "等待答复时，您可以先看看可能相关的办事指南："
+
+
 @dataclass(frozen=True, slots=True)
 class Choice:
     entry_id: str
@@ -51,6 +55,9 @@ class Reply:
     field: str | None = None  # the part of the answer asked for (bot.core.conversation.FIELDS)
     from_context: bool = False  # the entry came from the conversation, not from this message's words
     parts: tuple[Reply, ...] = ()  # one reply per question when a message held several (this is the first)
+    # For escalate: the entry the question is likelier than not about, though not sure enough to be
+    # answered with; shown beside the ticket so the resident need not wait for what may already be here.
+    suggestion: Choice | None = None
     # Handed to the officers, yet a detail of the matter in the conversation ("学校要的 我在外省上学 回不去"
     # after the no-criminal-record card): the next follow-up is still about that matter.
     keeps_topic: bool = False
@@ -212,5 +219,7 @@ def render_plain(reply: Reply, timezone: str = "Asia/Shanghai") -> str:
             text += f"\n工单号：{reply.ticket}"
         if reply.due_at:
             text += f"\n预计答复时间：{format_due(reply.due_at, timezone)} 前（首问负责、限时办结）"
+        if reply.suggestion is not None:
+            text += f"\n{SUGGESTION_LEAD}“{reply.suggestion.title}”"
         parts.append(text)
     return "\n\n".join(parts)

@@ -31,11 +31,17 @@ def reply_json(reply: Reply, timezone: str) -> dict[str, object]:
         "notice": reply.notice.value if reply.notice else None,
         "field": reply.field,
         "from_context": reply.from_context,
+        "suggestion": _suggestion_json(reply),
         "text": render_plain(reply, timezone),
     }
     if reply.parts:
         data["parts"] = [reply_json(replace(part, parts=()), timezone) for part in reply.parts]
     return data
+
+
+def _suggestion_json(reply: Reply) -> dict[str, object] | None:
+    s = reply.suggestion
+    return None if s is None else {"entry_id": s.entry_id, "title": s.title, "score": round(s.score, 2)}
 
 
 def _evidence_json(reply: Reply) -> dict[str, object] | None:

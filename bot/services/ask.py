@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import replace
 
 from bot.core import conversation as talk
@@ -42,6 +43,24 @@ RELATED_MAX_CHARS = 6
 PICK_MAX_CHARS = 6
 # Readings of a message that say it is not a police room's matter: no conversation makes it one.
 _OTHER_BODY = frozenset({"outside police services", "another place's rules"})
+# An escalated question's likeliest entry is pointed to when the matcher, calibrated, finds it likelier
+# right than wrong (a probability 0-100), though below what it answers or offers as "did you mean".
+SUGGESTION_MIN_SCORE = 50.0
+
+
+def suggestion_of(result: MatchResult, visible: Collection[str]) -> Candidate | None:
+    """The entry an escalated question is likelier than not about (its calibrated probability at least
+    SUGGESTION_MIN_SCORE), when the matcher found no entry sure enough to answer: pointed to beside the
+    ticket. Not for another body's matter, another place's rules or a question the matcher could not
+    read: there the likeliest entry is not the question's."""
+    if (
+        result.outcome is not Outcome.ESCALATE
+        or result.reason != "no confident match"
+        or not result.candidates
+    ):
+        return None
+    top = result.candidates[0]
+    return top if top.score >= SUGGESTION_MIN_SCORE and top.entry_id in visible else None
 
 
 class NotUrgentError(ValueError):
@@ -446,6 +465,7 @@ class AskService:
                 field=talk.asked_field(cleaned, whole=True),  # kept for the pick that follows
                 **explained,
             )
+        suggested = suggestion_of(result, self._kb.visible_ids(place.slug)) if not held else None
         return Reply(
             Outcome.ESCALATE,
             place,
@@ -456,6 +476,15 @@ class AskService:
             due_at=due_at,
             referral=self._kb.referrals.get(best.entry_id) if best else None,
             notice=Notice.HELD if held else notice,
+            suggestion=(
+                Choice(
+                    suggested.entry_id,
+                    self._kb.entry_for(place.slug, suggested.entry_id).title,
+                    suggested.score,
+                )
+                if suggested is not None
+                else None
+            ),
             **explained,
         )
 

@@ -192,3 +192,56 @@ async def test_the_matchers_confidence_and_evidence_reach_the_reply_and_the_offi
     async with container.uow_factory() as uow:
         view = await uow.escalations.view(int(reply.ticket.removeprefix("WJ")))
     assert view.scored_candidates == (("idcard.lost", 62.5),)
+
+
+def test_the_guide_pointed_to_beside_a_ticket_is_likelier_right_than_wrong() -> None:
+    from bot.core.models import Candidate, MatchResult
+    from bot.services.ask import suggestion_of
+
+    def escalated(score: float, reason: str = "no confident match") -> MatchResult:
+        candidates = (
+            Candidate("idcard.lost", score, "", "question"),
+            Candidate("idcard.renew", 3.0, "", "question"),
+        )
+        return MatchResult(Outcome.ESCALATE, score, candidates, False, "身份证", reason)
+
+    visible = {"idcard.lost", "idcard.renew"}
+    assert suggestion_of(escalated(62.5), visible) == escalated(62.5).candidates[0]
+    assert suggestion_of(escalated(50.0), visible) is not None
+    # Less likely right than wrong, hidden in the community, another body's matter or place: none.
+    assert suggestion_of(escalated(49.9), visible) is None
+    assert suggestion_of(escalated(62.5), {"idcard.renew"}) is None
+    assert suggestion_of(escalated(62.5, "outside police services"), visible) is None
+    assert suggestion_of(escalated(62.5, "another place's rules"), visible) is None
+    # What is answered or offered as "did you mean" is not pointed to beside a ticket.
+    answered = MatchResult(Outcome.ANSWER, 97.0, escalated(97.0).candidates, False, "身份证", "clear match")
+    assert suggestion_of(answered, visible) is None
+
+
+async def test_an_escalated_question_points_to_its_likeliest_guide_in_every_rendering(
+    container: Container,
+) -> None:
+    from bot.core.models import Candidate, MatchResult
+    from bot.core.reply_json import reply_json
+    from bot.services.ask import AskService
+
+    class Unsure:
+        def __init__(self, score: float) -> None:
+            self.score = score
+
+        def match(self, text: str, community: str) -> MatchResult:
+            candidates = (Candidate("idcard.lost", self.score, "身份证丢了", "question"),)
+            return MatchResult(Outcome.ESCALATE, self.score, candidates, False, text, "no confident match")
+
+    likely = AskService(container.kb, Unsure(64.0), container.uow_factory, container.clock)  # type: ignore[arg-type]
+    reply = await likely.ask("gongyuan", RESIDENT, "钱包和证件一起没了咋整", Channel.WEB)
+    assert reply.outcome is Outcome.ESCALATE and reply.ticket  # the officers still get the question
+    assert reply.suggestion is not None and reply.suggestion.entry_id == "idcard.lost"
+    assert "居民身份证丢失补领" in render_plain(reply) and reply.ticket in render_plain(reply)
+    data = reply_json(reply, "Asia/Shanghai")
+    assert data["suggestion"] == {"entry_id": "idcard.lost", "title": "居民身份证丢失补领", "score": 64.0}
+
+    unlikely = AskService(container.kb, Unsure(30.0), container.uow_factory, container.clock)  # type: ignore[arg-type]
+    plain = await unlikely.ask("gongyuan", RESIDENT, "钱包和证件一起没了咋整", Channel.WEB)
+    assert plain.suggestion is None and reply_json(plain, "Asia/Shanghai")["suggestion"] is None
+    assert "可能相关" not in render_plain(plain)

@@ -317,3 +317,18 @@ def test_officers_post_shows_the_conversation_before_the_question_escaped() -> N
     assert "&lt;i&gt;护照&lt;/i&gt;怎么办" in text and "第0句" not in text  # only the last few
     assert len(card.earlier) == EARLIER_SHOWN
     assert "此前的对话" not in escalation_post(EscalationCard.from_payload({"ticket": "WJ1"}, {}))
+
+
+def test_an_escalation_points_to_its_likeliest_guide_with_one_button(small_kb: KnowledgeBase) -> None:
+    from bot.core.replies import Choice
+
+    place = small_kb.communities["gongyuan"]
+    guide = Choice("idcard.lost", "居民身份证<丢失>补领", 64.0)
+    reply = Reply(Outcome.ESCALATE, place, 64.0, False, 1, ticket="WJ000001", suggestion=guide)
+    html = "".join(reply_messages(reply, ZH, "Asia/Shanghai"))
+    assert "居民身份证&lt;丢失&gt;补领" in html and "WJ000001" in html and balanced(html)
+    markup = keyboards.suggested_entry(reply)
+    assert markup is not None
+    (only,) = [b for row in markup.inline_keyboard for b in row]
+    assert PickCb.unpack(only.callback_data).e == entry_token("idcard.lost")
+    assert keyboards.suggested_entry(replace(reply, suggestion=None)) is None

@@ -185,3 +185,26 @@ async def test_a_new_ticket_appears_in_an_open_console(
     assert "紧急" in await fresh.inner_text()
     await shot(officer, "7-console-new-ticket")
     assert errors == []
+
+
+async def test_an_escalation_points_to_its_likeliest_guide_one_click_away(
+    browser, base_url: str, container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.core.models import Candidate, MatchResult, Outcome
+
+    def unsure(text: str, community: str) -> MatchResult:
+        candidates = (Candidate("idcard.lost", 64.0, "身份证丢了", "question"),)
+        return MatchResult(Outcome.ESCALATE, 64.0, candidates, False, text, "no confident match")
+
+    monkeypatch.setattr(container.ask._matcher, "match", unsure)
+    errors: list[str] = []
+    page = await new_page(browser, errors, viewport=PHONE)
+    await page.goto(f"{base_url}/c/gongyuan")
+    await page.fill("#question", "钱包和证件一起没了咋整")
+    await page.press("#question", "Enter")
+    ticket = page.locator(".ticket-new", has_text="工单号")
+    await ticket.wait_for()
+    await ticket.locator("p.suggestion a.choice", has_text="居民身份证丢失补领").click()
+    await page.locator(".answer-card", has_text="公园派出所户籍窗口").wait_for()
+    await shot(page, "7-escalation-with-a-guide")
+    assert errors == []

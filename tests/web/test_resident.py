@@ -234,3 +234,23 @@ def test_tel_links_keep_digits_and_a_leading_plus() -> None:
     assert tel_digits("0772-2801234（示例）") == "07722801234"
     assert tel_digits("+86 138 0013 8000") == "+8613800138000"
     assert tel_digits("110") == "110"
+
+
+async def test_an_escalation_points_to_its_likeliest_guide_without_javascript(
+    client: TestClient, container: Container, monkeypatch
+) -> None:
+    from bot.core.models import Candidate, MatchResult, Outcome
+
+    def unsure(text: str, community: str) -> MatchResult:
+        candidates = (Candidate("idcard.lost", 64.0, "身份证丢了", "question"),)
+        return MatchResult(Outcome.ESCALATE, 64.0, candidates, False, text, "no confident match")
+
+    monkeypatch.setattr(container.ask._matcher, "match", unsure)
+    reply = await ask_json(client, "钱包和证件一起没了咋整")
+    assert reply["outcome"] == "escalate" and reply["ticket"]
+    assert reply["suggestion"]["entry_id"] == "idcard.lost"
+    response = await post_form(
+        client, "/c/gongyuan/ask", {"question": "钱包和证件一起没了咋整"}, page="/c/gongyuan"
+    )
+    body = await response.text()
+    assert 'href="/c/gongyuan/entry/idcard.lost"' in body and "等待答复时" in body

@@ -131,6 +131,16 @@ def clarify_choices(t: Translator, reply: Reply, user_id: int, signer: Signer) -
     return markup(rows(choices, 1), [none])
 
 
+def suggested_entry(reply: Reply) -> InlineKeyboardMarkup | None:
+    """One tap to the guide an escalated question is likeliest about (Reply.suggestion)."""
+    s = reply.suggestion
+    return (
+        None
+        if s is None
+        else markup([[button(shorten(s.title, LABEL_CHARS), PickCb(e=entry_token(s.entry_id)))]])
+    )
+
+
 def satisfaction(t: Translator, escalation_id: int, signer: Signer, user_id: int) -> InlineKeyboardMarkup:
     keys = ("btn_satisfied", "btn_basically", "btn_unsatisfied")
     votes = [

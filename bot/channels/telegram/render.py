@@ -118,6 +118,8 @@ def escalation_notice(reply: Reply, t: Translator, timezone: str) -> Html:
         lines.append(t("ticket", ticket=reply.ticket))
     if reply.due_at:
         lines.append(t("due", due=format_due(reply.due_at, timezone)))
+    if reply.suggestion is not None:
+        lines.append(t("suggestion", title=reply.suggestion.title))  # the button below opens it
     return Html("\n".join(lines))
 
 

@@ -140,6 +140,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "they will tell you where to go.",
     },
     "ticket": {"zh": "工单号：<b>{ticket}</b>", "en": "Ticket: <b>{ticket}</b>"},
+    "suggestion": {
+        "zh": "等待答复时，您可以先看看可能相关的办事指南：“{title}”",
+        "en": "While you wait, this guide may already help: “{title}”",
+    },
     "due": {
         "zh": "预计答复时间：{due} 前（首问负责、限时办结）。答复会发到这里。",
         "en": "Expected answer by {due} (local time). The answer will arrive in this chat.",

@@ -132,6 +132,23 @@ def _reply_schema() -> dict[str, Any]:
                 "description": "the part asked for, to show before the card",
             },
             "from_context": {"type": "boolean", "description": "the entry came from the conversation"},
+            "suggestion": {
+                "type": ["object", "null"],
+                "properties": {
+                    "entry_id": _TEXT,
+                    "title": _TEXT,
+                    "score": {
+                        "type": "number",
+                        "minimum": 0,
+                        "maximum": 100,
+                        "description": "calibrated probability, 0-100",
+                    },
+                },
+                "description": (
+                    "escalate only: the entry the question is likelier than not about, though not sure enough"
+                    " to answer with; shown beside the ticket"
+                ),
+            },
             "parts": {
                 "type": "array",
                 "items": {**_ref("Reply"), "description": "a reply of this same shape, one per question"},

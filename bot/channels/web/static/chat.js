@@ -126,6 +126,12 @@
       if (reply.escalation.ticket) info.append(el("p", {}, "工单号：", el("strong", { class: "ticket-no" }, reply.escalation.ticket)));
       if (reply.escalation.due) info.append(el("p", {}, "预计答复时间：" + reply.escalation.due + " 前（首问负责、限时办结）"));
       info.append(el("p", { class: "meta" }, "民警答复后会显示在本页“我的咨询工单”里，关闭页面后再来也能看到。"));
+      if (reply.suggestion) {
+        // The guide the question is likeliest about: a pointer while the officers answer, not an answer.
+        const href = "/c/" + encodeURIComponent(slug) + "/entry/" + encodeURIComponent(reply.suggestion.entry_id);
+        info.append(el("p", { class: "suggestion" }, "等待答复时，您可以先看看可能相关的办事指南：",
+          el("a", { class: "choice js-entry", rel: "nofollow", href: href }, reply.suggestion.title)));
+      }
       box.append(info);
       if (reply.escalation.callback) {
         const phone = el("input", { type: "tel", name: "phone", maxlength: "32", autocomplete: "tel", inputmode: "tel", placeholder: "手机号" });

@@ -75,6 +75,8 @@ async def ask(message: Message, bot: Bot, actor: Actor, t: Translator, container
             markup = keyboards.answer_actions(t, one.consultation_id, user_id, signer, full_card=full)
         elif one.outcome is Outcome.CLARIFY and one.choices:
             markup = keyboards.clarify_choices(t, one, user_id, signer)
+        elif one.outcome is Outcome.ESCALATE:
+            markup = keyboards.suggested_entry(one)
         messages = reply_messages(one, t, container.settings.timezone)
         if reply.parts:
             messages[0] = f"（{n}）{messages[0]}"
