@@ -162,3 +162,20 @@ async def test_several_questions_in_one_message_get_one_reply_each(tg: Harness) 
     second = await tg.api.next_call("sendMessage", RESIDENT.id, after=tg.api.calls.index(first) + 1)
     assert first.params["text"].startswith("（1）") and "丢失补领" in first.params["text"]
     assert second.params["text"].startswith("（2）") and "有效期满换领" in second.params["text"]
+
+
+async def test_an_escalation_points_to_its_likeliest_guide_one_tap_away(tg: Harness, monkeypatch) -> None:
+    from bot.core.models import Candidate, MatchResult
+
+    def unsure(text: str, community: str) -> MatchResult:
+        candidates = (Candidate("idcard.lost", 64.0, "身份证丢了", "question"),)
+        return MatchResult(Outcome.ESCALATE, 64.0, candidates, False, text, "no confident match")
+
+    await tg.start_in(RESIDENT)
+    monkeypatch.setattr(tg.c.ask._matcher, "match", unsure)
+    reply = await tg.reply_to(RESIDENT, "钱包和证件一起没了咋整")
+    assert "WJ000001" in reply["text"] and "居民身份证丢失补领" in reply["text"]
+    after = len(tg.api.calls)
+    await tg.click(RESIDENT, reply, "居民身份证丢失补领")
+    card = await tg.api.next_call("sendMessage", RESIDENT.id, after=after)
+    assert "【居民身份证丢失补领】" in card.params["text"] and "每证40元" in card.params["text"]
