@@ -95,8 +95,69 @@ def fold(text: str) -> str:
     return to_simplified(text).lower().translate(_LOOK_ALIKES)
 
 
+# Cantonese written the way it is spoken (Guangxi has many speakers), after folding to simplified
+# characters: its function words to the Mandarin ones the knowledge base is written in, so that
+# "驾照唔见咗点样补返" reads as "驾照不见了怎样补返". Only words and characters that Mandarin text does
+# not use in another sense: not 系 (关系, 系统) or 返 (返回).
+CANTONESE: dict[str, str] = {
+    "唔见咗": "不见了",
+    "唔见": "不见",
+    "系唔系": "是不是",
+    "系咪": "是不是",
+    "唔系": "不是",
+    "点样": "怎样",
+    "点搞": "怎么搞",
+    "点解": "为什么",
+    "喺边度": "在哪里",
+    "边度": "哪里",
+    "喺边": "在哪",
+    "边个": "哪个",
+    "几多钱": "多少钱",
+    "几多": "多少",
+    "几耐": "多久",
+    "乜嘢": "什么",
+    "咩": "什么",
+    "而家": "现在",
+    "宜家": "现在",
+    "琴日": "昨天",
+    "听日": "明天",
+    "唔该": "谢谢",
+    "补返": "补回",
+    "换返": "换回",
+    "攞返": "拿回",
+    "搵返": "找回",
+    "嚟": "来",
+    "佢哋": "他们",
+    "冇": "没有",
+    "唔": "不",
+    "咗": "了",
+    "嘅": "的",
+    "喺": "在",
+    "攞": "拿",
+    "佢": "他",
+    "啲": "些",
+    "畀": "给",
+    "搵": "找",
+    "睇": "看",
+    "嘢": "东西",
+}
+_CANTONESE_RE = re.compile("|".join(sorted(CANTONESE, key=len, reverse=True)))
+# 点 before a verb that ends the question is "how" (点换？, 点补返, 点攞); not in Mandarin's own 点 words
+# (一点办法, 早点办, 受理点领吗, 哪个点办), where a verb may follow too.
+_HOW_RE = re.compile(
+    "(?<![一几有差早晚多少快慢重要缺优特地钟终起焦热亮标景据网站理踩个])点"
+    f"(?=[攞拿换补办搞做整申领](?:返|呀|啊|先|好|到|$|[^{CJK_CLASS}]))"
+)
+
+
+def from_cantonese(folded: str) -> str:
+    """Cantonese function words of folded text in their Mandarin form (see CANTONESE)."""
+    return _CANTONESE_RE.sub(lambda m: CANTONESE[m.group(0)], _HOW_RE.sub("怎么", folded))
+
+
 class Normalizer:
-    """fold → synonyms to their canonical word → fillers out → punctuation to spaces."""
+    """fold → Cantonese words to Mandarin → synonyms to their canonical word → fillers out →
+    punctuation to spaces."""
 
     def __init__(self, synonym_groups: Iterable[Iterable[str]] = ()) -> None:
         mapping: dict[str, str] = {}
@@ -116,7 +177,7 @@ class Normalizer:
         self._synonym_re = re.compile("|".join(_variant_pattern(w) for w in words)) if words else None
 
     def __call__(self, text: str) -> str:
-        text = fold(text)[:MATCH_CHAR_LIMIT]
+        text = from_cantonese(fold(text)[:MATCH_CHAR_LIMIT])
         if self._synonym_re is not None:
             text = self._synonym_re.sub(lambda m: self._mapping.get(m.group(0), m.group(0)), text)
         text = _FILLER_RE.sub(" ", text)

@@ -1,4 +1,6 @@
-from bot.core.text import MATCH_CHAR_LIMIT, Normalizer, fold
+import pytest
+
+from bot.core.text import MATCH_CHAR_LIMIT, Normalizer, fold, from_cantonese
 
 
 def test_fold_full_width_traditional_and_case() -> None:
@@ -46,3 +48,24 @@ def test_look_alike_characters_fold_to_the_common_one() -> None:
     # 囗 (an enclosure radical) slips in for 口 through input methods: 户囗 is 户口.
     assert fold("戶囗本丢了") == "户口本丢了"
     assert Normalizer([["户口", "户籍"]])("户囗迁移") == Normalizer([["户口", "户籍"]])("户口迁移")
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("我部車嘅駕照唔見咗，點樣補返？", "我部车的驾照不见了,怎样补回?"),
+        ("通行證點攞", "通行证怎么拿"),
+        ("身份證過期點換？要幾多錢？", "身份证过期怎么换?要多少钱?"),
+        ("喺邊度辦", "在哪里办"),
+        ("佢哋系咪要嚟", "他们是不是要来"),
+        # Mandarin's own words stay: 关系, 系统, 一点办法, 早点办, 受理点, 哪个点.
+        ("关系系统", "关系系统"),
+        ("一点办法都没有", "一点办法都没有"),
+        ("早点办", "早点办"),
+        ("要回原来的受理点领吗", "要回原来的受理点领吗"),
+        ("去哪个点办", "去哪个点办"),
+        ("几点开门", "几点开门"),
+    ],
+)
+def test_cantonese_function_words_read_as_mandarin(text: str, read: str) -> None:
+    assert from_cantonese(fold(text)) == read
