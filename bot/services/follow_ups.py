@@ -207,7 +207,7 @@ class FollowUpReader:
                 # 多少钱" (after the guard's exam) is in the 港澳 pass's 一次有效签注, not its matter.
                 continue
             if in_title or in_keywords:
-                scored.append((in_title, in_keywords, entry_id.split(".", 1)[0] == family, entry_id))
+                scored.append((in_title, in_keywords, sibling, entry_id))
         if not scored:
             return None
         if result.outcome is Outcome.ESCALATE and result.reason == "outside police services":
