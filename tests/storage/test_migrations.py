@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -20,7 +21,7 @@ from bot.storage import (
     upgrade,
 )
 from bot.storage.repositories.drafts import SqlDraftRepository
-from bot.storage.schema import MIGRATIONS, alembic_config
+from bot.storage.schema import MIGRATIONS, alembic_config, script_head, stored_revisions
 from bot.storage.tables import Base
 from bot.storage.types import UtcDateTime
 
@@ -83,6 +84,43 @@ async def test_migrate_at_head_is_a_quick_no_op(database_url: str) -> None:
     await migrate(database_url)
     assert time.perf_counter() - started < 1.0
     assert await current_revision(database_url) == head_revision() == "0013"
+
+
+def test_the_head_is_read_from_the_scripts_as_alembic_reads_it() -> None:
+    # A start at head asks the database for its revision and compares it with this, without Alembic.
+    assert script_head(MIGRATIONS / "versions") == head_revision()
+
+
+def test_a_history_other_than_one_written_out_line_is_left_to_alembic(tmp_path: Path) -> None:
+    def script(name: str, revision: str, down: str) -> None:
+        (tmp_path / f"{name}.py").write_text(f"revision: str = {revision}\ndown_revision = {down}\n")
+
+    script("a", '"a"', "None")
+    script("b", '"b"', '"a"')
+    assert script_head(tmp_path) == "b"
+    script("c", '"c"', '"a"')  # a branch: two heads
+    assert script_head(tmp_path) is None
+    script("c", '"c"', '("a", "b")')  # a merge
+    assert script_head(tmp_path) is None
+    script("c", "make_id()", '"b"')  # computed
+    assert script_head(tmp_path) is None
+    (tmp_path / "c.py").write_text('revision = "c"\n')  # no down_revision
+    assert script_head(tmp_path) is None
+
+
+async def test_the_stored_revision_is_what_alembic_recorded(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            assert await connection.run_sync(stored_revisions) == []  # no version table yet
+        await upgrade(database_url, "0012")
+        async with engine.connect() as connection:
+            assert await connection.run_sync(stored_revisions) == ["0012"]
+        await migrate(database_url)  # behind head: Alembic upgrades
+        async with engine.connect() as connection:
+            assert await connection.run_sync(stored_revisions) == [head_revision()]
+    finally:
+        await engine.dispose()
 
 
 async def test_migrations_build_exactly_the_schema_the_tables_describe(database_url: str) -> None:
