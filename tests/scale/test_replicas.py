@@ -9,9 +9,11 @@ from collections.abc import Awaitable, Callable
 from aiohttp.test_utils import TestClient
 
 from bot.channels.web import create_app, web_notifiers
-from bot.channels.web.keys import HUB
+from bot.channels.web.keys import ASK_LIMIT, HUB, THROTTLE
+from bot.channels.web.limits_redis import RedisAskLimiter, RedisLoginThrottle
 from bot.channels.web.live import LiveHub, delivery_loop
 from bot.channels.web.live_redis import RedisLiveHub
+from bot.channels.web.throttle import AskLimiter, LoginThrottle
 from bot.core.models import Role
 from bot.services.delivery import DeliveryService
 from bot.wiring import Container
@@ -21,12 +23,17 @@ from tests.web.test_resident import ask_json, rows
 Build = Callable[[], Awaitable[Container]]
 
 
-async def test_create_app_picks_the_redis_hub_with_redis_url(containers: Build) -> None:
+async def test_create_app_picks_the_redis_hub_and_limits_with_redis_url(containers: Build) -> None:
     container = await containers()
-    assert isinstance(create_app(container)[HUB], RedisLiveHub)
+    shared = create_app(container)
+    assert isinstance(shared[HUB], RedisLiveHub)
+    assert isinstance(shared[ASK_LIMIT], RedisAskLimiter) and isinstance(shared[THROTTLE], RedisLoginThrottle)
+    for limits in (shared[ASK_LIMIT], shared[THROTTLE]):
+        await limits.close()
     container.settings.redis_url = None
-    hub = create_app(container)[HUB]
-    assert type(hub) is LiveHub
+    alone = create_app(container)
+    assert type(alone[HUB]) is LiveHub
+    assert type(alone[ASK_LIMIT]) is AskLimiter and type(alone[THROTTLE]) is LoginThrottle
 
 
 async def test_an_answer_given_on_one_replica_reaches_the_page_open_on_the_other(

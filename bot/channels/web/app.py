@@ -30,7 +30,6 @@ from bot.channels.web.keys import (
     SECRETS,
     THROTTLE,
 )
-from bot.channels.web.limits_redis import ask_limits_for, login_limits_for
 from bot.channels.web.live import LiveHub, live_hub_for
 from bot.channels.web.metrics import WebMetrics
 from bot.channels.web.proxy import client_address, parse_networks
@@ -42,6 +41,7 @@ from bot.channels.web.security import (
     session_idle_middleware,
     session_setup,
 )
+from bot.channels.web.throttle import ask_limits_for, login_limits_for
 from bot.wiring import Container
 
 HERE = Path(__file__).resolve().parent

@@ -17,7 +17,6 @@ import time
 import redis.asyncio as redis
 
 from bot.channels.web.throttle import AskLimiter, LoginThrottle
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -156,13 +155,3 @@ class RedisLoginThrottle:
 
     async def close(self) -> None:
         await self._redis.aclose()
-
-
-def login_limits_for(settings: Settings) -> LoginThrottle | RedisLoginThrottle:
-    """Shared through Redis when REDIS_URL is set (guesses spread over replicas add up), else per process."""
-    return RedisLoginThrottle(settings.redis_url) if settings.redis_url else LoginThrottle()
-
-
-def ask_limits_for(settings: Settings) -> AskLimiter | RedisAskLimiter:
-    """Shared through Redis when REDIS_URL is set (replicas count together), else per process."""
-    return RedisAskLimiter(settings.redis_url) if settings.redis_url else AskLimiter()

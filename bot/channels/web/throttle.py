@@ -8,7 +8,11 @@ from __future__ import annotations
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from bot.channels.web.limits_redis import RedisAskLimiter, RedisLoginThrottle
+    from bot.settings import Settings
 
 
 class LoginThrottle:
@@ -109,7 +113,7 @@ class AskLimiter:
 
     A person types a few questions a minute; a script opening tickets types hundreds. Over the limit the
     caller is told to wait (HTTP 429 with Retry-After) and nothing is recorded or escalated. In memory,
-    per process (bot/adapters/limits_redis.py shares the counts between replicas through Redis)."""
+    per process (bot/channels/web/limits_redis.py shares the counts between replicas through Redis)."""
 
     def __init__(
         self,
@@ -202,3 +206,22 @@ class LoginLimits(Protocol):
     async def success(self, username: str, address: str) -> None: ...
 
     async def close(self) -> None: ...
+
+
+# The Redis client is imported only when REDIS_URL is set: a single process does without its few MB.
+def login_limits_for(settings: Settings) -> LoginThrottle | RedisLoginThrottle:
+    """Shared through Redis when REDIS_URL is set (guesses spread over replicas add up), else per process."""
+    if settings.redis_url:
+        from bot.channels.web.limits_redis import RedisLoginThrottle
+
+        return RedisLoginThrottle(settings.redis_url)
+    return LoginThrottle()
+
+
+def ask_limits_for(settings: Settings) -> AskLimiter | RedisAskLimiter:
+    """Shared through Redis when REDIS_URL is set (replicas count together), else per process."""
+    if settings.redis_url:
+        from bot.channels.web.limits_redis import RedisAskLimiter
+
+        return RedisAskLimiter(settings.redis_url)
+    return AskLimiter()
