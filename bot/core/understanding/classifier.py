@@ -63,9 +63,10 @@ class PhrasingClassifier:
                 self._intercept = np.array([-self._intercept[0], self._intercept[0]]) / 2
             # Kept sparse: most n-grams matter to a few documents only (a tenth of the memory, same ranks).
             coef[np.abs(coef) < 1e-3 * TEMPERATURE] = 0.0
-            self._coef = csr_matrix(coef.astype(np.float32))
+            self._coef = _Rows(csr_matrix(coef.astype(np.float32)))
         else:
-            self._coef, self._intercept = _centroids(x, y, self._present)
+            centroids, self._intercept = _centroids(x, y, self._present)
+            self._coef = _Rows(centroids)
         # For scope: every document's own phrasings and its not-covered questions as character
         # vectors, in two matrices, so one product per query measures all of them.
         self._own = _Runs(self._chars, prepare, [[t for t, _ in d.phrasings()] for d in corpus.docs])
@@ -99,9 +100,9 @@ class PhrasingClassifier:
 
     def probabilities(self, x, visible: np.ndarray) -> np.ndarray:
         """P(document | question) over the corpus, renormalised over the visible documents."""
-        # Only the weights of the question's own n-grams: `x @ self._coef` would first turn all of the
-        # float32 weights into a float64 copy (28 MB, about 2.5 ms a question) to match the question.
-        logits = np.asarray(self._coef[x.indices].T @ x.data, dtype=np.float64).ravel()
+        # Only the weights of the question's own n-grams: `x @ coef` would first turn all of the float32
+        # weights into a float64 copy (28 MB, about 2.5 ms a question) to match the question.
+        logits = self._coef.weighted_sum(x.indices, x.data)
         if self.kind == "centroid":  # cosines: the question's own length divided out
             norm = float(np.sqrt(x.multiply(x).sum()))
             logits = logits / norm if norm else logits
@@ -124,6 +125,7 @@ class PhrasingClassifier:
         state = self.__dict__.copy()
         state["_prepare"] = None
         state["_hstack"] = None
+        state["_coef"] = self._coef.tocsr()  # cached models keep SciPy's matrix
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -131,6 +133,7 @@ class PhrasingClassifier:
 
         self.__dict__.update(state)
         self._hstack = hstack
+        self._coef = _Rows(self._coef)
 
 
 def _centroids(x, y: np.ndarray, present: np.ndarray):
@@ -142,6 +145,35 @@ def _centroids(x, y: np.ndarray, present: np.ndarray):
     onehot = csr_matrix((np.ones(len(y)), (column, np.arange(len(y)))), shape=(len(present), len(y)))
     centroids = normalize(onehot @ normalize(x)) * CENTROID_TEMPERATURE
     return centroids.T.tocsr().astype(np.float32), np.zeros(len(present))
+
+
+class _Rows:
+    """A sparse (features × classes) float32 weight matrix read a few rows at a time: SciPy's CSR
+    arrays, with the column numbers in the smallest unsigned type that holds them instead of int32
+    (one byte for up to 256 classes: 10 of the shipped knowledge's 28 MB)."""
+
+    def __init__(self, matrix) -> None:
+        """`matrix`: a scipy.sparse CSR matrix."""
+        self.shape = matrix.shape
+        self.indptr = matrix.indptr
+        self.indices = matrix.indices.astype(np.min_scalar_type(max(matrix.shape[1] - 1, 0)))
+        self.data = matrix.data
+
+    def weighted_sum(self, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Σ values[k] · matrix[rows[k]] in float64: SciPy's `(matrix[rows].T @ values)` to the last
+        bit, the same products (each weight widened to float64, times its value) added to each class in
+        the same order (by k, then along the row)."""
+        starts = self.indptr[rows]
+        lengths = self.indptr[rows + 1] - starts
+        at = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(lengths.sum())
+        products = self.data[at].astype(np.float64) * np.repeat(values, lengths)
+        sums = np.bincount(self.indices[at], weights=products, minlength=self.shape[1])
+        return sums.astype(np.float64, copy=False)  # no rows at all: bincount's zeros are integers
+
+    def tocsr(self):
+        from scipy.sparse import csr_matrix
+
+        return csr_matrix((self.data, self.indices.astype(np.int32), self.indptr), shape=self.shape)
 
 
 class _Runs:
