@@ -15,7 +15,7 @@ Figures (overall and per style):
 - oos-escalated: out-of-scope questions handed to officers
 - rank1: the best-ranked entry is right, whatever the band (the only figure the baselines have)
 - escalated with a guide pointed to: escalated questions whose likeliest entry is shown beside the
-  ticket (likelier right than wrong, bot.services.ask.suggestion_of), and how many of those are right
+  ticket (likelier right than wrong, bot.services.guides.suggestion_of), and how many of those are right
 Baselines (rank1 only): the n-gram classifier alone (character and word TF-IDF, linear SVM); the sentence
 encoder alone (nearest phrasing); rapidfuzz WRatio over all phrasings; BM25 (rank-bm25) over jieba tokens.
 """
@@ -32,7 +32,7 @@ from _common import DEFAULT_DEV, REAL, ROOT, expected_ids, load_questions
 from bot.core.matcher import Matcher
 from bot.core.models import Outcome
 from bot.kb.loader import load_knowledge
-from bot.services.ask import suggestion_of
+from bot.services.guides import suggestion_of
 
 
 class Tally:
@@ -40,7 +40,7 @@ class Tally:
         self.n_in = self.n_single = self.top1 = self.top1_clarify = self.rank1 = 0
         self.answers = self.wrong = self.n_out = self.out_escalated = 0
         self.base_wratio = self.base_bm25 = self.base_clf = self.base_enc = 0
-        # Escalated questions and the entry pointed to beside the ticket (bot.services.ask.suggestion_of).
+        # Escalated questions and the entry pointed to beside the ticket (bot.services.guides.suggestion_of).
         self.esc_in = self.esc_in_pointed_right = self.esc_in_pointed = self.esc_out = (
             self.esc_out_pointed
         ) = 0

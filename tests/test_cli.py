@@ -65,28 +65,40 @@ def _fitted_triage(knowledge: Path) -> tuple[Path, ...]:
     return tuple(sorted((folder / "cache").glob("triage-*.pkl")))
 
 
-def run_cli(
-    tmp_path: Path, *args: str, stdin: str | None = None, knowledge: Path = FIXTURE_KB
-) -> subprocess.CompletedProcess[str]:
+def app_env(
+    tmp_path: Path, knowledge: Path, database_url: str, *, unset: frozenset[str] = frozenset()
+) -> dict[str, str]:
+    """The environment of a fresh app process on `tmp_path`: its own settings only (none of this
+    process's, nor `unset`), with the fitted triage model already in its cache."""
     cache_dir = tmp_path / "data" / "cache"
     cache_dir.mkdir(parents=True, exist_ok=True)
     for fitted in _fitted_triage(knowledge):
         shutil.copy2(fitted, cache_dir / fitted.name)
-    env = {k: v for k, v in os.environ.items() if k.upper() not in SETTINGS_VARIABLES}
-    env.update(
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
-        KNOWLEDGE_DIR=str(knowledge),
-        DATA_DIR=str(tmp_path / "data"),
-    )
+    env = {k: v for k, v in os.environ.items() if k.upper() not in {*SETTINGS_VARIABLES, *unset}}
+    env.update(DATABASE_URL=database_url, KNOWLEDGE_DIR=str(knowledge), DATA_DIR=str(tmp_path / "data"))
+    return env
+
+
+def run_cli(
+    tmp_path: Path, *args: str, stdin: str | None = None, knowledge: Path = FIXTURE_KB
+) -> subprocess.CompletedProcess[str]:
+    env = app_env(tmp_path, knowledge, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    return run_python(tmp_path, env, "-m", "bot", *args, stdin=stdin)
+
+
+def run_python(
+    tmp_path: Path, env: dict[str, str], *args: str, stdin: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """This Python with `args` in `tmp_path`, its output as text."""
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
+        [sys.executable, *args],
         cwd=tmp_path,
         env=env,
         input=stdin,
         capture_output=True,
         text=True,
         encoding="utf-8",
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
 

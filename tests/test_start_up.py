@@ -7,15 +7,11 @@ process has imported both long before.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from bot.storage import current_revision, head_revision
 from tests.conftest import FIXTURE_KB
-from tests.test_cli import SETTINGS_VARIABLES, _fitted_triage
+from tests.test_cli import app_env, run_python
 
 # The container and the web app, built as `policebot run` builds them; then the modules asked about.
 _START = """
@@ -41,22 +37,8 @@ print(" ".join(name for name in ("alembic", "mako", "redis") if name in sys.modu
 
 
 def _start(tmp_path: Path, database_url: str) -> list[str]:
-    cache_dir = tmp_path / "data" / "cache"
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    for fitted in _fitted_triage(FIXTURE_KB):
-        shutil.copy2(fitted, cache_dir / fitted.name)
-    env = {k: v for k, v in os.environ.items() if k.upper() not in {*SETTINGS_VARIABLES, "REDIS_URL"}}
-    env.update(DATABASE_URL=database_url, KNOWLEDGE_DIR=str(FIXTURE_KB), DATA_DIR=str(tmp_path / "data"))
-    result = subprocess.run(
-        [sys.executable, "-c", _START],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=180,
-        check=False,
-    )
+    env = app_env(tmp_path, FIXTURE_KB, database_url, unset=frozenset({"REDIS_URL"}))
+    result = run_python(tmp_path, env, "-c", _START, timeout=180)
     assert result.returncode == 0, result.stderr
     return result.stdout.split()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
 from dataclasses import replace
 
 from bot.core import conversation as talk
@@ -20,14 +19,16 @@ from bot.core.models import (
     ResidentRef,
     ticket_number,
 )
-from bot.core.ports import Clock, ConversationStore, NotFoundError, OperationsEvents, UnitOfWorkFactory
-from bot.core.privacy import mask_and_truncate, mask_phone, normalize_phone
+from bot.core.ports import Clock, ConversationStore, OperationsEvents, UnitOfWorkFactory
+from bot.core.privacy import mask_and_truncate
 from bot.core.replies import Choice, Notice, Reply
 from bot.core.text import MATCH_CHAR_LIMIT, strip_controls
 from bot.core.triage import Triage, TriageResult
+from bot.services.callbacks import leave_callback
 from bot.services.conversations import ConversationMemory, conversation_key
 from bot.services.follow_ups import FollowUpReader
-from bot.services.posting import post_to_officers, raise_alarm
+from bot.services.guides import guide_for
+from bot.services.posting import post_to_officers
 from bot.services.recording import ConsultationRecorder, ServiceTime, SpamHold
 from bot.services.signals import Signals
 
@@ -43,28 +44,6 @@ RELATED_MAX_CHARS = 6
 PICK_MAX_CHARS = 6
 # Readings of a message that say it is not a police room's matter: no conversation makes it one.
 _OTHER_BODY = frozenset({"outside police services", "another place's rules"})
-# An escalated question's likeliest entry is pointed to when the matcher, calibrated, finds it likelier
-# right than wrong (a probability 0-100), though below what it answers or offers as "did you mean".
-SUGGESTION_MIN_SCORE = 50.0
-
-
-def suggestion_of(result: MatchResult, visible: Collection[str]) -> Candidate | None:
-    """The entry an escalated question is likelier than not about (its calibrated probability at least
-    SUGGESTION_MIN_SCORE), when the matcher found no entry sure enough to answer: pointed to beside the
-    ticket. Not for another body's matter, another place's rules or a question the matcher could not
-    read: there the likeliest entry is not the question's."""
-    if (
-        result.outcome is not Outcome.ESCALATE
-        or result.reason != "no confident match"
-        or not result.candidates
-    ):
-        return None
-    top = result.candidates[0]
-    return top if top.score >= SUGGESTION_MIN_SCORE and top.entry_id in visible else None
-
-
-class NotUrgentError(ValueError):
-    """A call-back number is taken for urgent tickets only."""
 
 
 class AskService:
@@ -465,7 +444,6 @@ class AskService:
                 field=talk.asked_field(cleaned, whole=True),  # kept for the pick that follows
                 **explained,
             )
-        suggested = suggestion_of(result, self._kb.visible_ids(place.slug)) if not held else None
         return Reply(
             Outcome.ESCALATE,
             place,
@@ -476,15 +454,7 @@ class AskService:
             due_at=due_at,
             referral=self._kb.referrals.get(best.entry_id) if best else None,
             notice=Notice.HELD if held else notice,
-            suggestion=(
-                Choice(
-                    suggested.entry_id,
-                    self._kb.entry_for(place.slug, suggested.entry_id).title,
-                    suggested.score,
-                )
-                if suggested is not None
-                else None
-            ),
+            suggestion=guide_for(self._kb, place.slug, result) if not held else None,
             **explained,
         )
 
@@ -530,36 +500,10 @@ class AskService:
         )
 
     async def leave_callback(self, consultation_id: int, phone: str) -> str:
-        """The resident of an urgent ticket leaves a number to be called back on. Returns it masked.
-
-        ValueError for something that is not a phone number; NotUrgentError for a routine ticket."""
-        number = normalize_phone(phone)
-        if number is None:
-            raise ValueError("请填写正确的手机号或座机号")
-        now = self._clock.now()
-        async with self._uow() as uow:
-            consultation = await uow.consultations.get(consultation_id)
-            if consultation is None:
-                raise NotFoundError(f"consultation {consultation_id} not found")
-            if not consultation.urgent:
-                raise NotUrgentError("only urgent tickets take a call-back number")
-            # open() hands back the ticket the urgent consultation already has.
-            escalation = await uow.escalations.open(consultation_id, NewEscalation(due_at=now))
-            await uow.escalations.set_callback_phone(escalation.id, number)
-            await raise_alarm(
-                uow,
-                self._kb,
-                escalation_id=escalation.id,
-                community=escalation.community,
-                question=consultation.text_masked,
-                urgent_kind=consultation.urgent_kind or "",
-                due_at=escalation.due_at,
-                now=now,
-                duty_chat_id=self._duty_chat_id,
-                note=f"群众留了回拨电话 {mask_phone(number)}（完整号码见网页工单）",
-            )
-            await uow.commit()
-        return mask_phone(number)
+        """The resident of an urgent ticket leaves a number to be called back on (bot.services.callbacks)."""
+        return await leave_callback(
+            self._uow, self._kb, self._clock.now(), self._duty_chat_id, consultation_id, phone
+        )
 
     async def view_entry(
         self,

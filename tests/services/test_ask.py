@@ -196,7 +196,7 @@ async def test_the_matchers_confidence_and_evidence_reach_the_reply_and_the_offi
 
 def test_the_guide_pointed_to_beside_a_ticket_is_likelier_right_than_wrong() -> None:
     from bot.core.models import Candidate, MatchResult
-    from bot.services.ask import suggestion_of
+    from bot.services.guides import suggestion_of
 
     def escalated(score: float, reason: str = "no confident match") -> MatchResult:
         candidates = (

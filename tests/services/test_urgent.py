@@ -12,7 +12,7 @@ from sqlalchemy import text as sql
 from bot.core.models import Channel, Outcome, ResidentRef, Role
 from bot.core.replies import render_plain
 from bot.core.triage import UrgentKind
-from bot.services.ask import NotUrgentError
+from bot.services.callbacks import NotUrgentError
 from bot.settings import Settings
 from bot.wiring import Container, build_container
 from tests.conftest import fixture_kb_copy

@@ -30,7 +30,7 @@ from bot.core.models import (
     Satisfaction,
 )
 from bot.core.replies import Reply
-from bot.services.ask import NotUrgentError
+from bot.services.callbacks import NotUrgentError
 from bot.wiring import Container
 
 # A browser (its resident cookie) holds one conversation: the room page is one chat window.
