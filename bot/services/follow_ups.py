@@ -151,16 +151,14 @@ class FollowUpReader:
         for ("台湾那个" after "通行证" offered the traffic pass and the 港澳 pass): read with that
         question in front, the entry it is answered with, if that entry is listed or a sibling of one
         listed (往来台湾通行证 beside 往来港澳通行证)."""
-        if alone.outcome is Outcome.ANSWER or not listed_for or not talk.own_words(text):
-            return None
-        if len(talk.own_words(text)) > PICK_WORDS_MAX:
+        own = talk.own_words(text)
+        if alone.outcome is Outcome.ANSWER or not listed_for or not own or len(own) > PICK_WORDS_MAX:
             return None
         result = self._match(f"{listed_for} {text}", community)
         best = result.best
         if result.outcome is not Outcome.ANSWER or best is None or self._rules_out(text, best.entry_id):
             return None
-        families = {c.split(".", 1)[0] for c in choices}
-        return best.entry_id if best.entry_id.split(".", 1)[0] in families else None
+        return best.entry_id if _family(best.entry_id) in {_family(c) for c in choices} else None
 
     def sibling_in_view(self, community: str, context: str, text: str, alone: MatchResult) -> str | None:
         """ "住满半年了能办那个证不" after the residence-registration card: alone the matcher will not
@@ -169,8 +167,7 @@ class FollowUpReader:
         if alone.outcome is Outcome.ANSWER or not alone.candidates or not talk.asks_something(text):
             return None
         top = alone.candidates[0]
-        family = context.split(".", 1)[0]
-        if top.score < SIBLING_MIN_SCORE or top.entry_id.split(".", 1)[0] != family:
+        if top.score < SIBLING_MIN_SCORE or _family(top.entry_id) != _family(context):
             return None
         return None if self._rules_out(text, top.entry_id) else top.entry_id
 
@@ -187,9 +184,9 @@ class FollowUpReader:
         Candidates are the context entry's siblings (same id family: idcard.*, exit.*) and the entries
         the matcher would offer; the one whose title and keywords hold most of the follow-up's own words
         wins, if exactly one does (the context entry itself may: "换证呢" after 换领)."""
-        family = context.split(".", 1)[0]
+        family = _family(context)
         visible = self._kb.visible_ids(community)
-        pool = {e for e in visible if e.split(".", 1)[0] == family}
+        pool = {e for e in visible if _family(e) == family}
         if result.outcome is Outcome.CLARIFY:  # what the matcher itself would offer for these words
             pool |= {c.entry_id for c in result.candidates if c.entry_id in visible}
         grams = _cjk_grams(own) or {own}
@@ -201,7 +198,7 @@ class FollowUpReader:
             # another family: "港澳的呢" after the passport is the 港澳 pass, not the 港澳 residents' permit.
             in_title = sum(1 for g in grams if g in talk.fold_words(entry.title))
             in_keywords = sum(1 for g in grams if g in talk.fold_words(*entry.keywords))
-            sibling = entry_id.split(".", 1)[0] == family
+            sibling = _family(entry_id) == family
             if not sibling and not in_title and in_keywords < len(grams):
                 # Beyond the family, a keyword sharing part of the words is too little: 一次 of "考一次
                 # 多少钱" (after the guard's exam) is in the 港澳 pass's 一次有效签注, not its matter.
@@ -354,7 +351,7 @@ class FollowUpReader:
         """`entry_id`, read for a variant with the context's document in front (`query`), is still
         about that matter: the context itself, a sibling (idcard.*), or an entry whose title names the
         same document or thing (电动自行车防盗 after 电动自行车登记上牌)."""
-        if entry_id == context or entry_id.split(".", 1)[0] == context.split(".", 1)[0]:
+        if entry_id == context or _family(entry_id) == _family(context):
             return True
         noun = talk.topic_noun(query)
         title = self._kb.entry_for(community, entry_id).title
@@ -367,6 +364,11 @@ class FollowUpReader:
         if talk.points_at_a_document(text) and ("证" in title or "许可" in title):
             return True  # "这证要年年签注不" after the residence permit card
         return any(word in title for word in talk.pointed_at(text))
+
+
+def _family(entry_id: str) -> str:
+    """The id family an entry belongs to: idcard.lost and idcard.temporary are siblings (idcard)."""
+    return entry_id.split(".", 1)[0]
 
 
 def _cjk_grams(words: str) -> set[str]:
