@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from bot.core.understanding.corpus import Corpus
+from bot.core.understanding.matter import C_CHARS, MatterModel
 from bot.core.understanding.ngrams import NgramTfidf
 
 # A linear SVM (one-vs-rest, liblinear) trains in about a second on 100+ classes where a multinomial
@@ -67,6 +68,9 @@ class PhrasingClassifier:
         else:
             centroids, self._intercept = _centroids(x, y, self._present)
             self._coef = _Rows(centroids)
+        # Police matter or another body's, over the character n-grams (bot/core/understanding/matter.py).
+        police = np.array([not d.referral for d in corpus.docs], dtype=bool)[y]
+        self.matter = MatterModel.fit(xc, police, C_CHARS)
         # For scope: every document's own phrasings and its not-covered questions as character
         # vectors, in two matrices, so one product per query measures all of them.
         self._own = _Runs(self._chars, prepare, [[t for t, _ in d.phrasings()] for d in corpus.docs])
@@ -114,6 +118,10 @@ class PhrasingClassifier:
             return np.zeros(len(full))
         full = np.exp(full - full[np.isfinite(full)].max())
         return full / full.sum()
+
+    def police(self, xc) -> float:
+        """P(a police matter) of a question, from its character vector."""
+        return self.matter.of_sparse(xc)
 
     def scope(self, xc) -> tuple[np.ndarray, np.ndarray]:
         """Per document, by character cosine (0-1): its closest own phrasing and its closest

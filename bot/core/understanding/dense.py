@@ -18,6 +18,7 @@ import numpy as np
 
 from bot.core.ports import ArtifactStore
 from bot.core.understanding.corpus import Corpus
+from bot.core.understanding.matter import C_VECTORS, MatterModel
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +110,17 @@ class DenseHead:
     """P(document | question vector) from a linear SVM fitted on the phrasing vectors (one-vs-rest
     margins through a softmax; the fusion calibrates them)."""
 
-    def __init__(self, matrix: np.ndarray, owner: np.ndarray, n_docs: int) -> None:
+    def __init__(
+        self, matrix: np.ndarray, owner: np.ndarray, n_docs: int, police: np.ndarray | None = None
+    ) -> None:
+        """`police`: per document, a police entry (not a referral topic); None: all are."""
         from sklearn.svm import LinearSVC
 
         self.n_docs = n_docs
         self.present = np.unique(owner)
+        # Police matter or another body's, over the sentence vectors (bot/core/understanding/matter.py).
+        police_rows = np.ones(len(owner), dtype=bool) if police is None else np.asarray(police)[owner]
+        self.matter = MatterModel.fit(matrix, police_rows, C_VECTORS)
         if len(self.present) < 2:
             self.coef = np.zeros((matrix.shape[1], len(self.present)), dtype=np.float32)
             self.intercept = np.zeros(len(self.present))
@@ -125,6 +132,10 @@ class DenseHead:
             intercept = np.array([-intercept[0], intercept[0]]) / 2
         self.coef = coef.T.astype(np.float32)  # (dimensions, documents present)
         self.intercept = intercept.astype(np.float64)
+
+    def police(self, query: np.ndarray) -> float:
+        """P(a police matter) of a question, from its sentence vector."""
+        return self.matter.of_dense(query)
 
     def probabilities(self, query: np.ndarray, visible: np.ndarray) -> np.ndarray:
         logits = np.full(self.n_docs, -np.inf)
@@ -153,7 +164,8 @@ class DenseIndex:
         self._starts = np.flatnonzero(np.r_[True, np.diff(self._owner) != 0]) if texts else np.array([], int)
         self._docs_with = self._owner[self._starts] if texts else np.array([], int)
         if head is None and texts:
-            head = DenseHead(self._matrix, self._owner, len(corpus.docs))
+            police = np.array([not d.referral for d in corpus.docs], dtype=bool)
+            head = DenseHead(self._matrix, self._owner, len(corpus.docs), police)
         self.head = head
 
     def head_probabilities(self, query: np.ndarray, visible: np.ndarray) -> np.ndarray:

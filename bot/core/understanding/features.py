@@ -53,9 +53,24 @@ NAMES: tuple[str, ...] = (
     "head_logp",
     "head_rank",
     "head_lead",
+    "police_p",
+    "kind_p",
+    "police_enc",
+    "kind_enc",
 )
 DENSE_FEATURES = frozenset(
-    {"enc_cos", "enc_rank", "enc_lead", "enc_referral_gap", "head_p", "head_logp", "head_rank", "head_lead"}
+    {
+        "enc_cos",
+        "enc_rank",
+        "enc_lead",
+        "enc_referral_gap",
+        "head_p",
+        "head_logp",
+        "head_rank",
+        "head_lead",
+        "police_enc",
+        "kind_enc",
+    }
 )
 
 
@@ -143,9 +158,15 @@ class Scorers:
             xc, x = vectors if vectors is not None else self.classifier.vectorize(text)
             clf_p = self.classifier.probabilities(x, visible)
         enc = enc_sims = head = None
+        police_enc = None
         if self.dense is not None and query_vector is not None:
             enc, enc_sims = self.dense.similarities(query_vector, visible)
             head = self.dense.head_probabilities(query_vector, visible)
+            if self.dense.head is not None:
+                police_enc = self.dense.head.police(query_vector)
+        # How much the question reads as a police matter at all (matter.py), and so as the kind of
+        # document each candidate is: a police entry's, or another body's.
+        police = self.classifier.police(xc)
 
         pools = [top_indices(lex.probs, PER_SCORER), top_indices(clf_p, PER_SCORER)]
         if enc is not None:
@@ -217,6 +238,8 @@ class Scorers:
                 "exact": float(lex.exact == i),
                 "agree": firsts / (3.0 if enc is not None else 2.0),
                 "other_place": float(bool(elsewhere)),
+                "police_p": police,
+                "kind_p": 1.0 - police if self.is_referral[i] else police,
             }
             if enc is not None and enc_rank is not None:
                 row["enc_cos"] = enc[i]
@@ -228,6 +251,9 @@ class Scorers:
                 row["head_logp"] = math.log(head[i] + 1e-4)
                 row["head_rank"] = 1.0 / head_rank[i]
                 row["head_lead"] = head[i] - _best_other(head, i)
+            if police_enc is not None:
+                row["police_enc"] = police_enc
+                row["kind_enc"] = 1.0 - police_enc if self.is_referral[i] else police_enc
             rows[r] = [row.get(name, 0.0) for name in NAMES]
         # A candidate that leaves a key word unexplained, or shares no word with the question at all
         # (only the classifier's or the encoder's similarity speaks for it), is never answered outright.
@@ -254,8 +280,10 @@ class Scorers:
         words (台湾同胞, 大陆) are exactly what make it another entry's."""
         idf, median = self.lexical.idf, self.lexical.median_idf
         terms = set(joined.split())
-        total = sum(idf.get(t, median) for t in terms)
-        missing = sum(idf.get(t, median) for t in terms if t not in asked)
+        # fsum: exact whatever the order, and a set's order changes from one process to the next
+        # (string hashing), which made two trainings on the same knowledge differ in the last bit.
+        total = math.fsum(idf.get(t, median) for t in terms)
+        missing = math.fsum(idf.get(t, median) for t in terms if t not in asked)
         return missing / total if total else 0.0
 
 

@@ -48,6 +48,8 @@ _MONOTONIC = {
     "enc_referral_gap": -1,
     "other_place": -1,
     "phrasing_extra": -1,
+    "kind_p": 1,
+    "kind_enc": 1,
 }
 
 
