@@ -183,8 +183,13 @@ def asked_field(text: str, *, whole: bool = False) -> str | None:
     return _field_of(asking[-1]) if asking else None
 
 
+# "办到哪了", "寄到哪一步": how far something has got (a case, a parcel), not where to go.
+_PROGRESS_RE = re.compile(r"[寄办查走弄审批送]到(?:哪一步|哪个环节|哪步|(?:哪里|哪儿|哪)(?=了|啦|$))")
+
+
 def _field_of(folded: str) -> str | None:
     """The part of an answer one clause (or a whole follow-up) names."""
+    folded = _PROGRESS_RE.sub("", folded)
     if _DELEGATION_RE.search(folded):
         # "我老婆能帮我去交材料不": whether someone else may go, whatever else is named.
         return _WHO_NAME

@@ -66,6 +66,10 @@ from bot.core.conversation import (
         ("有个美国同学要来我家住几天 需要跟派出所说一声不", None),
         ("身份证丢了", None),
         ("护照", None),
+        # How far a case or a parcel has got is no question of where to go.
+        ("我报的那个案子办到哪一步了", None),
+        ("补的驾照寄到哪了 咋查", None),
+        ("寄到哪里去领", "where"),
     ],
 )
 def test_the_part_of_an_answer_a_message_asks_for(text: str, field: str | None) -> None:
