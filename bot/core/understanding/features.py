@@ -23,7 +23,8 @@ from bot.core.understanding.places import asks_where, origins, place_of
 
 PER_SCORER = 4  # candidates taken from each scorer
 
-NAMES: tuple[str, ...] = (
+# Signals of the lexical scorer, the n-gram classifier and what they share.
+_LEXICAL: tuple[str, ...] = (
     "lex_p",
     "lex_logp",
     "lex_rank",
@@ -45,6 +46,9 @@ NAMES: tuple[str, ...] = (
     "exact",
     "agree",
     "other_place",
+)
+# Signals of the sentence encoder (zero without it; the lexical-only fusion never reads them).
+_DENSE: tuple[str, ...] = (
     "enc_cos",
     "enc_rank",
     "enc_lead",
@@ -53,25 +57,11 @@ NAMES: tuple[str, ...] = (
     "head_logp",
     "head_rank",
     "head_lead",
-    "police_p",
-    "kind_p",
-    "police_enc",
-    "kind_enc",
 )
-DENSE_FEATURES = frozenset(
-    {
-        "enc_cos",
-        "enc_rank",
-        "enc_lead",
-        "enc_referral_gap",
-        "head_p",
-        "head_logp",
-        "head_rank",
-        "head_lead",
-        "police_enc",
-        "kind_enc",
-    }
-)
+# Police matter or another body's (matter.py): over the character n-grams, over the sentence vectors.
+_MATTER, _MATTER_DENSE = ("police_p", "kind_p"), ("police_enc", "kind_enc")
+NAMES: tuple[str, ...] = _LEXICAL + _DENSE + _MATTER + _MATTER_DENSE
+DENSE_FEATURES = frozenset(_DENSE + _MATTER_DENSE)
 
 
 # Nouns that name no matter of their own: "身份证的问题" asks about 身份证, nothing more.
