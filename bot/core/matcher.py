@@ -156,7 +156,7 @@ class Matcher:
             scorers = Scorers(
                 corpus, normalizer, domain_words, self._store, state.classifier, state.lexical, state.head
             )
-        referral = np.array([d.referral for d in corpus.docs], dtype=bool)
+        referral = corpus.referral_mask
         return _View(key, normalizer, corpus, scorers, state, referral, {}, frozenset(domain_words))
 
     def _key(self, corpus: Corpus) -> str:

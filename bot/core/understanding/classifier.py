@@ -69,8 +69,7 @@ class PhrasingClassifier:
             centroids, self._intercept = _centroids(x, y, self._present)
             self._coef = _Rows(centroids)
         # Police matter or another body's, over the character n-grams (bot/core/understanding/matter.py).
-        police = np.array([not d.referral for d in corpus.docs], dtype=bool)[y]
-        self.matter = MatterModel.fit(xc, police, C_CHARS)
+        self.matter = MatterModel.fit(xc, ~corpus.referral_mask[y], C_CHARS)
         # For scope: every document's own phrasings and its not-covered questions as character
         # vectors, in two matrices, so one product per query measures all of them.
         self._own = _Runs(self._chars, prepare, [[t for t, _ in d.phrasings()] for d in corpus.docs])

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from bot.core.knowledge import KnowledgeBase
 from bot.core.understanding.places import home_places
 
@@ -75,6 +77,11 @@ class Corpus:
     @property
     def ids(self) -> list[str]:
         return [d.id for d in self.docs]
+
+    @property
+    def referral_mask(self) -> np.ndarray:
+        """Per document: another body's matter (a referral topic), not a police entry."""
+        return np.array([d.referral for d in self.docs], dtype=bool)
 
     def without(
         self,

@@ -164,8 +164,7 @@ class DenseIndex:
         self._starts = np.flatnonzero(np.r_[True, np.diff(self._owner) != 0]) if texts else np.array([], int)
         self._docs_with = self._owner[self._starts] if texts else np.array([], int)
         if head is None and texts:
-            police = np.array([not d.referral for d in corpus.docs], dtype=bool)
-            head = DenseHead(self._matrix, self._owner, len(corpus.docs), police)
+            head = DenseHead(self._matrix, self._owner, len(corpus.docs), ~corpus.referral_mask)
         self.head = head
 
     def head_probabilities(self, query: np.ndarray, visible: np.ndarray) -> np.ndarray:

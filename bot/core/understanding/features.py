@@ -114,7 +114,7 @@ class Scorers:
             classifier._prepare = self.prepare
         self.classifier = classifier
         self.dense = DenseIndex(corpus, store, head) if store is not None else None
-        self.is_referral = np.array([d.referral for d in corpus.docs], dtype=bool)
+        self.is_referral = corpus.referral_mask
         # Entries stating this city's own rules: a question about another city's version of them
         # (三亚户口迁入条件) is not theirs to answer, nor is the other place a word they explain.
         self.local = np.array([d.local_rules and not d.referral for d in corpus.docs], dtype=bool)
