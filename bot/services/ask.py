@@ -191,10 +191,10 @@ class AskService:
         # A short message naming no topic that leans on what came before ("她才8岁，小孩也能办？"), or
         # the teller's situation before such words ("我跟孩子不在一个户口本上 要带什么").
         follow_up = bare or bool(context and self._follow_ups.tells_situation(place.slug, context, cleaned))
-        follow_up = follow_up or (not own and self._follow_ups.leans_on_context(cleaned))
+        follow_up = follow_up or self._follow_ups.leans_on_context(cleaned, own)
         # Such a follow-up belongs to the entry in the conversation even where its generic words alone
         # point elsewhere ("能在手机上处理吗" after the accident card is not the traffic-fine entry's).
-        leans_on_context = context is not None and follow_up
+        on_context = context is not None and follow_up
         if context is not None and not bare and self._follow_ups.points_back(place.slug, context, cleaned):
             # "这个证明网上能开吗": the demonstrative names the matter in the conversation.
             return await self._answer_entry(
@@ -220,7 +220,7 @@ class AskService:
         if (
             result.outcome is Outcome.ANSWER
             and not bare
-            and not (leans_on_context and result.best is not None and result.best.entry_id != context)
+            and not (on_context and result.best is not None and result.best.entry_id != context)
         ):
             reply = await self._matched(
                 place.slug, resident, channel, stored, notice, result, cleaned, earlier

@@ -11,6 +11,7 @@ from bot.core import conversation as talk
 from bot.core.conversation import ConversationState
 from bot.core.knowledge import KnowledgeBase
 from bot.core.models import MatchResult, Outcome
+from bot.services.guides import LIKELIER_THAN_NOT
 
 # An entry's first keywords are the names residents call its matter by (改名, 临时身份证); the later
 # ones are details (罚款, 代办) a follow-up about the matter also uses.
@@ -28,8 +29,8 @@ CONTEXT_MIN_SCORE = 1.0
 # is at most this long, talk.read_pick).
 PICK_WORDS_MAX = 8
 # A neighbour of the conversation's entry that the matcher finds likelier than not for a follow-up it
-# will not answer alone (a calibrated probability, 0-100): the conversation says which family is meant.
-SIBLING_MIN_SCORE = 50.0
+# will not answer alone: the conversation says which family is meant.
+SIBLING_MIN_SCORE = LIKELIER_THAN_NOT
 
 Match = Callable[[str, str], MatchResult]  # (text, community) → the matcher's reading
 # (text, entry id) → the knowledge base says the text is not that entry's (its `not_covered` list)
@@ -56,11 +57,12 @@ class FollowUpReader:
         grams = [own[i : i + 2] for i in range(len(own) - 1)]
         return own if any(g in vocabulary for g in grams) else ""
 
-    def leans_on_context(self, text: str) -> bool:
+    def leans_on_context(self, text: str, topic: str | None = None) -> bool:
         """Short, naming no topic, and asking a part or pointing back ("她才8岁，小孩也能办？", "当天能拿
-        牌不"): a follow-up about the matter in the conversation."""
+        牌不"): a follow-up about the matter in the conversation. `topic`: topic_words(text), when
+        already known."""
         return (
-            not self.topic_words(text)
+            not (self.topic_words(text) if topic is None else topic)
             and len(talk.own_words(text)) <= FOLLOW_UP_MAX_CHARS
             and talk.sounds_like_follow_up(text)
         )

@@ -13,8 +13,9 @@ from bot.core.knowledge import KnowledgeBase
 from bot.core.models import Candidate, MatchResult, Outcome
 from bot.core.replies import Choice
 
-# Likelier right than wrong: the matcher's calibrated probability (0-100) of its top entry.
-SUGGESTION_MIN_SCORE = 50.0
+# Likelier right than wrong: the matcher's calibrated probability (0-100) of an entry.
+LIKELIER_THAN_NOT = 50.0
+SUGGESTION_MIN_SCORE = LIKELIER_THAN_NOT  # of its top entry, for a guide beside the ticket
 
 
 def suggestion_of(result: MatchResult, visible: Collection[str]) -> Candidate | None:

@@ -33,7 +33,7 @@ from bot.channels.telegram.markup import shorten
 from bot.channels.telegram.texts import Translator
 from bot.core.knowledge import KnowledgeBase
 from bot.core.models import CATEGORIES, SECTIONS, Entry, EscalationStatus, Satisfaction
-from bot.core.replies import Reply
+from bot.core.replies import Choice, Reply
 
 ENTRIES_PER_PAGE = 8
 # The /queue filters (QueueCb.f) and the label of the button that turns each one on.
@@ -121,9 +121,7 @@ def answer_actions(
 
 
 def clarify_choices(t: Translator, reply: Reply, user_id: int, signer: Signer) -> InlineKeyboardMarkup:
-    choices = [
-        button(shorten(c.title, LABEL_CHARS), PickCb(e=entry_token(c.entry_id))) for c in reply.choices
-    ]
+    choices = [_pick_button(c) for c in reply.choices]
     none: list[InlineKeyboardButton] = []
     if reply.consultation_id is not None:
         q = reply.consultation_id
@@ -133,12 +131,12 @@ def clarify_choices(t: Translator, reply: Reply, user_id: int, signer: Signer) -
 
 def suggested_entry(reply: Reply) -> InlineKeyboardMarkup | None:
     """One tap to the guide an escalated question is likeliest about (Reply.suggestion)."""
-    s = reply.suggestion
-    return (
-        None
-        if s is None
-        else markup([[button(shorten(s.title, LABEL_CHARS), PickCb(e=entry_token(s.entry_id)))]])
-    )
+    return None if reply.suggestion is None else markup([[_pick_button(reply.suggestion)]])
+
+
+def _pick_button(choice: Choice) -> InlineKeyboardButton:
+    """An entry offered by title, opened with one tap as a pick."""
+    return button(shorten(choice.title, LABEL_CHARS), PickCb(e=entry_token(choice.entry_id)))
 
 
 def satisfaction(t: Translator, escalation_id: int, signer: Signer, user_id: int) -> InlineKeyboardMarkup:
