@@ -57,6 +57,7 @@ def test_community_topics_answer_with_the_communitys_facts(shipped_kb: Knowledge
 EVALUATION_SETS = [
     SHARED_EVAL / "dev.jsonl",
     Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "real_questions.jsonl",
+    Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "real_dev.jsonl",
     Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "dialogues.jsonl",
     Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "dialogues_dev.jsonl",
     Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "dialogues_dev2.jsonl",
