@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 KEEP_CACHED = 3  # trained states kept between runs
 
 # Bump when features, training or the scorers change: cached models of older code are not reused.
-MODEL_VERSION = "hybrid-46"
+MODEL_VERSION = "hybrid-48"
 
 __all__ = ["Matcher", "Thresholds"]
 

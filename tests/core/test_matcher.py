@@ -108,3 +108,16 @@ def test_a_shared_word_with_only_a_vague_noun_is_read_as_the_bare_word(small_mat
 
     assert broad("身份证的问题") and broad("身份证")
     assert not broad("身份证丢了的问题")
+
+
+def test_a_shared_word_with_only_a_vague_noun_is_never_answered_outright(small_matcher: Matcher) -> None:
+    # However sure the fusion is of one of them, "身份证的问题" names both ID-card entries alike: every
+    # candidate is blocked, as for the bare 身份证, so it can be offered but not answered.
+    view = small_matcher._view
+    visible = small_matcher._mask(view, "gongyuan")
+    for text in ("身份证的问题", "身份证"):
+        analysis = view.scorers.analyse(text, view.normalizer(text), visible, None)
+        assert analysis.candidates and all(analysis.blocked)
+        assert small_matcher.match(text, "gongyuan").outcome is not Outcome.ANSWER
+    lost = "身份证丢了的问题"
+    assert not all(view.scorers.analyse(lost, view.normalizer(lost), visible, None).blocked)

@@ -246,14 +246,17 @@ class Scorers:
                 row["kind_enc"] = 1.0 - police_enc if self.is_referral[i] else police_enc
             rows[r] = [row.get(name, 0.0) for name in NAMES]
         # A candidate that leaves a key word unexplained, or shares no word with the question at all
-        # (only the classifier's or the encoder's similarity speaks for it), is never answered outright.
-        shared = self.lexical.is_bare_shared_word(words)
+        # (only the classifier's or the encoder's similarity speaks for it), is never answered outright;
+        # nor is any when the question is one word several entries are named by: "which one?". Vague
+        # nouns (问题, 情况) do not make "居住证的问题" any less a bare 居住证; a part asked for (收不收费)
+        # or a character of the matter (丢, 换) does.
+        plain = [w for w in words if w not in VAGUE_WORDS]
+        shared = self.lexical.is_bare_shared_word(plain)
         blocked = [
             shared or bool(u) or lex.probs[i] == 0.0 for u, i in zip(uncovered, candidates, strict=True)
         ]
-        # Single characters (事, 的) and vague nouns (问题, 情况) do not make "身份证的事" or "身份证的
-        # 问题" any less a bare 身份证.
-        topic = [w for w in words if len(w) > 1 and w not in VAGUE_WORDS]
+        # Without single characters (事, 的) either, for "which one?" when nothing is likely on its own.
+        topic = [w for w in plain if len(w) > 1]
         broad = shared or self.lexical.is_bare_shared_word(topic)
         several: dict[int, int] = {}
         if not broad:
