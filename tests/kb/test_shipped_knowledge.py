@@ -93,3 +93,18 @@ def test_no_evaluation_question_was_copied_into_the_knowledge(
     # Bare keywords (出生登记, 港澳签注) are naturally shared; whole questions must not be.
     copied = {q for q in asked & phrasings if len(q) > 8}
     assert not copied
+
+
+def test_words_that_leave_the_matter_open_ask_which_one(shipped_kb: KnowledgeBase) -> None:
+    # 迁户口 may be moving in or out, 开证明 a household or a no-criminal-record certificate: an officer asks
+    # which, so the entries share these words and the bare word is "which one?", never an answer.
+    from bot.core.understanding.corpus import Corpus
+    from bot.core.understanding.lexical import LexicalScorer
+
+    normalizer = Normalizer(shipped_kb.synonyms)
+    domain = {normalizer(k).replace(" ", "") for e in shipped_kb.entries.values() for k in e.keywords}
+    lexical = LexicalScorer(Corpus.from_kb(shipped_kb), normalizer, domain)
+    for bare in ("迁户口", "户口迁移", "开证明", "居住证"):
+        assert lexical.is_bare_shared_word(lexical.segmenter.segment(normalizer(bare))), bare
+    for named in ("迁出户口", "户口迁入", "无犯罪记录证明", "港澳台居民居住证"):
+        assert not lexical.is_bare_shared_word(lexical.segmenter.segment(normalizer(named))), named
