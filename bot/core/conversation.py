@@ -127,7 +127,7 @@ _FOLLOW_UP_WORDS = (
     r"申请|申领|报名|审批|审核|提前|限制|结果|部门|单位|那边|这边|派出所|办完|开好|改好|预约|排队|取号|"
     r"木有|没有|有木有|行不行|行不|成不|中不|要是|如果|假如|万一|"
     r"的|了|吗|呢|吧|啊|呀|哦|喔|嘛|么|哈|啦|嘞|呗|噢|哇|呐|不|没|"
-    r"一下|一样|一起|同样|同理|情况|问题|手续|东西|事|时候|时间|的话|规定|规矩|要求|具体|大概|大约|一般|"
+    r"一下|一样|一起|同样|同理|情况|问题|手续|东西|事|时候|时间|的话|规定|规矩|要求|标准|具体|大概|大约|一般|"
     r"通常|最快|最慢|现在|目前|今天|怎样|个|好的|好|谢谢|多谢|嗯|哦哦|ok"
 )
 _FOLLOW_UP_RE = re.compile(_longest_first(_FOLLOW_UP_WORDS))
@@ -430,6 +430,31 @@ def clause_questions(text: str) -> list[str]:
     first = asking.index(True) if any(asking) else len(pieces)
     if len(pieces) - first >= 2 and all(_is_question(p) for p in pieces[first:]):
         return ["，".join(pieces[: first + 1]), *pieces[first + 1 :]]
+    return []
+
+
+def run_on_questions(text: str) -> list[str]:
+    """Two parts of one matter asked in one breath, with no comma between ("补的话要拿什么去多少天能拿到
+    手", "护照要多少钱多久能拿到"): the message cut where the second part's words begin, or none.
+
+    Both halves must ask, and ask different parts. "护照加急要多少钱" is one question (加急 is what the fee
+    is for, not a question of its own); who is asked about ("孩子办护照…") is a condition, never a cut."""
+    compact = text.strip(" 。.;；!！?？")
+    folded = fold(compact)
+    if len(folded) != len(compact) or _CLAUSE_SPLIT_RE.search(folded) or _CLAUSE_RE.search(folded):
+        return []
+    starts = sorted(
+        {m.start() for name, pattern in _FIELD_RES if name != _WHO_NAME for m in pattern.finditer(folded)}
+    )
+    for start in starts:
+        left, right = folded[:start], folded[start:]
+        if min(len(NON_WORD_RE.sub("", left)), len(NON_WORD_RE.sub("", right))) < _MIN_PART:
+            continue
+        first, second = _field_of(left), _field_of(right)
+        if first is None or second is None or first == second or _WHO_NAME in (first, second):
+            continue
+        if _is_question(left) and _is_question(right):
+            return [compact[:start], compact[start:]]
     return []
 
 

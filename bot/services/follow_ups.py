@@ -276,7 +276,7 @@ class FollowUpReader:
         # answers: clauses between commas or spaces are more often one question told in pieces.
         marked = len(pieces) > 1
         if not marked:
-            pieces = talk.shared_questions(text) or talk.clause_questions(text)
+            pieces = talk.shared_questions(text) or talk.clause_questions(text) or talk.run_on_questions(text)
             # "身份证丢了咋补 社保卡也一起丢了咋整": a later clause adding a matter of its own with 也
             # says so as plainly as "顺便问下" would.
             marked = any("也" in piece and self.topic_words(piece) for piece in pieces[1:])

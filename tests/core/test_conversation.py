@@ -14,6 +14,7 @@ from bot.core.conversation import (
     is_bare_follow_up,
     own_words,
     read_pick,
+    run_on_questions,
     split_questions,
     tells_then_asks,
     without_also,
@@ -246,6 +247,33 @@ def test_people_of_the_story_do_not_ask_who_may_apply(text: str, field: str | No
 )
 def test_clauses_that_each_ask_are_several_questions(text: str, pieces: list[str]) -> None:
     assert clause_questions(text) == pieces
+
+
+@pytest.mark.parametrize(
+    ("text", "pieces"),
+    [
+        ("护照要多少钱多久能拿到", ["护照要多少钱", "多久能拿到"]),
+        ("办护照需要什么材料在哪里办", ["办护照需要什么材料", "在哪里办"]),
+        ("补的话要拿什么去多少天能拿到手", ["补的话要拿什么去", "多少天能拿到手"]),
+        # One question: what the fee is for (加急), or a part with a word too few to ask on its own.
+        ("护照加急要多少钱", []),
+        ("网上交钱", []),
+        ("在哪交钱", []),
+        # Who is asked about is a condition of the question, never a question of its own.
+        ("外地人办居住证要啥", []),
+        ("孩子办护照要多少钱多久能拿到", ["孩子办护照要多少钱", "多久能拿到"]),
+        ("身份证丢了在派出所能补吗", []),
+        # Commas and spaces are clause_questions' matter.
+        ("护照要多少钱，多久能拿到", []),
+    ],
+)
+def test_two_parts_asked_in_one_breath_are_cut_where_the_second_begins(text: str, pieces: list[str]) -> None:
+    assert run_on_questions(text) == pieces
+
+
+def test_a_standard_is_a_part_asked_not_a_topic() -> None:
+    # "收费标准是多少" after a visa's answer asks that visa's fee, not the bureau's fee list.
+    assert own_words("收费标准是多少") == "" and is_bare_follow_up("收费标准是多少")
 
 
 def test_documents_named_by_a_message_and_the_bare_document_of_a_title() -> None:
