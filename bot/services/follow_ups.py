@@ -283,6 +283,7 @@ class FollowUpReader:
         pieces = pieces[: talk.MAX_PARTS]
         read: list[tuple[str, MatchResult]] = []
         asked: set[tuple[str, str | None]] = set()
+        named: set[str] = set()  # entries a piece only names ("那护照呢"), asking nothing of them
         for n, piece in enumerate(pieces if len(pieces) > 1 else ()):
             # A later question is read without the words that only point back at the one before: the
             # service reads it so too (its 也 does not lean on the conversation's entry).
@@ -303,6 +304,8 @@ class FollowUpReader:
             elif result.outcome is Outcome.ANSWER and result.best is not None:
                 key = (result.best.entry_id, None)
                 context = result.best.entry_id
+                if field is None and talk.is_elliptical(piece):
+                    named.add(context)
             elif marked and result.outcome is Outcome.ESCALATE and talk.asks_something(piece):
                 # "身份证丢了咋补？顺便问下社保卡丢了咋整": the part no entry answers goes to the
                 # officers, the other is still answered.
@@ -315,6 +318,10 @@ class FollowUpReader:
             read.append((piece, result))
         if all(entry == "" for entry, _ in asked):
             return []  # nothing answered: one ticket for the whole message
+        if any(entry in named and part is not None for entry, part in asked):
+            # "那护照呢，办一本多少钱": one piece names the matter, another asks a part of it: one
+            # question (that part of that matter), not the whole card with the part beside it.
+            return []
         return read
 
     def _settled_by(self, community: str, context: str, piece: str, result: MatchResult) -> MatchResult:

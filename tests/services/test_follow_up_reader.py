@@ -15,10 +15,12 @@ class _Entry:
 
 
 class _Knowledge:
-    """The little of a knowledge base `related` reads: which entries a community sees, their titles."""
+    """The little of a knowledge base the reader reads: which entries a community sees, their titles."""
 
     def __init__(self, entries: dict[str, _Entry]) -> None:
         self._entries = entries
+        self.entries = entries  # the titles and keywords that name topics (FollowUpReader.topic_words)
+        self.referrals: dict[str, _Entry] = {}
 
     def visible_ids(self, community: str) -> set[str]:
         return set(self._entries)
@@ -110,6 +112,23 @@ def test_the_reading_with_the_matter_before_stands_only_for_another_listed_entry
     ruled_out = {("报完咋查进度", "report.case-progress")}
     reader = _case_reader(_answered("report.case-progress"), ruled_out)
     assert reader.several_questions("报案要带什么？报完咋查进度", "c") == []
+
+
+def _passport_reader() -> FollowUpReader:
+    readings = {"那护照呢": _answered("exit.passport"), "护照怎么办": _answered("exit.passport")}
+    return FollowUpReader(
+        _Knowledge(ENTRIES),  # type: ignore[arg-type]
+        lambda text, community: readings.get(text, _listed()),
+        lambda text, entry_id: False,
+    )
+
+
+def test_a_piece_that_only_names_the_matter_and_a_part_asked_of_it_are_one_question() -> None:
+    # "那护照呢" asks nothing of its own: with "办一本多少钱" it is the passport's fee, read whole.
+    assert _passport_reader().several_questions("那护照呢，办一本多少钱", "c") == []
+    # "护照怎么办" asks the whole procedure: that and the fee are two questions.
+    pieces = _passport_reader().several_questions("护照怎么办，办一本多少钱", "c")
+    assert [text for text, _ in pieces] == ["护照怎么办", "办一本多少钱"]
 
 
 @dataclass(frozen=True)
