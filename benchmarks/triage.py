@@ -40,6 +40,7 @@ from bot.kb.loader import load_knowledge
 
 DEV = DEFAULT_DEV
 REAL = ROOT / "benchmarks" / "data" / "real_questions.jsonl"
+REAL_DEV = ROOT / "benchmarks" / "data" / "real_dev.jsonl"
 DIALOGUES = ROOT / "benchmarks" / "data" / "dialogues.jsonl"
 DEFAULT_EVAL = [
     ROOT / "benchmarks" / "data" / f"triage_{name}.jsonl"
@@ -194,9 +195,9 @@ def main() -> None:
         report(f"(b) {path.name}, triage", evaluation, [triage(s.text) for s in evaluation])
         report(f"(b) {path.name}, old fixed rule", evaluation, [old_rule(s.text) for s in evaluation])
 
-    # (c) Residents' ordinary questions, none an emergency: the development set, the real-wording set
-    # and every turn of the dialogues. A false alarm here puts 110 before a question about papers.
-    ordinary = [row["q"] for row in _rows(DEV)] + [row["q"] for row in _rows(REAL)]
+    # (c) Residents' ordinary questions, none an emergency: the development set, the two real-wording
+    # sets and every turn of the dialogues. A false alarm here puts 110 before a question about papers.
+    ordinary = [row["q"] for path in (DEV, REAL, REAL_DEV) for row in _rows(path)]
     ordinary += [turn["text"] for row in _rows(DIALOGUES) for turn in row["turns"]]
     alarms = [t for t in ordinary if triage(t).kind is not None]
     print(
