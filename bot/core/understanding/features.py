@@ -229,7 +229,7 @@ class Scorers:
                 "agree": firsts / (3.0 if enc is not None else 2.0),
                 "other_place": float(bool(elsewhere)),
                 "police_p": police,
-                "kind_p": 1.0 - police if self.is_referral[i] else police,
+                "kind_p": _as_kind(police, self.is_referral[i]),
             }
             if enc is not None and enc_rank is not None:
                 row["enc_cos"] = enc[i]
@@ -243,7 +243,7 @@ class Scorers:
                 row["head_lead"] = head[i] - _best_other(head, i)
             if police_enc is not None:
                 row["police_enc"] = police_enc
-                row["kind_enc"] = 1.0 - police_enc if self.is_referral[i] else police_enc
+                row["kind_enc"] = _as_kind(police_enc, self.is_referral[i])
             rows[r] = [row.get(name, 0.0) for name in NAMES]
         # A candidate that leaves a key word unexplained, or shares no word with the question at all
         # (only the classifier's or the encoder's similarity speaks for it), is never answered outright;
@@ -285,6 +285,11 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     ranks = np.empty(len(values), dtype=np.int64)
     ranks[order] = np.arange(1, len(values) + 1)
     return ranks
+
+
+def _as_kind(police: float, referral: bool) -> float:
+    """P(a police matter) read for a candidate: for a referral topic, that it is another body's."""
+    return 1.0 - police if referral else police
 
 
 def _best_other(values: np.ndarray, i: int) -> float:
