@@ -35,6 +35,12 @@ FIELD_LABELS = {
     "online": "网上办理",
 }
 
+# An age: "61岁", "16周岁", "七十岁", "今年61" (when the next character is no unit), "61了还…".
+_AGES = (
+    r"[0-9]+周岁|[0-9]+岁|[一二三四五六七八九十]+周岁|[一二三四五六七八九十]+岁|今年[0-9]+(?![0-9年月天号日])|"
+    r"[0-9]+了还"
+)
+
 # The words that ask for one part of an answer, on folded text (simplified, lower case). Checked in
 # this order: "网上交钱" asks whether it can be done online before it asks the fee.
 _FIELD_CUES: tuple[tuple[str, str], ...] = (
@@ -84,7 +90,14 @@ _FIELD_CUES: tuple[tuple[str, str], ...] = (
     ),
     (
         "who",
-        r"谁能|谁可以|谁来|谁去|年龄|岁数|几岁|多大|能不能办|能办吗|能办不|可以办吗|可以办不|办得了|有资格|条件|本人|亲自|代办|代领|代替|委托|别人帮|家人帮|帮我办|帮忙办|帮我开|帮我领|帮我去|一起去|跟着去|陪着去|孩子|小孩|未成年|老人|老年人|爸妈|父母|家属|亲属|家人|老公|老婆|爷爷|奶奶|外公|外婆|我爸|我妈|大人|监护人|外地人|外地户口|外国人|学生",
+        # An age told ("我今年61了还能考不", "16岁能办身份证吗") is, like people, a question of who may
+        # apply only with a word of being allowed or able (_PEOPLE_RE).
+        r"谁能|谁可以|谁来|谁去|年龄|岁数|几岁|多大|年纪|超龄|能不能办|能办吗|"
+        r"能办不|可以办吗|可以办不|办得了|有资格|条件|本人|亲自|代办|代领|代替|"
+        r"委托|别人帮|家人帮|帮我办|帮忙办|帮我开|帮我领|帮我去|一起去|跟着去|"
+        r"陪着去|孩子|小孩|未成年|老人|老年人|爸妈|父母|家属|亲属|家人|老公|"
+        r"老婆|爷爷|奶奶|外公|外婆|我爸|我妈|大人|监护人|外地人|外地户口|"
+        r"外国人|学生|" + _AGES,
     ),
     ("steps", r"流程|步骤|程序|先干嘛|先做什么|第一步|分几步|怎么操作|咋操作|具体怎么弄|具体咋弄"),
 )
@@ -102,8 +115,8 @@ _FIELD_RES = tuple((name, re.compile(_longest_first(pattern))) for name, pattern
 # "叫我老公去领行不行", "大人必须跟着去吗"). Without one, they are left to the other cues (or to none).
 _PEOPLE_RE = re.compile(
     _longest_first(
-        "孩子|小孩|未成年|老人|老年人|爸妈|父母|家属|亲属|家人|老公|老婆|爷爷|奶奶|外公|外婆|我爸|我妈|大人|"
-        "监护人|外地人|外地户口|外国人|学生"
+        _AGES + "|孩子|小孩|未成年|老人|老年人|爸妈|父母|家属|亲属|家人|老公|老婆|爷爷|奶奶|外公|外婆|我爸|"
+        "我妈|大人|监护人|外地人|外地户口|外国人|学生"
     )
 )
 _ALLOWED_RE = re.compile(
@@ -135,15 +148,33 @@ _FOLLOW_UP_RE = re.compile(_longest_first(_FOLLOW_UP_WORDS))
 # Picking from a "did you mean" list by words.
 _NUMERALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "1": 1, "2": 2, "3": 3, "4": 4, "5": 5}
 _ORDINAL_RE = re.compile(
-    r"^(?:我?(?:选|要|是|问的?是|说的?是|看)?)?(?:第\s*)?([一二两三四五1-5])(?:\s*(?:个|项|条|种|号))?"
-    r"(?:吧|吧吧|啊|呀|的|那个|这个)?$"
+    r"^(?:我?(?:选|要|是|问的?是|说的?是|看|点|挑|拣|选择|想要))?(?:选项|编号|序号)?(?:第\s*)?"
+    r"([一二两三四五1-5])(?:\s*(?:个|项|条|种|号))?(?:选项|情况|问题)?(?:吧|吧吧|啊|呀|的|那个|这个)?$"
 )
-_LAST_RE = re.compile(r"^(?:我?(?:选|要|是)?)?(?:最后|最下面|最后面)(?:一|那|这)?(?:个|项|条)?(?:吧|的)?$")
+_PICK_VERB = r"^(?:我?(?:选|要|是|点|拣))?"
+_FIRST_RE = re.compile(_PICK_VERB + r"(?:头一|最上面|最上边|最前面|最前边|最顶上)(?:那|这)?(?:个|项|条)?$")
+_LAST_RE = re.compile(
+    _PICK_VERB + r"(?:最后|最下面|最后面|最下边|最底下|最末|末尾|倒数第一)(?:一|那|这)?(?:个|项|条)?$"
+)
+_FROM_END_RE = re.compile(_PICK_VERB + r"倒数第([一二两三四五1-5])(?:个|项|条)?$")
+# What residents wrap a place in the list in ("嗯 那就第二个吧 谢谢", "不是这个，是第二个"): taken off
+# before the place is read. Not before the name of a matter, whose own words are read as they are.
+_PICK_LEAD_RE = re.compile(
+    r"^(?:嗯+|哦+|噢+|呃+|额+|啊|对的|对|是的|好的|好|行|那就|那|就是|就|应该是|应该|可能是|估计是|我觉得是|"
+    r"(?:不是|不对)(?:这个|那个|这|那)?(?=是|选|要|第))+"
+)
+_PICK_TAIL_RE = re.compile(
+    r"(?:吧|啊|呀|的|哈|啦|哦|喔|呢|了|嘛|谢谢你|谢谢|谢了|多谢|麻烦了|麻烦你了|对吧|没错|就行|就好|就可以)+$"
+)
 _NONE_RE = re.compile(
-    r"^(?:0|零|都不是|都不对|都没有|全都不是|全不是|不是这些|没有我要的|没有我想问的|没有我问的|没有对的|没有|"
-    r"都不|都不要|一个都不是|哪个都不是|不是|不对|都不沾边|转人工|人工|找民警|转民警|转给民警)(?:的|啊|呀|吧|哦|了)?$"
+    r"^(?:0|零|都不是|都不对|都没有|全都不是|全都不对|全不是|全错|不是这些|不是这个|不是这几个|没有我要的|"
+    r"没有我想问的|没有我问的|没有对的|没有|都不|都不要|一个都不是|一个也不是|一个也不对|哪个都不是|没一个对|"
+    r"没一个是|没有一个是|没有一个对|以上都不是|以上都不对|以上全不是|这些都不是|这些都不对|这几个都不是|"
+    r"这几个都不对|[两三四五2-5]个都不是|[两三四五2-5]个都不对|都唔系|唔系|都唔啱|唔啱|"
+    r"不是|不对|都不沾边|转人工|人工|找民警|转民警|转给民警)(?:的|啊|呀|吧|哦|了)?$"
     # ... or says so first and goes on ("都不对，我要问别的").
-    r"|^(?:都不是|都不对|全都不是|全不是|一个都不是|哪个都不是|不是这些|没有我要的|没有我想问的|都没有)"
+    r"|^(?:都不是|都不对|全都不是|全不是|一个都不是|哪个都不是|不是这些|没有我要的|没有我想问的|都没有|"
+    r"以上都不是|以上都不对|这些都不是|这几个都不是|[两三四五2-5]个都不是|都唔系)"
 )
 # "我问的是…", "我想问…": what introduces the matter meant after refusing a list.
 _MEANT_RE = re.compile(r"^(?:我|俺)?(?:是|想|要)?(?:问|说|找)(?:的|一下|下)?(?:是)?")
@@ -322,18 +353,25 @@ def read_pick(text: str, choices: tuple[str, ...], titles: dict[str, str]) -> Pi
     compact = NON_WORD_RE.sub("", fold(text))
     if not compact or not choices:
         return None
-    refused = _NONE_RE.match(compact)
-    if refused:
-        rest = _MEANT_RE.sub("", compact[refused.end() :])
-        return Pick(None, rest=rest if own_words(rest) else "")
+    core = _PICK_TAIL_RE.sub("", _PICK_LEAD_RE.sub("", compact)) or compact
+    for form in (compact, core):
+        refused = _NONE_RE.match(form)
+        if refused:
+            rest = _MEANT_RE.sub("", form[refused.end() :])
+            return Pick(None, rest=rest if own_words(rest) else "")
     # "第一个要多少钱", "2带什么": a position and the part of it asked (read by the service).
     # People are kept: "两个孩子…" is not the second entry.
-    found = _ORDINAL_RE.match(compact) or _BARE_ORDINAL_RE.match(_without_asking(compact, keep=_WHO_NAME))
-    if found:
-        n = _NUMERALS[found.group(1)]
-        return Pick(n - 1, choices[n - 1]) if n <= len(choices) else Pick(None, beyond=True)
-    if _LAST_RE.match(compact):
-        return Pick(len(choices) - 1, choices[-1])
+    found = _ORDINAL_RE.match(core) or _BARE_ORDINAL_RE.match(_without_asking(compact, keep=_WHO_NAME))
+    from_end = _FROM_END_RE.match(core)
+    n = _NUMERALS[found.group(1)] if found else None
+    if from_end:
+        n = len(choices) + 1 - _NUMERALS[from_end.group(1)]
+    elif _FIRST_RE.match(core):
+        n = 1
+    elif _LAST_RE.match(core):
+        n = len(choices)
+    if n is not None:
+        return Pick(n - 1, choices[n - 1]) if 1 <= n <= len(choices) else Pick(None, beyond=True)
     # By name: "护照那个", "港澳的": the words left must belong to exactly one offered title. Asking
     # words go first, so "我问的是分户的流程" is not a pick of the one title that says 流程.
     words = own_words(compact)

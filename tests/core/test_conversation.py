@@ -109,6 +109,47 @@ def test_a_list_is_picked_by_words(text: str, position: int) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "position"),
+    [
+        # Agreement, hedges and thanks around the place: "嗯 第二个吧 谢谢".
+        ("嗯第二个吧", 1),
+        ("就第一个", 0),
+        ("那就第三个吧", 2),
+        ("应该是第二个", 1),
+        ("第二个，谢谢", 1),
+        ("对 第一个", 0),
+        ("第二个选项", 1),
+        ("选项3", 2),
+        ("第二种情况", 1),
+        ("我点第一个", 0),
+        ("揀第二個", 1),
+        # The first and the last by other names; counting from the end.
+        ("头一个", 0),
+        ("最上面那个", 0),
+        ("最下边那个", 2),
+        ("倒数第二个", 1),
+    ],
+)
+def test_a_place_in_the_list_is_read_in_the_words_residents_wrap_it_in(text: str, position: int) -> None:
+    pick = read_pick(text, CHOICES, TITLES)
+    assert pick is not None and pick.position == position and not pick.named
+
+
+@pytest.mark.parametrize(
+    "text", ["以上都不是", "这些都不是", "三个都不对", "都唔系", "一个也不是", "不是这个", "全都不对哦"]
+)
+def test_none_of_these_is_understood_in_residents_words(text: str) -> None:
+    assert read_pick(text, CHOICES, TITLES) == talk.Pick(None)
+
+
+def test_a_refusal_that_goes_on_keeps_what_was_meant_and_a_pick_after_no_is_still_a_pick() -> None:
+    pick = read_pick("以上都不是，我问的是驾照丢了怎么补", CHOICES, TITLES)
+    assert pick is not None and pick.position is None and "驾照丢了" in pick.rest
+    pick = read_pick("不是这个，是第二个", CHOICES, TITLES)
+    assert pick is not None and pick.position == 1
+
+
+@pytest.mark.parametrize(
     ("text", "position"), [("1要多少钱", 0), ("第二个要带什么", 1), ("第一个的材料", 0), ("3在哪办", 2)]
 )
 def test_a_place_in_the_list_may_come_with_the_part_asked(text: str, position: int) -> None:
@@ -218,6 +259,16 @@ def test_a_state_survives_json_and_a_corrupt_one_is_ignored() -> None:
         ("谁可以代办", "who"),
         # Whether the fee may be waived asks about the fee.
         ("家里吃低保的，那20块能免么", "fees"),
+        # An age is the story too, unless asked whether one of that age may ...
+        ("孩子今年13岁了，想办身份证", None),
+        ("我60岁了身份证还要换吗", None),
+        ("我今年61了还能考不", "who"),
+        ("16岁能办身份证吗", "who"),
+        ("七十岁了还可以开车吗", "who"),
+        ("年纪大了还能考驾照吗", "who"),
+        # ... and another part asked with it is that part.
+        ("小孩5岁办护照要带啥", "materials"),
+        ("65岁以上身份证有效期多久", "time_limit"),
     ],
 )
 def test_people_of_the_story_do_not_ask_who_may_apply(text: str, field: str | None) -> None:
