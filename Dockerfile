@@ -26,6 +26,9 @@ ENV KNOWLEDGE_DIR=/app/knowledge \
     DATA_DIR=/app/data \
     WEB_HOST=0.0.0.0 \
     WEB_PORT=8080
+# The matcher and the emergency triage learn the shipped knowledge while the image is built (minutes):
+# a replica started on a cold DATA_DIR would train as long before it answered, far past its health check.
+RUN policebot kb train
 EXPOSE 8080
 
 # /healthz answers 200 when the database answers, 503 otherwise (urlopen raises on the latter).

@@ -229,6 +229,18 @@ def test_kb_check_prints_counts_and_ok(tmp_path: Path) -> None:
     assert stdout.splitlines()[-1] == "OK"
 
 
+def test_kb_train_leaves_the_models_where_a_later_start_finds_them(tmp_path: Path) -> None:
+    cache = tmp_path / "data" / "cache"
+    stdout = _ok(run_cli(tmp_path, "kb", "train"))
+
+    assert stdout.splitlines()[-1] == "OK" and "交叉验证" in stdout
+    trained = {p.name: p.stat().st_mtime_ns for p in cache.glob("matcher-*.pkl")}
+    assert trained
+    # A second run (a start) finds them: nothing is trained or written again.
+    assert _ok(run_cli(tmp_path, "kb", "train")).splitlines()[-1] == "OK"
+    assert {p.name: p.stat().st_mtime_ns for p in cache.glob("matcher-*.pkl")} == trained
+
+
 def test_kb_check_rejects_an_entry_without_a_summary(tmp_path: Path) -> None:
     broken = tmp_path / "kb"
     shutil.copytree(FIXTURE_KB, broken)
