@@ -108,3 +108,18 @@ def test_words_that_leave_the_matter_open_ask_which_one(shipped_kb: KnowledgeBas
         assert lexical.is_bare_shared_word(lexical.segmenter.segment(normalizer(bare))), bare
     for named in ("迁出户口", "户口迁入", "无犯罪记录证明", "港澳台居民居住证"):
         assert not lexical.is_bare_shared_word(lexical.segmenter.segment(normalizer(named))), named
+
+
+def test_chat_abbreviations_of_documents_read_as_the_documents(shipped_kb: KnowledgeBase) -> None:
+    # Residents type the pinyin initials of the words they use most (sfz 身份证, jsz 驾驶证, pcs 派出所);
+    # as whole Latin words only, so that no English word is touched.
+    normalize = Normalizer(shipped_kb.synonyms)
+    for typed, meant in (
+        ("sfz到期了要换", "身份证到期了要换"),
+        ("SFZ丢了咋补", "身份证丢了咋补"),
+        ("jsz扣满12分了", "驾驶证扣满12分了"),
+        ("xsz丢了", "行驶证丢了"),
+        ("去哪个pcs办", "去哪个派出所办"),
+    ):
+        assert normalize(typed) == normalize(meant), typed
+    assert "身份证" not in normalize("sfzx")
