@@ -138,11 +138,17 @@ class FollowUpReader:
     @staticmethod
     def one_listed(choices: tuple[str, ...], text: str, result: MatchResult) -> talk.Pick | None:
         """ "到期换证" after a list: alone it could be the ID card's or the licence's renewal (a "did you
-        mean" of its own); of the entries just offered, only one is among those it could be."""
-        if not choices or result.outcome is not Outcome.CLARIFY:
+        mean" of its own); of the entries just offered, only one is among those it could be. Or the
+        matcher will not answer it alone ("往外迁 我要迁去广州" names another city), yet the entry it
+        finds likeliest, likelier than not, is one just offered."""
+        if not choices or result.outcome is Outcome.ANSWER or len(talk.own_words(text)) > PICK_WORDS_MAX:
             return None
-        listed = [c.entry_id for c in result.candidates if c.entry_id in choices]
-        if len(listed) != 1 or len(talk.own_words(text)) > PICK_WORDS_MAX:
+        if result.outcome is Outcome.CLARIFY:
+            listed = [c.entry_id for c in result.candidates if c.entry_id in choices]
+        else:
+            top = result.candidates[:1]
+            listed = [c.entry_id for c in top if c.entry_id in choices and c.score >= LIKELIER_THAN_NOT]
+        if len(listed) != 1:
             return None
         return talk.Pick(choices.index(listed[0]), listed[0], named=True)
 
