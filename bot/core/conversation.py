@@ -361,15 +361,15 @@ def read_pick(text: str, choices: tuple[str, ...], titles: dict[str, str]) -> Pi
             return Pick(None, rest=rest if own_words(rest) else "")
     # "第一个要多少钱", "2带什么": a position and the part of it asked (read by the service).
     # People are kept: "两个孩子…" is not the second entry.
-    found = _ORDINAL_RE.match(core) or _BARE_ORDINAL_RE.match(_without_asking(compact, keep=_WHO_NAME))
-    from_end = _FROM_END_RE.match(core)
-    n = _NUMERALS[found.group(1)] if found else None
-    if from_end:
-        n = len(choices) + 1 - _NUMERALS[from_end.group(1)]
+    if from_end := _FROM_END_RE.match(core):
+        n: int | None = len(choices) + 1 - _NUMERALS[from_end.group(1)]
     elif _FIRST_RE.match(core):
         n = 1
     elif _LAST_RE.match(core):
         n = len(choices)
+    else:
+        found = _ORDINAL_RE.match(core) or _BARE_ORDINAL_RE.match(_without_asking(compact, keep=_WHO_NAME))
+        n = _NUMERALS[found.group(1)] if found else None
     if n is not None:
         return Pick(n - 1, choices[n - 1]) if 1 <= n <= len(choices) else Pick(None, beyond=True)
     # By name: "护照那个", "港澳的": the words left must belong to exactly one offered title. Asking
