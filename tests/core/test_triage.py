@@ -391,6 +391,9 @@ class _Shelf:
     def prune(self, prefix: str, keep: int) -> None:
         pass
 
+    def newest(self, prefix: str) -> str | None:
+        return next((name for name in reversed(self.items) if name.startswith(prefix)), None)
+
 
 def test_a_fit_is_kept_and_loaded_and_a_damaged_one_is_fitted_again(monkeypatch) -> None:
     import bot.core.triage as triage_module

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -293,22 +294,17 @@ def test_decide_sends_another_places_question_to_officers() -> None:
     assert d.outcome == "answer"
 
 
-def test_a_rebuild_answers_at_once_and_relearns_in_the_background(small_kb: KnowledgeBase) -> None:
+def _copy_of(kb: KnowledgeBase) -> KnowledgeBase:
+    return KnowledgeBase(dict(kb.entries), kb.communities, kb.overrides, kb.hidden, kb.synonyms, kb.referrals)
+
+
+def _add_dog_bite(kb: KnowledgeBase) -> None:
+    """A new entry, as an approved draft adds one."""
     from dataclasses import replace
 
-    kb = KnowledgeBase(
-        dict(small_kb.entries),
-        small_kb.communities,
-        small_kb.overrides,
-        small_kb.hidden,
-        small_kb.synonyms,
-        small_kb.referrals,
-    )
-    matcher = Matcher(kb)
-    before = matcher.report
     kb.add_entry(
         replace(
-            small_kb.entries["prevent.telecom-fraud"],
+            kb.entries["prevent.telecom-fraud"],
             id="prevent.dog-bite",
             title="被狗咬伤怎么处理",
             keywords=("狗咬", "狂犬疫苗"),
@@ -321,6 +317,13 @@ def test_a_rebuild_answers_at_once_and_relearns_in_the_background(small_kb: Know
             ),
         )
     )
+
+
+def test_a_rebuild_answers_at_once_and_relearns_in_the_background(small_kb: KnowledgeBase) -> None:
+    kb = _copy_of(small_kb)
+    matcher = Matcher(kb)
+    before = matcher.report
+    _add_dog_bite(kb)
     matcher.rebuild()
     assert matcher.match("被狗咬了怎么办", "hexi").best.entry_id == "prevent.dog-bite"
     matcher.wait_for_retraining(timeout=120)
@@ -355,6 +358,65 @@ def test_an_unwritable_cache_folder_only_costs_time(small_kb: KnowledgeBase, tmp
     matcher_module._memo.clear()
     result = Matcher(small_kb, artifacts=artifacts).match("身份证丢了怎么补办", "gongyuan")
     assert result.best is not None and result.best.entry_id == "idcard.lost"
+
+
+def _learning_held(monkeypatch) -> threading.Event:
+    """Holds the matcher's cross-validation (its minutes of learning) until the event is set."""
+    from bot.core import matcher as matcher_module
+
+    release = threading.Event()
+    learn = matcher_module.cross_validate
+
+    def held(*args, **kwargs):
+        assert release.wait(60), "the test never let the learning go on"
+        return learn(*args, **kwargs)
+
+    monkeypatch.setattr(matcher_module, "cross_validate", held)
+    monkeypatch.setattr(matcher_module, "_memo", {})  # a fresh process: only the folder remains
+    return release
+
+
+def test_a_first_start_in_the_background_answers_cautiously_until_it_has_learned(
+    small_kb: KnowledgeBase, tmp_path: Path, monkeypatch
+) -> None:
+    from bot.core.matcher import MODEL_VERSION
+
+    # A state another version of the code learned is never taken for this one's.
+    (tmp_path / "matcher-hybrid-0-0123.pkl").write_bytes(b"not this code's")
+    release = _learning_held(monkeypatch)
+    matcher = Matcher(small_kb, artifacts=DirectoryArtifacts(tmp_path), background_training=True)
+    assert not matcher.trained and matcher.report == {"lexical+classifier": {}}
+    assert matcher.match("身份证丢了怎么补办", "gongyuan").outcome is Outcome.ANSWER  # its own wording
+    warming = matcher.match("补办身份证要啥材料", "gongyuan")
+    assert warming.outcome is Outcome.CLARIFY and warming.best.entry_id == "idcard.lost"
+
+    release.set()
+    matcher.wait_for_retraining(timeout=120)
+    assert matcher.trained and matcher.report["lexical+classifier"]["held_out_questions"] > 0
+    learned = matcher.match("补办身份证要啥材料", "gongyuan")
+    assert learned.outcome is Outcome.ANSWER and learned.best.entry_id == "idcard.lost"
+    assert len(list(tmp_path.glob(f"matcher-{MODEL_VERSION}-*.pkl"))) == 1  # kept for the next start
+
+
+def test_changed_knowledge_starts_on_the_state_learned_last_and_learns_its_own(
+    small_kb: KnowledgeBase, tmp_path: Path, monkeypatch
+) -> None:
+    from bot.core import matcher as matcher_module
+
+    monkeypatch.setattr(matcher_module, "_memo", {})  # learned here, hence written to the folder
+    learned_before = Matcher(small_kb, artifacts=DirectoryArtifacts(tmp_path)).report
+    kb = _copy_of(small_kb)
+    _add_dog_bite(kb)
+    release = _learning_held(monkeypatch)
+    matcher = Matcher(kb, artifacts=DirectoryArtifacts(tmp_path), background_training=True)
+    assert not matcher.trained and matcher.report == learned_before  # the fusion learned last
+    assert matcher.match("补办身份证要啥材料", "gongyuan").outcome is Outcome.ANSWER
+    assert matcher.match("被狗咬了怎么办", "hexi").best.entry_id == "prevent.dog-bite"
+
+    release.set()
+    matcher.wait_for_retraining(timeout=120)
+    assert matcher.trained and matcher.report != learned_before
+    assert len(list(tmp_path.glob("matcher-*.pkl"))) == 2
 
 
 def test_a_warm_start_takes_the_lexical_index_from_the_cache(

@@ -186,7 +186,8 @@ async def test_openapi_document(client: TestClient) -> None:
 
 async def test_healthz(client: TestClient, monkeypatch) -> None:
     response = await client.get("/healthz")
-    assert response.status == 200 and (await response.json())["status"] == "ok"
+    body = await response.json()
+    assert response.status == 200 and body["status"] == "ok" and body["matcher"] == "ok"
 
     async def down(_engine: object) -> None:
         raise OSError("connection refused")
@@ -194,6 +195,16 @@ async def test_healthz(client: TestClient, monkeypatch) -> None:
     monkeypatch.setattr(web_queries, "ping", down)
     response = await client.get("/healthz")
     assert response.status == 503 and (await response.json())["status"] == "unavailable"
+
+
+async def test_a_matcher_still_learning_is_reported_and_still_serves(
+    client: TestClient, container: Container, monkeypatch
+) -> None:
+    monkeypatch.setattr(type(container.matcher), "trained", property(lambda self: False))
+    response = await client.get("/readyz")
+    body = await response.json()
+    assert response.status == 200 and (body["status"], body["matcher"]) == ("ok", "learning")
+    assert (await client.get("/c/gongyuan")).status == 200
 
 
 async def test_metrics(client: TestClient) -> None:

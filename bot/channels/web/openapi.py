@@ -250,6 +250,11 @@ def _health_schema() -> dict[str, Any]:
             "status": {"type": "string", "enum": ["ok", "unavailable", "draining"]},
             "database": {"type": "string", "enum": ["ok", "unreachable"]},
             "redis": {"type": "string", "enum": ["ok", "unreachable"]},
+            "matcher": {
+                "type": "string",
+                "enum": ["ok", "learning"],
+                "description": "learning: new knowledge is being learned; answers meanwhile are cautious",
+            },
         },
         "additionalProperties": {"type": "string", "description": "a channel's state: ok or degraded"},
     }

@@ -59,7 +59,10 @@ async def readyz(request: web.Request) -> web.Response:
     # A channel that cannot reach its service (Telegram's Bot API) degrades, but this replica still
     # serves the web pages and the API: reported, not a reason to take it out of the pool.
     channels = {name: report() for name, report in request.app.get(CHANNEL_STATES, {}).items()}
-    body = {"status": "ok" if ready else "unavailable", **state, **channels}
+    # A matcher still learning new knowledge answers (cautiously, or with an earlier fusion): reported,
+    # not a reason to stop serving.
+    learned = "ok" if container.matcher.trained else "learning"
+    body = {"status": "ok" if ready else "unavailable", **state, "matcher": learned, **channels}
     return web.json_response(body, status=200 if ready else 503)
 
 
