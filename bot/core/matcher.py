@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 KEEP_CACHED = 3  # trained states kept between runs
 
 # Bump when features, training or the scorers change: cached models of older code are not reused.
-MODEL_VERSION = "hybrid-48"
+MODEL_VERSION = "hybrid-49"
 # Trained states are cached as matcher-<MODEL_VERSION>-<key>.pkl: a start on changed knowledge finds the
 # newest state of the same code by its name, and its fusion reads the new knowledge's scorers alike.
 _CACHE_PREFIX = f"matcher-{MODEL_VERSION}-"

@@ -158,6 +158,14 @@ class Segmenter:
         """Search-mode segmentation: whole words plus their meaningful parts (居民身份证 → 身份证 …)."""
         return [t for t in self._tok.cut_for_search(normalized) if t.strip() and t not in STOPWORDS]
 
+    def spans(self, normalized: str) -> list[tuple[int, int, str]]:
+        """The whole words of the ordinary cut, each with where it starts and ends in `normalized`."""
+        out, at = [], 0
+        for word in self._tok.cut(normalized):
+            out.append((at, at + len(word), word))
+            at += len(word)
+        return out
+
     def segment_weighted(self, normalized: str) -> dict[str, float]:
         """Whole words weigh 1, the parts search mode adds weigh less: a compound is one idea."""
         weights: dict[str, float] = {}

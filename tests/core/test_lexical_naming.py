@@ -162,3 +162,27 @@ def test_words_that_each_name_several_entries_say_which_entries_may_be_meant() -
     assert several("社保卡丢失") == {}
     assert several("公积金证件丢失") == {}
     assert several("的") == {}
+
+
+def test_a_typo_is_repaired_but_never_read_into_a_word_typed_right() -> None:
+    from bot.core.text import Normalizer
+    from bot.core.understanding.corpus import Doc
+    from bot.core.understanding.lexical import LexicalScorer
+
+    corpus = Corpus(
+        (
+            Doc("vehicle.register", False, "轿车上牌", ("轿车",), ("买了轿车怎么上牌",)),
+            Doc("hukou.move", False, "户口迁移", ("户口迁移",), ("户口迁移要什么",)),
+            Doc("report.lost", False, "失物招领", ("公交车",), ("东西落在公交车上了",)),
+        )
+    )
+    lexical = LexicalScorer(corpus, Normalizer(), {"轿车", "户口迁移", "公交车"})
+    # 签移 is no word of ours: the 迁移 it sounds like is read in.
+    _, repaired, added = lexical.query_terms("户口签移要什么")
+    assert "签移" in repaired and "迁移" in added
+    # 交车 sounds like 轿车, but it is the end of 公交车, which the resident typed right.
+    _, repaired, added = lexical.query_terms("钱包落在公交车上了")
+    assert "轿车" not in added and "交车" not in repaired
+    # The same two characters standing alone are still a typo.
+    _, _, added = lexical.query_terms("交车怎么上牌")
+    assert "轿车" in added

@@ -203,7 +203,14 @@ class LexicalScorer:
             terms[term] = weight * _SINGLE_CHAR_WEIGHT if len(term) == 1 else weight
         repaired: set[str] = set()
         added: set[str] = set()
-        for run in _cjk_runs(normalized):
+        # Words of the knowledge base the resident typed right: a window that cuts into one, or lies
+        # inside a longer one, is not a typo of something else (公交车 holds no 轿车, 新电驴 no 新店).
+        typed = [
+            (begin, end)
+            for begin, end, word in self.segmenter.spans(normalized)
+            if end - begin > 1 and self.idf.get(word)
+        ]
+        for offset, run in _cjk_runs(normalized):
             keys = [pinyin_key(ch) for ch in run]
             syllables = [k[0] if k else "" for k in keys]
             for size in (4, 3, 2):
@@ -212,6 +219,9 @@ class LexicalScorer:
                     fragment = run[start : start + size]
                     if not words or fragment in words or fragment in places():
                         continue  # a real word, or a place (义乌 is not a typo of 义务)
+                    begin, end = offset + start, offset + start + size
+                    if any(b < end and begin < e and not begin <= b < e <= end for b, e in typed):
+                        continue
                     for word in words:
                         # 户口不(在) is not a typo of 户口簿: a differing character that is a function
                         # word means the window straddles two real words.
@@ -365,14 +375,17 @@ def top_indices(values: np.ndarray, k: int) -> np.ndarray:
     return order[np.lexsort((order, -values[order]))]
 
 
-def _cjk_runs(text: str) -> list[str]:
-    runs, current = [], []
-    for ch in text:
+def _cjk_runs(text: str) -> list[tuple[int, str]]:
+    """The runs of Chinese characters in `text`, each with where it starts."""
+    runs, current, start = [], [], 0
+    for at, ch in enumerate(text):
         if is_cjk_char(ch):
+            if not current:
+                start = at
             current.append(ch)
         elif current:
-            runs.append("".join(current))
+            runs.append((start, "".join(current)))
             current = []
     if current:
-        runs.append("".join(current))
+        runs.append((start, "".join(current)))
     return runs
