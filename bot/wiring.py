@@ -5,7 +5,9 @@ Heavy imports (SQLAlchemy, jieba) happen inside the factories so that `policebot
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -127,6 +129,26 @@ def reporting_offset(timezone: str) -> timedelta:
     return ZoneInfo(timezone).utcoffset(datetime.now(UTC).replace(tzinfo=None)) or timedelta()
 
 
+START_WRITE_ATTEMPTS = 3
+
+
+async def first_writer_wins(step: Callable[[], Awaitable[object]]) -> None:
+    """Run a start-up step that writes rows only when they are missing (communities, the day offset,
+    officers from the knowledge files). Replicas starting together on a new database race to write the
+    same rows, and the loser's insert breaks a unique key: it tries again and finds the winner's rows."""
+    from sqlalchemy.exc import IntegrityError
+
+    for attempt in range(1, START_WRITE_ATTEMPTS + 1):
+        try:
+            await step()
+            return
+        except IntegrityError:
+            if attempt == START_WRITE_ATTEMPTS:
+                raise
+            log.warning("another replica wrote the same start-up rows first; reading them again")
+            await asyncio.sleep(0.1 * attempt)
+
+
 async def build_container(
     settings: Settings | None = None, *, kb: KnowledgeBase | None = None, clock: Clock | None = None
 ) -> Container:
@@ -152,19 +174,26 @@ async def build_container(
     clock = clock or SystemClock()
     session_factory = create_session_factory(engine)
     day_offset = reporting_offset(settings.timezone)
-    async with engine.begin() as connection:  # daily statistics counted in TIMEZONE's days
-        if await ensure_day_offset(connection, day_offset):
-            log.warning("daily statistics recounted in %s days", settings.timezone)
     uow_factory = make_uow_factory(session_factory, clock, day_offset)
-    async with uow_factory() as uow:
-        await uow.communities.upsert_many(list(kb.communities.values()))
-        await uow.commit()
+
+    async def count_days() -> None:  # daily statistics counted in TIMEZONE's days
+        async with engine.begin() as connection:
+            if await ensure_day_offset(connection, day_offset):
+                log.warning("daily statistics recounted in %s days", settings.timezone)
+
+    async def sync_communities() -> None:
+        async with uow_factory() as uow:
+            await uow.communities.upsert_many(list(kb.communities.values()))
+            await uow.commit()
+
+    await first_writer_wins(count_days)
+    await first_writer_wins(sync_communities)
     conversations = build_conversations(settings, session_factory)
     service_time = ServiceTime(settings.service_working_days, settings.timezone, settings.urgent_due_minutes)
     drafts = DraftService(kb, matcher, uow_factory, clock)
     await drafts.load_approved()
     staff = StaffService(kb, uow_factory, clock)
-    await staff.sync_from_knowledge()
+    await first_writer_wins(staff.sync_from_knowledge)
     signals = Signals()
     return Container(
         settings=settings,
