@@ -157,8 +157,8 @@ def background_start() -> None:
         "shutil.rmtree(tmp, ignore_errors=True); os._exit(0)"
     )
     for case, label in (("fresh", "nothing learned or cached"), ("changed", "one entry added")):
-        runs = [subprocess.check_output([sys.executable, "-c", code, case], cwd=ROOT, text=True).split()]
-        seconds, outcome, trained = runs[0]
+        printed = subprocess.check_output([sys.executable, "-c", code, case], cwd=ROOT, text=True)
+        seconds, outcome, trained = printed.split()
         print(
             f"start in the background, {label}: first answer after {float(seconds):.2f} s "
             f"(a '身份证丢了咋补' {outcome}; learned: {trained})"

@@ -40,6 +40,11 @@ _AGES = (
     r"[0-9]+周岁|[0-9]+岁|[一二三四五六七八九十]+周岁|[一二三四五六七八九十]+岁|今年[0-9]+(?![0-9年月天号日])|"
     r"[0-9]+了还"
 )
+# People and ages: a "who" cue, yet often only the story (_PEOPLE_RE).
+_PEOPLE = (
+    _AGES + "|孩子|小孩|未成年|老人|老年人|爸妈|父母|家属|亲属|家人|老公|老婆|爷爷|奶奶|外公|外婆|我爸|我妈|"
+    "大人|监护人|外地人|外地户口|外国人|学生"
+)
 
 # The words that ask for one part of an answer, on folded text (simplified, lower case). Checked in
 # this order: "网上交钱" asks whether it can be done online before it asks the fee.
@@ -95,9 +100,7 @@ _FIELD_CUES: tuple[tuple[str, str], ...] = (
         r"谁能|谁可以|谁来|谁去|年龄|岁数|几岁|多大|年纪|超龄|能不能办|能办吗|"
         r"能办不|可以办吗|可以办不|办得了|有资格|条件|本人|亲自|代办|代领|代替|"
         r"委托|别人帮|家人帮|帮我办|帮忙办|帮我开|帮我领|帮我去|一起去|跟着去|"
-        r"陪着去|孩子|小孩|未成年|老人|老年人|爸妈|父母|家属|亲属|家人|老公|"
-        r"老婆|爷爷|奶奶|外公|外婆|我爸|我妈|大人|监护人|外地人|外地户口|"
-        r"外国人|学生|" + _AGES,
+        r"陪着去|" + _PEOPLE,
     ),
     ("steps", r"流程|步骤|程序|先干嘛|先做什么|第一步|分几步|怎么操作|咋操作|具体怎么弄|具体咋弄"),
 )
@@ -113,12 +116,7 @@ _FIELD_RES = tuple((name, re.compile(_longest_first(pattern))) for name, pattern
 # People named in a message are often only its story ("结婚了想把户口落到老公家那边", "孩子13岁，想给
 # 他办第一张身份证"): they ask who may apply only with a word of being allowed or able ("小孩也能办",
 # "叫我老公去领行不行", "大人必须跟着去吗"). Without one, they are left to the other cues (or to none).
-_PEOPLE_RE = re.compile(
-    _longest_first(
-        _AGES + "|孩子|小孩|未成年|老人|老年人|爸妈|父母|家属|亲属|家人|老公|老婆|爷爷|奶奶|外公|外婆|我爸|"
-        "我妈|大人|监护人|外地人|外地户口|外国人|学生"
-    )
-)
+_PEOPLE_RE = re.compile(_longest_first(_PEOPLE))
 _ALLOWED_RE = re.compile(
     r"能|可以|行不行|行吗|行不|行么|成不|中不|要不要|需不需要|必须|一定要|得跟|得去|得到场|到场|允许|让|叫|替|帮"
 )

@@ -56,6 +56,7 @@ _CACHE_PREFIX = f"matcher-{MODEL_VERSION}-"
 # not calibrated for this knowledge, answers only when certain; the rest is offered or goes to officers
 # (the bands a tiny knowledge base uses for "did you mean", training.LEXICAL_BANDS).
 WARMING_BANDS = Thresholds(answer=1.0, clarify=0.15, ratio=0.3)
+_WARMING = Trained(LexicalProbability(NAMES.index("lex_p")), WARMING_BANDS, {})
 
 __all__ = ["Matcher", "Thresholds"]
 
@@ -138,14 +139,11 @@ class Matcher:
     @property
     def trained(self) -> bool:
         """The fusion answering was learned on this very knowledge (False while one is being learned)."""
-        view = self._view
-        with _memo_lock:
-            return view.state is _memo.get(view.key)
+        return _learned(self._view)
 
     def _learn_if_provisional(self, view: _View) -> None:
-        with _memo_lock:
-            if view.state is _memo.get(view.key):
-                return
+        if _learned(view):
+            return
         self._retrain = threading.Thread(target=self._retrain_in_background, args=(view.key,), daemon=True)
         self._retrain.start()
 
@@ -182,10 +180,9 @@ class Matcher:
             # every phrasing (minutes on a first start) are left to the learning.
             store = self._store if previous is not None and previous.dense is not None else None
             scorers = Scorers(corpus, normalizer, domain_words, store)
-            warming = Trained(LexicalProbability(NAMES.index("lex_p")), WARMING_BANDS, {})
             state = _State(
                 scorers.classifier,
-                previous.lexical_only if previous is not None else warming,
+                previous.lexical_only if previous is not None else _WARMING,
                 previous.dense if previous is not None else None,
                 scorers.lexical,
                 scorers.dense.head if scorers.dense is not None else None,
@@ -446,6 +443,12 @@ class Matcher:
         """The terms this matcher sees in `text` (normalised, segmented, stopwords removed)."""
         view = self._view
         return view.scorers.lexical.segmenter.segment(view.normalizer(text))
+
+
+def _learned(view: _View) -> bool:
+    """The view answers with the state learned on its own knowledge."""
+    with _memo_lock:
+        return view.state is _memo.get(view.key)
 
 
 def _phrasing(view: _View, analysis: Analysis, pos: int) -> tuple[str, str]:

@@ -166,10 +166,11 @@ class Segmenter:
             at += len(word)
         return out
 
-    def segment_weighted(self, normalized: str) -> dict[str, float]:
-        """Whole words weigh 1, the parts search mode adds weigh less: a compound is one idea."""
+    def segment_weighted(self, normalized: str, cut: list[str] | None = None) -> dict[str, float]:
+        """Whole words weigh 1, the parts search mode adds weigh less: a compound is one idea. `cut`:
+        the ordinary cut of `normalized`, when the caller has it already (spans)."""
         weights: dict[str, float] = {}
-        for word in self._tok.cut(normalized):
+        for word in self._tok.cut(normalized) if cut is None else cut:
             if not word.strip() or word in STOPWORDS:
                 continue
             weights[word] = max(weights.get(word, 0.0), 1.0)

@@ -198,18 +198,15 @@ class LexicalScorer:
 
     def query_terms(self, normalized: str) -> tuple[dict[str, float], set[str], set[str]]:
         """Terms with their weight in the query, the typo fragments repaired and the words put in."""
-        terms = self.segmenter.segment_weighted(normalized)
+        spans = self.segmenter.spans(normalized)
+        terms = self.segmenter.segment_weighted(normalized, [word for _, _, word in spans])
         for term, weight in terms.items():
             terms[term] = weight * _SINGLE_CHAR_WEIGHT if len(term) == 1 else weight
         repaired: set[str] = set()
         added: set[str] = set()
         # Words of the knowledge base the resident typed right: a window that cuts into one, or lies
         # inside a longer one, is not a typo of something else (公交车 holds no 轿车, 新电驴 no 新店).
-        typed = [
-            (begin, end)
-            for begin, end, word in self.segmenter.spans(normalized)
-            if end - begin > 1 and self.idf.get(word)
-        ]
+        typed = [(begin, end) for begin, end, word in spans if end - begin > 1 and self.idf.get(word)]
         for offset, run in _cjk_runs(normalized):
             keys = [pinyin_key(ch) for ch in run]
             syllables = [k[0] if k else "" for k in keys]
