@@ -195,7 +195,20 @@ class AskService:
         # Such a follow-up belongs to the entry in the conversation even where its generic words alone
         # point elsewhere ("能在手机上处理吗" after the accident card is not the traffic-fine entry's).
         on_context = context is not None and follow_up
-        if context is not None and not bare and self._follow_ups.points_back(place.slug, context, cleaned):
+        # "要不要办大型活动那个许可" after the fireworks card: the demonstrative points at the matter the
+        # message names itself (answered alone, by one of its keywords), not back at the conversation's.
+        named_elsewhere = (
+            result.outcome is Outcome.ANSWER
+            and result.best is not None
+            and result.best.entry_id != context
+            and self._follow_ups.names_keyword(place.slug, result.best.entry_id, cleaned)
+        )
+        if (
+            context is not None
+            and not bare
+            and not named_elsewhere
+            and self._follow_ups.points_back(place.slug, context, cleaned)
+        ):
             # "这个证明网上能开吗": the demonstrative names the matter in the conversation.
             return await self._answer_entry(
                 place.slug, resident, channel, stored, context, cleaned, from_context=True

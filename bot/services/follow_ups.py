@@ -230,8 +230,10 @@ class FollowUpReader:
     def names_topic(self, community: str, entry_id: str, text: str) -> bool:
         """The message names the entry's matter itself: a document ("临时身份证几天能拿") or one of the
         entry's first keywords ("改名要带什么材料"), rather than leaning on the conversation for it."""
-        if talk.names_document(text):
-            return True
+        return talk.names_document(text) or self.names_keyword(community, entry_id, text)
+
+    def names_keyword(self, community: str, entry_id: str, text: str) -> bool:
+        """The message uses one of the entry's first keywords ("大型活动" of the large-event permit)."""
         folded = talk.fold_words(text)
         keywords = self._kb.entry_for(community, entry_id).keywords[:NAMING_KEYWORDS]
         return any(len(w) >= 2 and w in folded for w in (talk.fold_words(k) for k in keywords))

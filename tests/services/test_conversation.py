@@ -133,6 +133,17 @@ async def test_a_topic_of_its_own_wins_over_the_context(container: Container) ->
     assert (switched.entry_id, switched.from_context) == ("idcard.renew", False)
 
 
+async def test_a_demonstrative_after_a_topic_named_points_at_that_topic(container: Container) -> None:
+    # "到期那个证" is the document of the matter the message names, not "that document" of the card
+    # before: the named topic wins over the demonstrative.
+    await say(container, "身份证丢了怎么补办")
+    named = await say(container, "还有身份证到期那个证怎么换")
+    assert (named.outcome, named.entry_id, named.from_context) == (Outcome.ANSWER, "idcard.renew", False)
+    # With no topic of its own, the same demonstrative still points back.
+    back = await say(container, "那个证要多少钱")
+    assert (back.entry_id, back.field, back.from_context) == ("idcard.renew", "fees", True)
+
+
 async def test_a_did_you_mean_list_is_answered_by_words(container: Container) -> None:
     listed = await say(container, "身份证")
     assert listed.outcome is Outcome.CLARIFY and len(listed.choices) >= 2
