@@ -43,6 +43,7 @@ from bot.core.conversation import (
         ("我走不开 托人去领行不行", "who"),
         ("流程是怎样的", "steps"),
         ("依据哪条法律", "legal_basis"),
+        ("根据的是哪个文件", "legal_basis"),  # the text it rests on, not a document to bring
         ("网上能弄吗", "online"),
         ("手机上交钱可以吗", "online"),
         ("换一本要几个钱", "fees"),
