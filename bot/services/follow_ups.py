@@ -6,11 +6,13 @@ message may hold. The text side is bot.core.conversation; the decisions that use
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from bot.core import conversation as talk
 from bot.core.conversation import ConversationState
 from bot.core.knowledge import KnowledgeBase
 from bot.core.models import MatchResult, Outcome
+from bot.core.understanding.fusion import WEAK_MATCH
 from bot.services.guides import LIKELIER_THAN_NOT
 
 # An entry's first keywords are the names residents call its matter by (改名, 临时身份证); the later
@@ -31,6 +33,8 @@ PICK_WORDS_MAX = 8
 # A neighbour of the conversation's entry that the matcher finds likelier than not for a follow-up it
 # will not answer alone: the conversation says which family is meant.
 SIBLING_MIN_SCORE = LIKELIER_THAN_NOT
+# Why a piece of a several-question message the matcher alone could only list was answered.
+SETTLED = "settled by the question before it"
 
 Match = Callable[[str, str], MatchResult]  # (text, community) → the matcher's reading
 # (text, entry id) → the knowledge base says the text is not that entry's (its `not_covered` list)
@@ -335,18 +339,23 @@ class FollowUpReader:
     def _settled_by(self, community: str, context: str, piece: str, result: MatchResult) -> MatchResult:
         """A question the matcher alone can only list ("报完咋查进度": a case's progress or an ID card's?)
         read with the matter asked just before it in front ("报案要带什么？报完咋查进度"): the reading
-        stands when it answers one of the listed entries, not that matter itself; else the list does."""
+        stands when it answers one of the listed entries, not that matter itself, or finds only that one
+        of them likely (a "weak match": the choice is still among the entries the list would offer);
+        else the list does."""
         again = self._match(self._with_name(community, context, piece), community)
         offered = {c.entry_id for c in result.candidates}
         best = again.best
+        settled = again.outcome is Outcome.ANSWER or (
+            again.outcome is Outcome.CLARIFY and again.reason == WEAK_MATCH
+        )
         if (
-            again.outcome is Outcome.ANSWER
+            settled
             and best is not None
             and best.entry_id != context
             and best.entry_id in offered
             and not self._rules_out(piece, best.entry_id)
         ):
-            return again
+            return replace(again, outcome=Outcome.ANSWER, candidates=(best,), reason=SETTLED)
         return result
 
     def _with_document(self, community: str, context: str, text: str) -> str | None:

@@ -386,10 +386,12 @@ def _reads(
     container: Container,
     answers: dict[str, str],
     offers: dict[str, tuple[str, ...]] | None = None,
+    weak: dict[str, tuple[str, ...]] | None = None,
 ) -> None:
     """The matcher answering exactly `answers` (text → entry), offering `offers` (text → entries, a
-    "did you mean") and nothing for anything else."""
+    "did you mean"), or `weak` (the same, only the first entry likely) and nothing for anything else."""
     from bot.core.models import Candidate, MatchResult
+    from bot.core.understanding.fusion import WEAK_MATCH
 
     def match(text: str, community: str | None = None) -> MatchResult:
         if text in answers:
@@ -398,6 +400,11 @@ def _reads(
         if offers and text in offers:
             offered = tuple(Candidate(e, 40.0, e, "title") for e in offers[text])
             return MatchResult(Outcome.CLARIFY, 40.0, offered, False, text, "several close matches")
+        if weak and text in weak:
+            offered = tuple(
+                Candidate(e, 90.0 if n == 0 else 1.0, e, "title") for n, e in enumerate(weak[text])
+            )
+            return MatchResult(Outcome.CLARIFY, 90.0, offered, False, text, WEAK_MATCH)
         return MatchResult(Outcome.ESCALATE, 0.0, (), False, text, "no confident match")
 
     monkeypatch.setattr(container.ask._matcher, "match", match)
@@ -472,3 +479,31 @@ async def test_a_part_asked_with_a_word_no_topic_has_is_the_matters_in_reach(con
         ("idcard.renew", "fees", True),
         ("idcard.renew", "time_limit", True),
     ]
+
+
+async def test_a_later_question_the_one_before_settles_is_answered_as_a_part(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "报案要带啥？报完咋查进度": alone the second question could be either listed entry; read with the
+    # first question's matter in front, only one of those is likely. That settles it, among the listed.
+    first, later = "身份证丢了怎么补办", "补完咋查进度"
+    lost = container.kb.entries["idcard.lost"].keywords[0]
+    listed = ("hukou.birth", "idcard.renew")
+    _reads(monkeypatch, container, {first: "idcard.lost"}, {later: listed}, {f"{lost}{later}": listed})
+    reply = await say(container, f"{first}？{later}")
+    assert [(p.outcome, p.entry_id) for p in reply.parts] == [
+        (Outcome.ANSWER, "idcard.lost"),
+        (Outcome.ANSWER, "hukou.birth"),
+    ]
+    # Several entries still close with the matter in front: no part is settled, the message is one.
+    _reads(monkeypatch, container, {first: "idcard.lost"}, {later: listed, f"{lost}{later}": listed})
+    assert not (await say(container, f"{first}？{later}", conversation="page-2")).parts
+    # Nor does a likely entry the list did not offer settle it.
+    _reads(
+        monkeypatch,
+        container,
+        {first: "idcard.lost"},
+        {later: listed},
+        {f"{lost}{later}": ("community.office", "hukou.birth")},
+    )
+    assert not (await say(container, f"{first}？{later}", conversation="page-3")).parts

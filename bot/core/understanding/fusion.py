@@ -23,6 +23,9 @@ MAX_OFFERED = 4
 # The other settings were tried one at a time around these (leaves 7/15/31, leaf size 10/40/100, 100/
 # 200/400 rounds, learning rate 0.05/0.1): none moved either figure by more than 0.008.
 L2 = 5.0
+# The reason given for a "did you mean" in which only the first entry is close: one entry is likely,
+# short of an answer (the next is listed beside it all the same).
+WEAK_MATCH = "weak match"
 CLARIFY_RATIOS = (0.05, 0.1, 0.2, 0.3, 0.5)  # tried for "did you mean": entries this share of the best
 
 
@@ -197,13 +200,14 @@ def decide(
         return Decision("answer", (best,), "clear match")
     offered = [i for i in entries if probs[i] >= probs[best] * t.ratio][:MAX_OFFERED]
     if float(probs[offered].sum()) >= t.clarify:
-        if len(offered) < 2:
-            offered = entries[:2]
+        # One entry likely but short of an answer ("weak match") is still offered beside the next one.
         reason = (
             "key words not explained"
             if blocked[best] and probs[best] >= t.answer
-            else ("several close matches" if len(offered) > 1 else "weak match")
+            else ("several close matches" if len(offered) > 1 else WEAK_MATCH)
         )
+        if len(offered) < 2:
+            offered = entries[:2]
         return Decision("clarify", tuple(offered), reason)
     return Decision("escalate", tuple(entries[:3]), "no confident match")
 
