@@ -134,7 +134,12 @@ class AskService:
                     state,
                     matched,
                 )
-                state = self._memory.next_state(place.slug, state, reply)
+                after = self._memory.next_state(place.slug, state, reply)
+                if reply.outcome is Outcome.ESCALATE and state is not None and after.entry_id is None:
+                    # A part handed to the officers ("另外公积金咋提取") leaves the matter answered
+                    # beside it in the conversation: a follow-up is about what the resident was told.
+                    after = replace(after, entry_id=state.entry_id)
+                state = after
                 if reply.from_context and reply.entry_id != in_reach:
                     # "分户要啥材料 要多久": the later parts lean on the first part of the same
                     # message, not on the conversation before it.

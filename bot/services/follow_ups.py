@@ -80,7 +80,8 @@ class FollowUpReader:
                 w[i : i + 2] for t in texts for w in talk.fold_words(t).split("|") for i in range(len(w) - 1)
             }
             # Follow-up words are not topics even where a title uses them (办理, 多少, 时间).
-            grams = {g for g in grams if talk.own_words(g) == g}
+            # Nor are counts (一次 of 一次有效签注): "考一次多少钱" names no matter of its own.
+            grams = {g for g in grams if talk.own_words(g) == g and not talk.is_count(g)}
             self._vocabulary = (size, frozenset(grams))
         return self._vocabulary[1]
 

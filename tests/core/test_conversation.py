@@ -44,6 +44,8 @@ from bot.core.conversation import (
         ("流程是怎样的", "steps"),
         ("依据哪条法律", "legal_basis"),
         ("根据的是哪个文件", "legal_basis"),  # the text it rests on, not a document to bring
+        ("跑一趟能拿回来不", "time_limit"),  # in one visit: how soon it is in hand
+        ("要找区里还是市里批", "where"),  # which level's office
         ("网上能弄吗", "online"),
         ("手机上交钱可以吗", "online"),
         ("换一本要几个钱", "fees"),
@@ -326,6 +328,11 @@ def test_two_parts_asked_in_one_breath_are_cut_where_the_second_begins(text: str
 def test_a_standard_is_a_part_asked_not_a_topic() -> None:
     # "收费标准是多少" after a visa's answer asks that visa's fee, not the bureau's fee list.
     assert own_words("收费标准是多少") == "" and is_bare_follow_up("收费标准是多少")
+
+
+def test_a_count_says_how_many_not_what() -> None:
+    assert all(talk.is_count(w) for w in ("一次", "两本", "几张", "3次", "半年"))
+    assert not any(talk.is_count(w) for w in ("次数", "身份", "一本正经", "本人"))
 
 
 def test_documents_named_by_a_message_and_the_bare_document_of_a_title() -> None:

@@ -186,6 +186,11 @@ async def test_several_questions_in_one_message_are_each_answered(container: Con
     assert reply.entry_id == "idcard.lost"  # the top level is the first part
     # The conversation continues from the last one.
     assert (await say(container, "要带什么")).entry_id == "idcard.renew"
+    # A part handed to the officers leaves the answered matter in the conversation.
+    beside = await say(container, "身份证丢了怎么补办，顺便问下公积金咋提取", conversation="page-2")
+    assert [p.outcome for p in beside.parts] == [Outcome.ANSWER, Outcome.ESCALATE]
+    fee = await say(container, "要多少钱", conversation="page-2")
+    assert (fee.entry_id, fee.field, fee.from_context) == ("idcard.lost", "fees", True)
     # Commas part questions too when every clause asks one of its own.
     clauses = await say(container, "身份证丢了怎么补办，身份证到期了怎么换")
     assert [p.entry_id for p in clauses.parts] == ["idcard.lost", "idcard.renew"]
