@@ -86,6 +86,9 @@ _GROUP_RE = re.compile(r"[0-9]+|[Xx]")
 _MASKED_HEAD_RE = re.compile(r"(?<![0-9])[0-9]{1,7}(?=\*{4})")
 _MASKED_TAIL_RE = re.compile(r"(?<=\*{4})[0-9]{3}[0-9Xx](?![0-9])")
 _MOBILE_RE = re.compile(r"1[3-9][0-9]{9}")
+# A group that is a whole mobile number with its country code: the code starts a phone number, so the
+# group is never the later part of a card or an ID pieced together from groups.
+_PREFIXED_MOBILE_RE = re.compile(r"(?:0086|86)1[3-9][0-9]{9}")
 _CARD_ISSUERS = "234569"  # cards start with these; a leading 0, 1, 7 or 8 is something else
 _LENGTHS = frozenset({11, 13, 15, 16, 17, 18, 19})  # the lengths _hidden can accept without an X
 _ANY_DIGIT_RE = re.compile(r"\d")  # decimal digits of every script, full-width ones included
@@ -164,6 +167,8 @@ def _starting_at(groups: list[_Group], first: int) -> Iterator[_Number]:
     digits = ""
     for last in range(first, len(groups)):
         group = groups[last]
+        if last > first and _PREFIXED_MOBILE_RE.fullmatch(group.digits):
+            return
         digits += group.digits
         if len(digits) > 19:
             return

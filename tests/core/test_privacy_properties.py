@@ -177,11 +177,10 @@ def test_masking_comes_before_the_cut(cut: int, number: tuple[str, str], limit: 
 
 
 # Found by test_numbers_side_by_side_are_all_masked's random search: a 15-digit ID written 11 + 4 beside
-# a mobile written whole with 0086 also reads as a mobile (the ID's first 11 digits) and a 19-digit card
-# (the ID's last 4 and the prefixed mobile, Luhn-valid by chance), which hides one digit more, so that
-# reading wins and the ID's "9010 2047" stays readable. Which reading a resident meant cannot be told
-# from digits alone; the choice between them (_numbers) needs another rule.
-@pytest.mark.xfail(strict=True, reason="ambiguous reading masks the card, not the ID (see comment)")
+# a mobile written whole with 0086 also read as a mobile (the ID's first 11 digits) and a 19-digit card
+# (the ID's last 4 and the prefixed mobile, Luhn-valid by chance), which hid one digit more, so that
+# reading won and the ID's "9010 2047" stayed readable. A country code starts a phone number: a group
+# that is a whole prefixed mobile is never the tail of a card.
 def test_an_id_in_two_groups_beside_a_prefixed_mobile_is_masked() -> None:
     text = "问题13000099010 2047 008618000000000问题"
     masked = mask_personal_numbers(text)
