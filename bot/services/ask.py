@@ -6,6 +6,7 @@ import logging
 from dataclasses import replace
 
 from bot.core import conversation as talk
+from bot.core import picking
 from bot.core.conversation import ConversationState
 from bot.core.junk import is_junk
 from bot.core.knowledge import KnowledgeBase
@@ -352,7 +353,7 @@ class AskService:
         resident: ResidentRef,
         channel: Channel,
         stored: str,
-        pick: talk.Pick,
+        pick: picking.Pick,
         state: ConversationState,
     ) -> Reply:
         """A "did you mean" list answered by words: the entry picked, or none of them (officers)."""

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from bot.core import conversation as talk
+from bot.core import picking
 from bot.core.conversation import ConversationState
 from bot.core.knowledge import KnowledgeBase
 from bot.core.models import MatchResult, Outcome
@@ -28,7 +29,7 @@ FOLLOW_UP_MAX_CHARS = 5
 # message is read with the entry's name in front: 1 %, far below any answer, far above no evidence.
 CONTEXT_MIN_SCORE = 1.0
 # Words of its own a message after a list may have and still be read against the list (a pick by name
-# is at most this long, talk.read_pick).
+# is at most this long, picking.read_pick).
 PICK_WORDS_MAX = 8
 # A neighbour of the conversation's entry that the matcher finds likelier than not for a follow-up it
 # will not answer alone: the conversation says which family is meant.
@@ -135,13 +136,13 @@ class FollowUpReader:
         )
         return all(g in inside for g in grams)
 
-    def read_pick(self, community: str, choices: tuple[str, ...], text: str) -> talk.Pick | None:
+    def read_pick(self, community: str, choices: tuple[str, ...], text: str) -> picking.Pick | None:
         """A "did you mean" list (`choices`, of which those still visible count) answered by words."""
         titles = {c: self._kb.entry_for(community, c).title for c in choices if self.visible(community, c)}
-        return talk.read_pick(text, tuple(titles), titles)
+        return picking.read_pick(text, tuple(titles), titles)
 
     @staticmethod
-    def one_listed(choices: tuple[str, ...], text: str, result: MatchResult) -> talk.Pick | None:
+    def one_listed(choices: tuple[str, ...], text: str, result: MatchResult) -> picking.Pick | None:
         """ "到期换证" after a list: alone it could be the ID card's or the licence's renewal (a "did you
         mean" of its own); of the entries just offered, only one is among those it could be. Or the
         matcher will not answer it alone ("往外迁 我要迁去广州" names another city), yet the entry it
@@ -155,7 +156,7 @@ class FollowUpReader:
             listed = [c.entry_id for c in top if c.entry_id in choices and c.score >= LIKELIER_THAN_NOT]
         if len(listed) != 1:
             return None
-        return talk.Pick(choices.index(listed[0]), listed[0], named=True)
+        return picking.Pick(choices.index(listed[0]), listed[0], named=True)
 
     def refined(
         self, community: str, choices: tuple[str, ...], listed_for: str, text: str, alone: MatchResult

@@ -7,18 +7,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.core import conversation as talk
+from bot.core import picking
 from bot.core.conversation import (
     ConversationState,
     asked_field,
     clause_questions,
     is_bare_follow_up,
     own_words,
-    read_pick,
     run_on_questions,
     split_questions,
     tells_then_asks,
     without_also,
 )
+from bot.core.picking import read_pick
 
 
 @pytest.mark.parametrize(
@@ -46,6 +47,8 @@ from bot.core.conversation import (
         ("根据的是哪个文件", "legal_basis"),  # the text it rests on, not a document to bring
         ("跑一趟能拿回来不", "time_limit"),  # in one visit: how soon it is in hand
         ("要找区里还是市里批", "where"),  # which level's office
+        ("朋友来住几天要登记吗", None),  # the stay's length is the story, not a time asked
+        ("外国人来住几天的话几天内要登记", "time_limit"),
         ("网上能弄吗", "online"),
         ("手机上交钱可以吗", "online"),
         ("换一本要几个钱", "fees"),
@@ -142,7 +145,7 @@ def test_a_place_in_the_list_is_read_in_the_words_residents_wrap_it_in(text: str
     "text", ["以上都不是", "这些都不是", "三个都不对", "都唔系", "一个也不是", "不是这个", "全都不对哦"]
 )
 def test_none_of_these_is_understood_in_residents_words(text: str) -> None:
-    assert read_pick(text, CHOICES, TITLES) == talk.Pick(None)
+    assert read_pick(text, CHOICES, TITLES) == picking.Pick(None)
 
 
 def test_a_refusal_that_goes_on_keeps_what_was_meant_and_a_pick_after_no_is_still_a_pick() -> None:
@@ -175,8 +178,8 @@ def test_none_of_these_then_what_was_meant_keeps_the_question() -> None:
     pick = read_pick("都不是，我问的是驾照丢了怎么补", CHOICES, TITLES)
     assert pick is not None and pick.position is None and "驾照丢了" in pick.rest
     # Nothing of its own after the refusal: no question left over.
-    assert read_pick("都不是啊", CHOICES, TITLES) == talk.Pick(None)
-    assert read_pick("都不是 谢谢", CHOICES, TITLES) == talk.Pick(None)
+    assert read_pick("都不是啊", CHOICES, TITLES) == picking.Pick(None)
+    assert read_pick("都不是 谢谢", CHOICES, TITLES) == picking.Pick(None)
 
 
 @pytest.mark.parametrize("text", ["通行证", "身份证丢了怎么补办", ""])
@@ -187,7 +190,7 @@ def test_what_picks_nothing_is_not_a_pick(text: str) -> None:
 
 @pytest.mark.parametrize("text", ["第五个", "选4", "5"])
 def test_a_place_the_list_does_not_have_picks_nothing(text: str) -> None:
-    assert read_pick(text, CHOICES, TITLES) == talk.Pick(None, beyond=True)
+    assert read_pick(text, CHOICES, TITLES) == picking.Pick(None, beyond=True)
 
 
 @pytest.mark.parametrize(

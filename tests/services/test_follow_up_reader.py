@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core import conversation as talk
+from bot.core import picking
 from bot.core.models import Candidate, MatchResult, Outcome
 from bot.services.follow_ups import FollowUpReader
 
@@ -272,11 +272,13 @@ def test_after_a_list_a_message_that_narrows_its_question_is_read_with_that_ques
 def test_after_a_list_the_one_offered_entry_among_those_the_message_could_be_is_picked() -> None:
     offered = ("hukou.move-in", "hukou.move-out")
     both = _listed("hukou.move-out", "exit.passport")
-    assert FollowUpReader.one_listed(offered, "往外迁的", both) == talk.Pick(1, "hukou.move-out", named=True)
+    assert FollowUpReader.one_listed(offered, "往外迁的", both) == picking.Pick(
+        1, "hukou.move-out", named=True
+    )
     # Not answered alone (another city named), yet the likeliest entry, likelier than not, is offered.
     elsewhere = _escalated(("hukou.move-out", 58.0), ("hukou.move-in", 1.4))
     picked = FollowUpReader.one_listed(offered, "往外迁 我要迁去广州", elsewhere)
-    assert picked == talk.Pick(1, "hukou.move-out", named=True)
+    assert picked == picking.Pick(1, "hukou.move-out", named=True)
     # Less likely than not, not the likeliest, or answered alone (the matcher's own answer): no pick.
     for unsure in (
         _escalated(("hukou.move-out", 40.0)),
