@@ -135,12 +135,7 @@ class AskService:
                     state,
                     matched,
                 )
-                after = self._memory.next_state(place.slug, state, reply)
-                if reply.outcome is Outcome.ESCALATE and state is not None and after.entry_id is None:
-                    # A part handed to the officers ("另外公积金咋提取") leaves the matter answered
-                    # beside it in the conversation: a follow-up is about what the resident was told.
-                    after = replace(after, entry_id=state.entry_id)
-                state = after
+                state = self._memory.after_part(place.slug, state, reply)
                 if reply.from_context and reply.entry_id != in_reach:
                     # "分户要啥材料 要多久": the later parts lean on the first part of the same
                     # message, not on the conversation before it.
@@ -179,6 +174,13 @@ class AskService:
                 return await self._picked(place.slug, resident, channel, stored, pick, state)
         context = self._follow_ups.in_reach(place.slug, state)
         earlier = state.history if state is not None else ()
+
+        async def in_context(entry_id: str) -> Reply:
+            """The entry the conversation gives the message, answered."""
+            return await self._answer_entry(
+                place.slug, resident, channel, stored, entry_id, cleaned, from_context=True
+            )
+
         bare = talk.is_bare_follow_up(cleaned)  # nothing but follow-up words: "要多少钱", "在哪办呢"
         result = result or self._matcher.match(cleaned, place.slug)
         listed = self._follow_ups.one_listed(state.choices, cleaned, result) if state and not bare else None
@@ -190,9 +192,7 @@ class AskService:
             else None
         )
         if narrowed is not None:
-            return await self._answer_entry(
-                place.slug, resident, channel, stored, narrowed, cleaned, from_context=True
-            )
+            return await in_context(narrowed)
         own = self._follow_ups.topic_words(cleaned)
         # A short message naming no topic that leans on what came before ("她才8岁，小孩也能办？"), or
         # the teller's situation before such words ("我跟孩子不在一个户口本上 要带什么").
@@ -216,9 +216,7 @@ class AskService:
             and self._follow_ups.points_back(place.slug, context, cleaned)
         ):
             # "这个证明网上能开吗": the demonstrative names the matter in the conversation.
-            return await self._answer_entry(
-                place.slug, resident, channel, stored, context, cleaned, from_context=True
-            )
+            return await in_context(context)
         # "要是丢了呢", "过期换的呢": a variant of the matter just answered, read with its document
         # ("台湾的呢": or named by a sibling's title).
         variant = (
@@ -233,9 +231,7 @@ class AskService:
             if moved is None and own and len(own) <= RELATED_MAX_CHARS:
                 moved = self._follow_ups.related(place.slug, context, own, result)
             if moved is not None:
-                return await self._answer_entry(
-                    place.slug, resident, channel, stored, moved, cleaned, from_context=True
-                )
+                return await in_context(moved)
         if (
             result.outcome is Outcome.ANSWER
             and not bare
@@ -259,9 +255,7 @@ class AskService:
 
         if context is not None and follow_up and not (state is not None and state.choices):
             # It asks about the entry in the conversation (after a list, about the list: below).
-            return await self._answer_entry(
-                place.slug, resident, channel, stored, context, cleaned, from_context=True
-            )
+            return await in_context(context)
         if state is not None and state.choices and (follow_up or beyond):
             # "要多少钱" right after "did you mean": which one's fee? The same list again.
             listed = tuple(
@@ -285,9 +279,7 @@ class AskService:
         ):
             # "在外地能补吗", "我今年61了还能考不": a part of the matter asked with words of its own that,
             # alone, do not say which matter; with the entry's name in front they are that entry's.
-            return await self._answer_entry(
-                place.slug, resident, channel, stored, context, cleaned, from_context=True
-            )
+            return await in_context(context)
         if context is not None and own:
             # Alone these words would not be answered: read with the conversation, they may be.
             related = (
@@ -298,18 +290,14 @@ class AskService:
             if related is None and self._follow_ups.speaks_of(place.slug, context, own):
                 related = context
             if related is not None:
-                return await self._answer_entry(
-                    place.slug, resident, channel, stored, related, cleaned, from_context=True
-                )
+                return await in_context(related)
         sibling = (
             self._follow_ups.sibling_in_view(place.slug, context, cleaned, result)
             if context is not None and not bare and result.reason not in _OTHER_BODY
             else None
         )
         if sibling is not None:
-            return await self._answer_entry(
-                place.slug, resident, channel, stored, sibling, cleaned, from_context=True
-            )
+            return await in_context(sibling)
         if bare and result.outcome is Outcome.ANSWER:
             # A bare follow-up with no topic in reach ("要多少钱" as a first message) is never answered on
             # a guess: the likeliest entry is offered instead.

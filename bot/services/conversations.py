@@ -65,6 +65,15 @@ class ConversationMemory:
         kept = previous if reply.keeps_topic and reply.outcome is Outcome.ESCALATE else None
         return ConversationState(community, self._clock.now(), kept, (), None, history)
 
+    def after_part(self, community: str, state: ConversationState | None, reply: Reply) -> ConversationState:
+        """What the conversation holds after one part of a several-question message: as after a message,
+        except that a part handed to the officers ("另外公积金咋提取") leaves the matter answered beside
+        it in the conversation (a follow-up is about what the resident was told)."""
+        after = self.next_state(community, state, reply)
+        if reply.outcome is Outcome.ESCALATE and state is not None and after.entry_id is None:
+            return replace(after, entry_id=state.entry_id)
+        return after
+
     async def save(
         self,
         key: str | None,
