@@ -7,7 +7,16 @@ from __future__ import annotations
 import pytest
 
 from bot.wiring import Container
-from tests.web.test_browser import ARTIFACTS, CHROMIUM, PHONE, base_url, browser, new_page, sign_in  # noqa: F401
+from tests.web.test_browser import (  # noqa: F401
+    ARTIFACTS,
+    CHROMIUM,
+    PHONE,
+    base_url,
+    browser,
+    capture,
+    new_page,
+    sign_in,
+)
 from tests.web.test_questions_page import WEEK, record
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
@@ -77,14 +86,14 @@ async def test_charts_hover_and_click_through(
         await sign_in(page, base_url, "admin")
         await page.goto(f"{base_url}/admin?{PERIOD}")
         await check_charts(page, viewport["width"])
-        await page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
+        await capture(page, ARTIFACTS / f"dashboard-{name}.png", full_page=True)
 
         # Hover: the topic bar of idcard.lost (two questions and a guide view) shows its figure.
         x, y = await bar_point(page, "topics", 0, 1.5)
         await page.mouse.move(x, y)
         tooltip = page.locator('.chart[data-chart="topics"] div', has_text="3 次咨询").last
         await tooltip.wait_for(state="visible", timeout=5000)
-        await page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}-tooltip.png"))
+        await capture(page, ARTIFACTS / f"dashboard-{name}-tooltip.png")
         if not phone:  # a window made narrow: the charts shrink with it (drawn wider, they would not fit)
             await page.set_viewport_size(PHONE)
             await page.wait_for_function(
@@ -101,7 +110,7 @@ async def test_charts_hover_and_click_through(
         await page.wait_for_url("**/admin/questions?**day=2024-03-02**", timeout=10_000)
         assert sorted(await listed(page)) == ["身份证丢了怎么补办", "身份证掉了去哪里补"]
         assert "共 2 条" in await page.text_content("#found")
-        await page.screenshot(path=str(ARTIFACTS / f"questions-day-{name}.png"), full_page=True)
+        await capture(page, ARTIFACTS / f"questions-day-{name}.png", full_page=True)
 
         # A click on a topic: every consultation of it in the period, the guide view too (as counted).
         await page.go_back()
@@ -135,7 +144,7 @@ async def test_without_javascript_or_figures_the_tables_remain(
     assert await page.locator(".chart").count() == 6 and not await page.locator(".chart").first.is_visible()
     assert await page.locator("#table-outcomes").is_visible()
     assert "机器人解答" in await page.locator("#table-outcomes").inner_text()
-    await page.screenshot(path=str(ARTIFACTS / "dashboard-390-no-javascript.png"), full_page=True)
+    await capture(page, ARTIFACTS / "dashboard-390-no-javascript.png", full_page=True)
     assert errors == []
 
     # The stats API failing: each chart says so, pointing to the tables.
