@@ -178,6 +178,8 @@ def asked_field(text: str, *, whole: bool = False) -> str | None:
     return _field_of(asking[-1]) if asking else None
 
 
+# 几 of a number said loosely ("几百块钱", "来住几天"): no question.
+_LOOSE_NUMBER_RE = re.compile(r"几(?=[十百千万])|(?<=[住待玩耍呆])几(?:天|个月)")
 # "办到哪了", "寄到哪一步": how far something has got (a case, a parcel), not where to go.
 _PROGRESS_RE = re.compile(r"[寄办查走弄审批送]到(?:哪一步|哪个环节|哪步|(?:哪里|哪儿|哪)(?=了|啦|$))")
 
@@ -412,10 +414,6 @@ def run_on_questions(text: str) -> list[str]:
 
 # "收不收钱", "要不要预约", "行不行": a question asked as "A 不 A".
 _A_NOT_A_RE = re.compile(rf"([{CJK_CLASS}])不\1")
-
-
-# 几 of a number said loosely ("几百块钱", "来住几天"): no question.
-_LOOSE_NUMBER_RE = re.compile(r"几(?=[十百千万])|(?<=[住待玩耍呆])几(?:天|个月)")
 
 
 def _is_question(clause: str) -> bool:
